@@ -1,0 +1,12 @@
+//! TODO(owner): see the module list in api/mod.rs.
+
+use axum::Router;
+
+use crate::state::SimState;
+
+#[derive(Default)]
+pub struct Tokens {}
+
+pub fn router() -> Router<SimState> {
+    Router::new()
+}

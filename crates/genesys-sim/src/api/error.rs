@@ -1,0 +1,1 @@
+//! TODO(owner): see the module list in api/mod.rs.
