@@ -125,14 +125,30 @@ impl OrgSpec {
             deployment_id: DEMO_DEPLOYMENT_ID,
             messaging_queue: DEMO_SUPPORT_QUEUE,
             queues: vec![
-                queue(DEMO_SALES_QUEUE, "Sales", &["Ana Lima", "Ben Okafor", "Chloé Martin", "Dev Patel"], 1.0),
+                queue(
+                    DEMO_SALES_QUEUE,
+                    "Sales",
+                    &["Ana Lima", "Ben Okafor", "Chloé Martin", "Dev Patel"],
+                    1.0,
+                ),
                 queue(
                     DEMO_SUPPORT_QUEUE,
                     "Support",
-                    &["Eva Novak", "Farid Haddad", "Grace Kim", "Hugo Silva", "Ines Costa"],
+                    &[
+                        "Eva Novak",
+                        "Farid Haddad",
+                        "Grace Kim",
+                        "Hugo Silva",
+                        "Ines Costa",
+                    ],
                     1.5,
                 ),
-                queue(DEMO_BILLING_QUEUE, "Billing", &["Jon Berg", "Kai Tanaka"], 0.5),
+                queue(
+                    DEMO_BILLING_QUEUE,
+                    "Billing",
+                    &["Jon Berg", "Kai Tanaka"],
+                    0.5,
+                ),
             ],
         }
     }
