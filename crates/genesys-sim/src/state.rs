@@ -60,7 +60,9 @@ impl SimState {
     pub fn model(&self) -> MutexGuard<'_, Model> {
         // A panic while holding the lock leaves the model usable: it has no invariants that a
         // half-finished tick could break badly enough to matter for a simulator.
-        self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.model
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `change` on the model and publishes the events it produced.

@@ -9,11 +9,17 @@ pub mod routing;
 pub mod webmessaging;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 
 use crate::control;
 use crate::state::SimState;
 
 /// The whole simulator: Genesys's API, the guest WebSockets and the `/__sim/` control API.
+///
+/// Every route merged before the `route_layer`s (whatever module adds it) gets, outermost first,
+/// the request log + fault injection ([`control::observe`]) and the bearer check on `/api/v2/...`
+/// ([`auth::require_bearer`]). `route_layer` (not `layer`) so that `MatchedPath` is known and
+/// unmatched paths fall through to Genesys's 404. Paths under `/__sim/` pass both untouched.
 pub fn router(state: SimState) -> Router {
     Router::new()
         .merge(auth::router())
@@ -22,6 +28,9 @@ pub fn router(state: SimState) -> Router {
         .merge(callbacks::router())
         .merge(notifications::router())
         .merge(webmessaging::router())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_bearer))
+        .route_layer(from_fn_with_state(state.clone(), control::observe))
         .merge(control::router())
+        .fallback(error::fallback)
         .with_state(state)
 }
