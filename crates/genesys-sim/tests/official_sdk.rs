@@ -43,5 +43,8 @@ async fn official_javascript_sdk_works_against_the_simulator() {
         output.status.success(),
         "the official SDK failed against the simulator:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("official SDK: all steps passed"), "{stdout}");
+    assert!(
+        stdout.contains("official SDK: all steps passed"),
+        "{stdout}"
+    );
 }

@@ -88,7 +88,10 @@ impl Budget {
 
     /// Takes a token now, or says how long until one could be taken at this priority.
     pub(crate) fn try_acquire(&self, priority: Priority) -> Result<(), Duration> {
-        let mut bucket = self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.refill(&mut bucket);
         let needed = f64::from(self.untouchable(priority)) + 1.0;
         if bucket.tokens >= needed {
@@ -107,7 +110,8 @@ impl Budget {
 
     fn refill(&self, bucket: &mut Bucket) {
         let now = Instant::now();
-        let earned = now.duration_since(bucket.refilled_at).as_secs_f64() * self.tokens_per_second();
+        let earned =
+            now.duration_since(bucket.refilled_at).as_secs_f64() * self.tokens_per_second();
         bucket.tokens = (bucket.tokens + earned).min(f64::from(self.config.burst));
         bucket.refilled_at = now;
     }
@@ -135,14 +139,19 @@ mod tests {
     }
 
     fn take_all(budget: &Budget, priority: Priority) -> usize {
-        std::iter::from_fn(|| budget.try_acquire(priority).ok()).take(10_000).count()
+        std::iter::from_fn(|| budget.try_acquire(priority).ok())
+            .take(10_000)
+            .count()
     }
 
     #[tokio::test(start_paused = true)]
     async fn low_priority_stops_at_the_reserve_and_high_priority_uses_it() {
         let budget = budget(60, 10, 3);
         assert_eq!(take_all(&budget, Priority::Low), 7);
-        assert!(matches!(budget.acquire(Priority::Low).await, Err(Error::BudgetExhausted)));
+        assert!(matches!(
+            budget.acquire(Priority::Low).await,
+            Err(Error::BudgetExhausted)
+        ));
         assert_eq!(take_all(&budget, Priority::High), 3);
     }
 
@@ -151,7 +160,10 @@ mod tests {
         let budget = budget(60, 2, 1);
         take_all(&budget, Priority::Low);
         let started = Instant::now();
-        assert!(matches!(budget.acquire(Priority::Low).await, Err(Error::BudgetExhausted)));
+        assert!(matches!(
+            budget.acquire(Priority::Low).await,
+            Err(Error::BudgetExhausted)
+        ));
         assert_eq!(started.elapsed(), Duration::ZERO);
     }
 
@@ -162,7 +174,11 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1_000)).await;
         assert_eq!(take_all(&budget, Priority::Low), 2);
         tokio::time::advance(Duration::from_secs(600)).await;
-        assert_eq!(take_all(&budget, Priority::Low), 4, "never more than the burst");
+        assert_eq!(
+            take_all(&budget, Priority::Low),
+            4,
+            "never more than the burst"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -172,7 +188,10 @@ mod tests {
         let started = Instant::now();
         budget.acquire(Priority::High).await.unwrap();
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(999) && waited <= Duration::from_millis(1_100), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(999) && waited <= Duration::from_millis(1_100),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -180,7 +199,10 @@ mod tests {
         let budget = budget(6, 1, 0); // one token per ten seconds, bound is two
         take_all(&budget, Priority::High);
         let started = Instant::now();
-        assert!(matches!(budget.acquire(Priority::High).await, Err(Error::BudgetExhausted)));
+        assert!(matches!(
+            budget.acquire(Priority::High).await,
+            Err(Error::BudgetExhausted)
+        ));
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 

@@ -173,21 +173,39 @@ mod tests {
         assert_eq!(Environment::region_names().count(), 18);
         assert_eq!(
             bases("eu_west_1"),
-            ("https://api.mypurecloud.ie/".into(), "https://login.mypurecloud.ie/".into())
+            (
+                "https://api.mypurecloud.ie/".into(),
+                "https://login.mypurecloud.ie/".into()
+            )
         );
         assert_eq!(bases("us_east_2").0, "https://api.use2.us-gov-pure.cloud/");
-        assert_eq!(bases("eusc_de_east_1").1, "https://login.edee1.eusc-pure.cloud/");
+        assert_eq!(
+            bases("eusc_de_east_1").1,
+            "https://login.edee1.eusc-pure.cloud/"
+        );
         for region in Environment::region_names() {
             let env = Environment::parse(region).unwrap();
-            assert!(env.api_base().as_str().starts_with("https://api."), "{region}");
+            assert!(
+                env.api_base().as_str().starts_with("https://api."),
+                "{region}"
+            );
             assert!(!env.is_explicit_base());
         }
     }
 
     #[test]
     fn environment_host_in_any_of_its_spellings() {
-        let expected = ("https://api.mypurecloud.ie/".to_owned(), "https://login.mypurecloud.ie/".to_owned());
-        for input in ["mypurecloud.ie", "api.mypurecloud.ie", "https://api.mypurecloud.ie", "https://api.mypurecloud.ie/", " mypurecloud.ie "] {
+        let expected = (
+            "https://api.mypurecloud.ie/".to_owned(),
+            "https://login.mypurecloud.ie/".to_owned(),
+        );
+        for input in [
+            "mypurecloud.ie",
+            "api.mypurecloud.ie",
+            "https://api.mypurecloud.ie",
+            "https://api.mypurecloud.ie/",
+            " mypurecloud.ie ",
+        ] {
             assert_eq!(bases(input), expected, "{input}");
         }
     }
@@ -204,7 +222,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_environment() {
-        for input in ["", "eu-west-1x", "mypurecloud", "ftp://x.y", "a/b.com", "x.com:80", "https://u:p@api.x.com", "-bad.com"] {
+        for input in [
+            "",
+            "eu-west-1x",
+            "mypurecloud",
+            "ftp://x.y",
+            "a/b.com",
+            "x.com:80",
+            "https://u:p@api.x.com",
+            "-bad.com",
+        ] {
             assert!(Environment::parse(input).is_err(), "{input:?} was accepted");
         }
     }

@@ -68,7 +68,9 @@ impl Error {
     /// The HTTP status Genesys answered with, when the error is an answer.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Api { status, .. } | Error::Redirect { status } | Error::Auth { status } => Some(*status),
+            Error::Api { status, .. } | Error::Redirect { status } | Error::Auth { status } => {
+                Some(*status)
+            }
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             _ => None,
         }
@@ -131,13 +133,27 @@ mod tests {
         assert_eq!(body.status, Some(429));
         assert_eq!(body.limit.as_ref().and_then(|l| l.value), Some(300));
         assert_eq!(body.errors.as_ref().map(Vec::len), Some(1));
-        assert_eq!(body.details.as_ref().and_then(|d| d[0].field_name.as_deref()), Some("f"));
+        assert_eq!(
+            body.details
+                .as_ref()
+                .and_then(|d| d[0].field_name.as_deref()),
+            Some("f")
+        );
     }
 
     #[test]
     fn malformed_or_wrongly_typed_bodies_give_none() {
-        for bad in [&b"<html>oops"[..], b"", b"[1,2]", br#"{"status":"four hundred"}"#] {
-            assert!(ErrorBody::parse(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"<html>oops"[..],
+            b"",
+            b"[1,2]",
+            br#"{"status":"four hundred"}"#,
+        ] {
+            assert!(
+                ErrorBody::parse(bad).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -148,7 +164,10 @@ mod tests {
             body: ErrorBody::parse(br#"{"message":"bad number +15551234","code":"bad.request"}"#),
         };
         let shown = error.to_string();
-        assert!(shown.contains("400") && shown.contains("bad.request"), "{shown}");
+        assert!(
+            shown.contains("400") && shown.contains("bad.request"),
+            "{shown}"
+        );
         assert!(!shown.contains("+15551234"), "{shown}");
     }
 }

@@ -1,3 +1,174 @@
-//! `genesys`: a typed client for the slice of the Genesys Cloud Platform API that public-stats uses.
+//! `genesys`: a typed client for the slice of the Genesys Cloud Platform API that public-stats
+//! uses: OAuth client credentials, routing queues and estimated wait times, queue observations,
+//! notification channels and callback creation.
 //!
-//! TODO(owner): module list and crate docs.
+//! Every request goes through one transport (`http.rs`) that owns the hard parts: token caching
+//! and single-flight refresh, a request budget below Genesys's per-token limit, 429 Retry-After
+//! gates, retries only where repeating is safe, timeouts, a body size cap and no redirects.
+//!
+//! It is not the notification WebSocket stream (that lives in `notifications::stream`, written on
+//! top of the pieces exposed here), it caches no statistics, and it never decides what a visitor
+//! may see: upstream error text is kept for callers, who must not forward it.
+
+pub mod analytics;
+mod auth;
+pub mod budget;
+pub mod callbacks;
+pub mod environment;
+pub mod error;
+mod http;
+pub mod notifications;
+pub mod routing;
+pub mod secret;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus};
+pub use budget::{BudgetConfig, Priority};
+pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
+pub use environment::Environment;
+pub use error::{Error, ErrorBody};
+pub use http::{DEFAULT_RETRY_AFTER, RetryPolicy};
+pub use notifications::channels::{Channel, ChannelId, ChannelTopic, ConnectUri};
+pub use routing::{EwtMediaType, Queue};
+pub use secret::{AccessToken, ClientSecret};
+
+use auth::TokenSource;
+use budget::Budget;
+use http::{Credentials, Reply, Request, Transport};
+
+/// Everything a [`GenesysClient`] needs. `Debug` is safe to log: the secret prints `[REDACTED]`.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub environment: Environment,
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    /// Whole-request deadline, body included.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Larger response bodies fail with [`Error::BodyTooLarge`].
+    pub max_body_bytes: usize,
+    pub budget: BudgetConfig,
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// Production defaults: 10 s requests, 5 s connects, 1 MiB bodies, 240 requests/minute.
+    pub fn new(
+        environment: Environment,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
+        ClientConfig {
+            environment,
+            client_id: client_id.into(),
+            client_secret,
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_body_bytes: 1024 * 1024,
+            budget: BudgetConfig::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A Genesys Cloud client. Cheap to clone; clones share the token, budget and 429 gates.
+#[derive(Clone)]
+pub struct GenesysClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    environment: Environment,
+    transport: Transport,
+    tokens: TokenSource,
+    budget: Budget,
+}
+
+impl GenesysClient {
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let token_url = join(config.environment.login_base(), &["oauth", "token"])?;
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("public-stats-genesys/", env!("CARGO_PKG_VERSION")));
+        if config.environment.is_explicit_base() {
+            // A local simulator must never be reached through a system proxy.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(Error::Transport)?;
+        Ok(GenesysClient {
+            inner: Arc::new(Inner {
+                transport: Transport::new(http, config.max_body_bytes, config.retry),
+                tokens: TokenSource::new(config.client_id, config.client_secret, token_url),
+                budget: Budget::new(config.budget),
+                environment: config.environment,
+            }),
+        })
+    }
+
+    pub fn environment(&self) -> &Environment {
+        &self.inner.environment
+    }
+
+    /// The current access token, fetched or refreshed if needed. For the notification stream and
+    /// anything else that must authenticate outside this client.
+    pub async fn access_token(&self) -> Result<AccessToken, Error> {
+        self.inner.tokens.token(&self.inner.transport).await
+    }
+
+    pub(crate) async fn send(&self, request: Request) -> Result<Reply, Error> {
+        let credentials = Credentials::Bearer {
+            tokens: &self.inner.tokens,
+            budget: &self.inner.budget,
+        };
+        self.inner.transport.execute(&request, credentials).await
+    }
+
+    /// An API URL from path segments; each segment is percent-encoded, so an id can never
+    /// change the path it is put in.
+    pub(crate) fn api_url(&self, segments: &[&str]) -> Result<Url, Error> {
+        join(self.inner.environment.api_base(), segments)
+    }
+}
+
+fn join(base: &Url, segments: &[&str]) -> Result<Url, Error> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| Error::InvalidRequest("base URL cannot take a path"))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
+}
+
+impl fmt::Debug for GenesysClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenesysClient")
+            .field("environment", &self.inner.environment)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded_so_ids_cannot_escape() {
+        let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
+        let url = join(
+            &base,
+            &["api", "v2", "notifications", "channels", "../../x?y#z"],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/prefix/api/v2/notifications/channels/..%2F..%2Fx%3Fy%23z"
+        );
+    }
+}

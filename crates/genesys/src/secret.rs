@@ -71,7 +71,12 @@ mod tests {
     fn secrets_format_as_redacted() {
         let secret = ClientSecret::new("hunter2-SENTINEL");
         let token = AccessToken::new("TOKEN-SENTINEL");
-        for shown in [format!("{secret:?}"), format!("{secret}"), format!("{token:?}"), format!("{token}")] {
+        for shown in [
+            format!("{secret:?}"),
+            format!("{secret}"),
+            format!("{token:?}"),
+            format!("{token}"),
+        ] {
             assert_eq!(shown, REDACTED);
         }
         assert_eq!(secret.expose_secret(), "hunter2-SENTINEL");
@@ -80,9 +85,16 @@ mod tests {
     #[test]
     fn formatting_a_config_never_shows_the_secret() {
         let environment = Environment::parse("eu_west_1").unwrap();
-        let config = ClientConfig::new(environment, "client-id", ClientSecret::new("SECRET-SENTINEL"));
+        let config = ClientConfig::new(
+            environment,
+            "client-id",
+            ClientSecret::new("SECRET-SENTINEL"),
+        );
         let shown = format!("{config:?} {config:#?}");
         assert!(!shown.contains("SECRET-SENTINEL"), "{shown}");
-        assert!(shown.contains("client-id"), "the config should still be useful to log: {shown}");
+        assert!(
+            shown.contains("client-id"),
+            "the config should still be useful to log: {shown}"
+        );
     }
 }

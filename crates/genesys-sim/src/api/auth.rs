@@ -68,7 +68,9 @@ impl Tokens {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
         // The map stays consistent whatever panicked while holding it.
-        self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.issued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -153,7 +155,11 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
 }
 
 /// Middleware: every `/api/v2/...` request needs a live bearer token; other paths pass.
-pub async fn require_bearer(State(state): State<SimState>, request: Request, next: Next) -> Response {
+pub async fn require_bearer(
+    State(state): State<SimState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let exempt = BEARER_EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p));
     if !path.starts_with("/api/v2/") || exempt {

@@ -25,7 +25,10 @@ const HOME_DIVISION: &str = "9f0c7e21-5d4b-4a3c-8b2a-1e0d9c8b7a60";
 pub fn router() -> Router<SimState> {
     Router::new()
         .route("/api/v2/routing/queues", get(list_queues))
-        .route("/api/v2/routing/queues/{queueId}/estimatedwaittime", get(queue_ewt))
+        .route(
+            "/api/v2/routing/queues/{queueId}/estimatedwaittime",
+            get(queue_ewt),
+        )
         .route(
             "/api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime",
             get(media_ewt),
@@ -64,7 +67,9 @@ fn paging(query: &HashMap<String, String>) -> Result<Paging, ApiError> {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| ApiError::bad_request(format!("{name} must be a positive integer, got {raw:?}"))),
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} must be a positive integer, got {raw:?}"))
+                }),
         }
     };
     Ok(Paging {
@@ -77,7 +82,9 @@ fn paging(query: &HashMap<String, String>) -> Result<Paging, ApiError> {
 fn name_matches(pattern: &str, name: &str) -> bool {
     let pattern = pattern.to_lowercase();
     let name = name.to_lowercase();
-    let (prefix_any, rest) = pattern.strip_prefix('*').map_or((false, pattern.as_str()), |r| (true, r));
+    let (prefix_any, rest) = pattern
+        .strip_prefix('*')
+        .map_or((false, pattern.as_str()), |r| (true, r));
     let (suffix_any, core) = rest.strip_suffix('*').map_or((false, rest), |r| (true, r));
     match (prefix_any, suffix_any) {
         (true, true) => name.contains(core),
@@ -94,7 +101,7 @@ async fn list_queues(
     let paging = paging(&query)?;
     let mut queues = queue_entities(&state, query.get("name").map(String::as_str));
     // Genesys's default order: sortBy=name, sortOrder=asc.
-    queues.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    queues.sort_by_key(|(name, _)| name.to_lowercase());
     let total = queues.len();
     let entities = queues
         .into_iter()
@@ -115,7 +122,12 @@ fn queue_entities(state: &SimState, filter: Option<&str>) -> Vec<(String, Value)
             let snapshot = model.queue_snapshot(id)?;
             filter
                 .is_none_or(|f| name_matches(f, &snapshot.name))
-                .then(|| (snapshot.name.clone(), queue_json(id, &snapshot.name, snapshot.member_users)))
+                .then(|| {
+                    (
+                        snapshot.name.clone(),
+                        queue_json(id, &snapshot.name, snapshot.member_users),
+                    )
+                })
         })
         .collect()
 }
@@ -136,10 +148,18 @@ fn queue_json(id: Uuid, name: &str, members: u32) -> Value {
     })
 }
 
-fn listing(entities: Vec<Value>, paging: &Paging, total: usize, name: Option<&String>) -> QueueEntityListing {
+fn listing(
+    entities: Vec<Value>,
+    paging: &Paging,
+    total: usize,
+    name: Option<&String>,
+) -> QueueEntityListing {
     let page_count = total.div_ceil(paging.size);
     let uri = |number: usize| {
-        let mut uri = format!("/api/v2/routing/queues?pageSize={}&pageNumber={number}", paging.size);
+        let mut uri = format!(
+            "/api/v2/routing/queues?pageSize={}&pageNumber={number}",
+            paging.size
+        );
         if let Some(name) = name {
             uri.push_str(&format!("&name={}", encode_query_value(name)));
         }
@@ -164,7 +184,9 @@ fn encode_query_value(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -184,7 +206,10 @@ struct Prediction {
     estimated_wait_time_seconds: u64,
 }
 
-async fn queue_ewt(State(state): State<SimState>, Path(queue): Path<String>) -> Result<Json<Predictions>, ApiError> {
+async fn queue_ewt(
+    State(state): State<SimState>,
+    Path(queue): Path<String>,
+) -> Result<Json<Predictions>, ApiError> {
     let queue = parse_uuid("queueId", &queue)?;
     ewt(&state, queue, None)
 }
@@ -218,7 +243,11 @@ fn parse_ewt_media(raw: &str) -> Result<Option<MediaType>, ApiError> {
 /// When no estimate is possible (nobody on queue and nothing waiting) Genesys's behaviour is not
 /// documented (reference §3, §8); this answers 200 with empty `results`, which the reference's
 /// advice to clients ("empty results = unknown") covers and an SDK parses without error.
-fn ewt(state: &SimState, queue: Uuid, media: Option<MediaType>) -> Result<Json<Predictions>, ApiError> {
+fn ewt(
+    state: &SimState,
+    queue: Uuid,
+    media: Option<MediaType>,
+) -> Result<Json<Predictions>, ApiError> {
     let model = state.model();
     if model.queue_name(queue).is_none() {
         return Err(ApiError::not_found(format!("Queue {queue} not found")));
@@ -253,7 +282,10 @@ mod tests {
     #[test]
     fn ewt_media_names_are_the_routing_enum() {
         assert_eq!(parse_ewt_media("all").ok(), Some(None));
-        assert_eq!(parse_ewt_media("videoComm").ok(), Some(Some(MediaType::Video)));
+        assert_eq!(
+            parse_ewt_media("videoComm").ok(),
+            Some(Some(MediaType::Video))
+        );
         assert_eq!(parse_ewt_media("call").ok(), Some(Some(MediaType::Voice)));
         assert!(parse_ewt_media("voice").is_err());
     }

@@ -64,13 +64,17 @@ pub struct Faults {
 
 impl FaultSpec {
     fn validate(self) -> Result<(String, Effect, Option<u32>), FaultSpecError> {
-        let route = normalize_route(&self.route).ok_or_else(|| FaultSpecError::Route(self.route.clone()))?;
+        let route = normalize_route(&self.route)
+            .ok_or_else(|| FaultSpecError::Route(self.route.clone()))?;
         let status = self.status.map(parse_status).transpose()?;
         if self.times == Some(0) {
             return Err(FaultSpecError::Times);
         }
         let effect = Effect {
-            delay: self.delay_ms.filter(|ms| *ms > 0).map(Duration::from_millis),
+            delay: self
+                .delay_ms
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis),
             hang: self.hang,
             malformed: self.malformed.then_some(status.unwrap_or(StatusCode::OK)),
             status,
@@ -96,7 +100,8 @@ fn normalize_route(route: &str) -> Option<String> {
     let (method, path) = route.split_once(char::is_whitespace)?;
     let path = path.trim();
     let valid_method = !method.is_empty() && method.chars().all(|c| c.is_ascii_alphabetic());
-    (valid_method && path.starts_with('/')).then(|| format!("{} {path}", method.to_ascii_uppercase()))
+    (valid_method && path.starts_with('/'))
+        .then(|| format!("{} {path}", method.to_ascii_uppercase()))
 }
 
 impl Faults {
@@ -118,7 +123,10 @@ impl Faults {
 
     /// The effect for a request to `route`: the oldest rule that matches, used up by one.
     pub fn take(&mut self, route: &str) -> Option<Effect> {
-        let index = self.rules.iter().position(|f| f.route == "*" || f.route == route)?;
+        let index = self
+            .rules
+            .iter()
+            .position(|f| f.route == "*" || f.route == route)?;
         let fault = &mut self.rules[index];
         let effect = fault.effect.clone();
         if let Some(remaining) = fault.remaining.as_mut() {
@@ -169,8 +177,14 @@ mod tests {
     #[test]
     fn zero_times_and_bad_status_are_rejected() {
         let mut faults = Faults::default();
-        assert!(matches!(faults.add(spec("*", Some(0))), Err(FaultSpecError::Times)));
-        let bad = FaultSpec { status: Some(42), ..spec("*", None) };
+        assert!(matches!(
+            faults.add(spec("*", Some(0))),
+            Err(FaultSpecError::Times)
+        ));
+        let bad = FaultSpec {
+            status: Some(42),
+            ..spec("*", None)
+        };
         assert!(matches!(faults.add(bad), Err(FaultSpecError::Status(42))));
     }
 }

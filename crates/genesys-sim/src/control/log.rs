@@ -5,7 +5,7 @@
 //! a client that gave up) keeps `status: null`. It is not an access log for humans: `tracing`
 //! does that.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -21,8 +21,8 @@ pub struct RequestLog {
     /// Incremented on every entry; lets a late status find its entry after older ones were dropped.
     next_seq: u64,
     counts: BTreeMap<String, u64>,
-    entries: Vec<Entry>,
-    callbacks: Vec<Value>,
+    entries: VecDeque<Entry>,
+    callbacks: VecDeque<Value>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -43,8 +43,8 @@ pub struct Entry {
 #[derive(Serialize)]
 pub struct LogView<'a> {
     counts: &'a BTreeMap<String, u64>,
-    entries: &'a [Entry],
-    callbacks: &'a [Value],
+    entries: &'a VecDeque<Entry>,
+    callbacks: &'a VecDeque<Value>,
 }
 
 impl Default for RequestLog {
@@ -53,8 +53,8 @@ impl Default for RequestLog {
             started: Instant::now(),
             next_seq: 0,
             counts: BTreeMap::new(),
-            entries: Vec::new(),
-            callbacks: Vec::new(),
+            entries: VecDeque::new(),
+            callbacks: VecDeque::new(),
         }
     }
 }
@@ -66,9 +66,9 @@ impl RequestLog {
         self.next_seq += 1;
         *self.counts.entry(route.to_owned()).or_insert(0) += 1;
         if self.entries.len() >= MAX_ENTRIES {
-            self.entries.remove(0);
+            self.entries.pop_front();
         }
-        self.entries.push(Entry {
+        self.entries.push_back(Entry {
             seq,
             route: route.to_owned(),
             method: method.to_owned(),
@@ -89,9 +89,9 @@ impl RequestLog {
     /// Keeps the raw body of a `POST /api/v2/conversations/callbacks`.
     pub fn record_callback(&mut self, body: Value) {
         if self.callbacks.len() >= MAX_CALLBACKS {
-            self.callbacks.remove(0);
+            self.callbacks.pop_front();
         }
-        self.callbacks.push(body);
+        self.callbacks.push_back(body);
     }
 
     /// Forgets everything recorded (the clock of `atMs` keeps running from the simulator's start).

@@ -37,12 +37,16 @@ impl Control {
     /// The request log. Never hold the guard across an `.await`.
     pub fn log(&self) -> MutexGuard<'_, log::RequestLog> {
         // Both are plain records; a panic mid-update leaves nothing worth refusing to read.
-        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The fault rules. Never hold the guard across an `.await`.
     pub fn faults(&self) -> MutexGuard<'_, faults::Faults> {
-        self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -69,9 +73,15 @@ pub async fn observe(State(state): State<SimState>, request: Request, next: Next
     let effect = state.control.faults().take(&route);
     let response = match effect {
         None => next.run(request).await,
-        Some(effect) => apply(&state, effect, request, next).await,
+        Some(effect) => {
+            tracing::debug!(%route, ?effect, "injecting fault");
+            apply(&state, effect, request, next).await
+        }
     };
-    state.control.log().set_status(seq, response.status().as_u16());
+    state
+        .control
+        .log()
+        .set_status(seq, response.status().as_u16());
     response
 }
 
@@ -97,19 +107,20 @@ async fn apply(state: &SimState, effect: faults::Effect, request: Request, next:
 fn malformed(status: StatusCode) -> Response {
     let mut response = Response::new(Body::from(r#"{"results":[{"group":{"queueId":"#));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 fn injected_error(status: StatusCode, retry_after: Option<u64>, request: &Request) -> Response {
     let mut response = ApiError::for_status(status, retry_after).into_response();
     if status.is_redirection() {
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        let target = request.uri().path_and_query().map_or_else(
+            || request.uri().path().to_owned(),
+            |pq| pq.as_str().to_owned(),
+        );
         if let Ok(location) = HeaderValue::from_str(&target) {
             response.headers_mut().insert(header::LOCATION, location);
         }

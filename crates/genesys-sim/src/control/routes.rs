@@ -108,7 +108,10 @@ async fn set_queue_state(
     }
 }
 
-async fn resume_queue(State(state): State<SimState>, Path(queue): Path<String>) -> Result<StatusCode, ApiError> {
+async fn resume_queue(
+    State(state): State<SimState>,
+    Path(queue): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let queue = parse_uuid("queueId", &queue)?;
     if state.update_model(|m| m.resume_queue(queue)) {
         Ok(StatusCode::NO_CONTENT)

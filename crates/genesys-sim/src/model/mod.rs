@@ -631,67 +631,71 @@ impl Model {
 
     /// Gives waiting interactions, oldest first, to idle agents of their queue.
     fn dispatch(&mut self) {
-        let clock = self.clock;
         let queue_ids: Vec<Uuid> = self.queues.keys().copied().collect();
         for queue_id in queue_ids {
-            loop {
-                let Some(q) = self.queues.get(&queue_id) else {
-                    break;
-                };
-                if q.frozen {
-                    break;
-                }
-                let Some(index) = q
-                    .interactions
-                    .iter()
-                    .position(|i| i.state == InteractionState::Waiting)
-                else {
-                    break;
-                };
-                let Some(agent_id) = q.agents.iter().copied().find(|id| {
-                    self.agents
-                        .get(id)
-                        .is_some_and(|a| a.status == RoutingStatus::Idle)
-                }) else {
-                    break;
-                };
-                let media = q.interactions[index].media;
-                let origin = q.interactions[index].origin.clone();
-                let until = match origin {
-                    Origin::WebMessaging => None,
-                    _ => Some(clock + self.sample_handle_seconds(queue_id, media)),
-                };
-                let Some(q) = self.queues.get_mut(&queue_id) else {
-                    break;
-                };
-                let interaction = &mut q.interactions[index];
-                interaction.state = InteractionState::Interacting {
-                    agent: agent_id,
-                    until,
-                };
-                let conversation_id = interaction.conversation_id;
-                let Some(agent) = self.agents.get_mut(&agent_id) else {
-                    break;
-                };
-                agent.status = RoutingStatus::Interacting;
-                agent.conversation = Some(conversation_id);
-                let agent_name = agent.name.clone();
-                if let Some(callback) = self.callbacks.get_mut(&conversation_id) {
-                    callback.state = InteractionState::Interacting {
-                        agent: agent_id,
-                        until,
-                    };
-                    callback.agent = Some((agent_id, agent_name.clone()));
-                }
-                self.events.push(ModelEvent::Assigned {
-                    conversation_id,
-                    queue_id,
-                    media,
-                    agent_id,
-                    agent_name,
-                });
+            while let Some((index, agent_id)) = self.next_assignment(queue_id) {
+                self.assign(queue_id, index, agent_id);
             }
         }
+    }
+
+    /// The oldest waiting interaction of a moving queue and an idle agent to take it, if both exist.
+    fn next_assignment(&self, queue_id: Uuid) -> Option<(usize, Uuid)> {
+        let q = self.queues.get(&queue_id).filter(|q| !q.frozen)?;
+        let index = q
+            .interactions
+            .iter()
+            .position(|i| i.state == InteractionState::Waiting)?;
+        let agent_id = q.agents.iter().copied().find(|id| {
+            self.agents
+                .get(id)
+                .is_some_and(|a| a.status == RoutingStatus::Idle)
+        })?;
+        Some((index, agent_id))
+    }
+
+    fn assign(&mut self, queue_id: Uuid, index: usize, agent_id: Uuid) {
+        let Some(interaction) = self
+            .queues
+            .get(&queue_id)
+            .and_then(|q| q.interactions.get(index))
+        else {
+            return;
+        };
+        let (media, conversation_id) = (interaction.media, interaction.conversation_id);
+        // A guest's conversation lasts until the guest or the API ends it.
+        let until = match interaction.origin {
+            Origin::WebMessaging => None,
+            _ => Some(self.clock + self.sample_handle_seconds(queue_id, media)),
+        };
+        let state = InteractionState::Interacting {
+            agent: agent_id,
+            until,
+        };
+        if let Some(interaction) = self
+            .queues
+            .get_mut(&queue_id)
+            .and_then(|q| q.interactions.get_mut(index))
+        {
+            interaction.state = state.clone();
+        }
+        let Some(agent) = self.agents.get_mut(&agent_id) else {
+            return;
+        };
+        agent.status = RoutingStatus::Interacting;
+        agent.conversation = Some(conversation_id);
+        let agent_name = agent.name.clone();
+        if let Some(callback) = self.callbacks.get_mut(&conversation_id) {
+            callback.state = state;
+            callback.agent = Some((agent_id, agent_name.clone()));
+        }
+        self.events.push(ModelEvent::Assigned {
+            conversation_id,
+            queue_id,
+            media,
+            agent_id,
+            agent_name,
+        });
     }
 
     fn sample_handle_seconds(&mut self, queue: Uuid, media: MediaType) -> f64 {

@@ -1,0 +1,234 @@
+//! The JSON frames a notification socket sends, exactly as reference §4.3–4.6 shows them:
+//! heartbeats and pongs on `channel.metadata`, queue observation and 30-minute aggregate events on
+//! `v2.analytics.queues.{id}.observations`, and the `v2.system.*` messages.
+//!
+//! It builds text only; when and to whom frames go is `socket.rs`'s business.
+
+use rand::Rng;
+use serde_json::{Value, json};
+use time::macros::format_description;
+use time::{Duration as TimeDuration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::model::{MediaCounts, MediaType, QueueSnapshot, RoutingStatus};
+
+/// Genesys's organization id for the simulated org, in system messages. The org has no id in the
+/// configuration; a fixed one keeps runs comparable.
+const SIM_ORGANIZATION_ID: &str = "7c3f9b2e-0d41-4a8e-b6c5-2f1e8d9a0b34";
+
+/// `2020-08-12T12:41:54.707Z`: the millisecond UTC form every Genesys timestamp here uses.
+pub fn iso_millis(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    utc.format(format)
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+}
+
+pub fn observations_topic(queue: Uuid) -> String {
+    format!("v2.analytics.queues.{queue}.observations")
+}
+
+/// The queue of a `v2.analytics.queues.{id}.observations` topic (any UUID spelling).
+pub fn observed_queue(topic: &str) -> Option<Uuid> {
+    let id = topic
+        .strip_prefix("v2.analytics.queues.")?
+        .strip_suffix(".observations")?;
+    Uuid::parse_str(id).ok()
+}
+
+/// `{"topicName":"channel.metadata","eventBody":{"message":"WebSocket Heartbeat"}}`.
+pub fn heartbeat() -> String {
+    metadata("WebSocket Heartbeat")
+}
+
+/// The answer to a client's `{"message":"ping"}`.
+pub fn pong() -> String {
+    metadata("pong")
+}
+
+fn metadata(message: &str) -> String {
+    json!({"topicName": "channel.metadata", "eventBody": {"message": message}}).to_string()
+}
+
+/// Genesys's notification envelope (`NotificationEvent`: `metadata.CorrelationId`, capital C).
+fn envelope(topic: &str, body: Value) -> String {
+    json!({
+        "topicName": topic,
+        "version": "2",
+        "eventBody": body,
+        "metadata": {"CorrelationId": Uuid::new_v4().to_string()},
+    })
+    .to_string()
+}
+
+/// One observation event: a group per media type worth reporting, then the queue-wide group.
+///
+/// A media type is reported when it has anything waiting, interacting or alerting, or when it
+/// changed since `previous` (so a drop to 0 reaches the client). The queue-wide group (no
+/// `mediaType`, as Genesys's sample expects) carries the agent metrics.
+pub fn observation_events(
+    snapshot: &QueueSnapshot,
+    previous: Option<&QueueSnapshot>,
+    now: OffsetDateTime,
+) -> Vec<String> {
+    let topic = observations_topic(snapshot.queue_id);
+    let stamp = iso_millis(now);
+    let interval = format!("{stamp}/{stamp}");
+    let mut events: Vec<String> = snapshot
+        .media
+        .iter()
+        .filter(|(media, counts)| {
+            let before = previous.and_then(|p| p.media.get(media));
+            **counts != MediaCounts::default() || before.is_some_and(|b| b != *counts)
+        })
+        .map(|(media, counts)| {
+            let body = media_body(snapshot.queue_id, *media, counts, &interval);
+            envelope(&topic, body)
+        })
+        .collect();
+    events.push(envelope(&topic, queue_wide_body(snapshot, &interval)));
+    events
+}
+
+fn media_body(queue: Uuid, media: MediaType, counts: &MediaCounts, interval: &str) -> Value {
+    json!({
+        "group": {"queueId": queue.to_string(), "mediaType": media.analytics_name()},
+        "data": [{
+            "interval": interval,
+            "metrics": [
+                count_metric("oAlerting", None, counts.alerting),
+                count_metric("oWaiting", None, counts.waiting),
+                count_metric("oInteracting", None, counts.interacting),
+            ],
+        }],
+    })
+}
+
+/// Qualified metrics list only qualifiers with members, like the observation query's answer
+/// (`analytics.rs`): a client must read a missing qualifier as 0.
+fn queue_wide_body(snapshot: &QueueSnapshot, interval: &str) -> Value {
+    let statuses: Vec<(RoutingStatus, u32)> = snapshot
+        .routing_statuses
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(status, n)| (*status, *n))
+        .collect();
+    let mut metrics: Vec<Value> = statuses
+        .iter()
+        .map(|(status, n)| count_metric("oUserRoutingStatuses", Some(status.qualifier()), *n))
+        .collect();
+    // Split by routing status like oUserRoutingStatuses (reference §2.2 says "likely").
+    metrics.extend(
+        statuses
+            .iter()
+            .filter(|(status, _)| status.is_on_queue())
+            .map(|(status, n)| count_metric("oOnQueueUsers", Some(status.qualifier()), *n)),
+    );
+    let offline = snapshot.presences.get("OFFLINE").copied().unwrap_or(0);
+    metrics.push(count_metric(
+        "oOffQueueUsers",
+        None,
+        snapshot.off_queue_users(),
+    ));
+    metrics.push(count_metric("oMemberUsers", None, snapshot.member_users));
+    metrics.push(count_metric(
+        "oActiveUsers",
+        None,
+        snapshot.member_users.saturating_sub(offline),
+    ));
+    metrics.extend(
+        snapshot
+            .presences
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(presence, n)| count_metric("oUserPresences", Some(presence), *n)),
+    );
+    json!({
+        "group": {"queueId": snapshot.queue_id.to_string()},
+        "data": [{"interval": interval, "metrics": metrics}],
+    })
+}
+
+fn count_metric(metric: &str, qualifier: Option<&str>, count: u32) -> Value {
+    let mut value = json!({"metric": metric, "stats": {"count": count}});
+    if let (Some(qualifier), Value::Object(map)) = (qualifier, &mut value) {
+        map.insert("qualifier".to_owned(), Value::from(qualifier));
+    }
+    value
+}
+
+/// A 30-minute aggregate event like the captured `NUM2` (reference §4.6): the current half-hour
+/// bucket and `t*`/`n*`/`oServiceLevel` metrics. The numbers are plausible noise; they exist so
+/// clients learn to ignore aggregates, not to be read.
+pub fn aggregate_event(queue: Uuid, now: OffsetDateTime) -> String {
+    let mut rng = rand::rng();
+    let offered: u32 = rng.random_range(1..=12);
+    let answered = rng.random_range(0..=offered);
+    let abandoned = offered - answered;
+    let mut timed = |count: u32, mean_ms: u64| timed_stats(&mut rng, count, mean_ms);
+    let metrics = json!([
+        {"metric": "nOffered", "stats": {"count": offered}},
+        {"metric": "tWait", "stats": timed(offered, 40_000)},
+        {"metric": "tAcd", "stats": timed(offered, 40_000)},
+        {"metric": "tAlert", "stats": timed(answered, 8_000)},
+        {"metric": "tConnected", "stats": timed(answered, 60_000)},
+        {"metric": "tHandle", "stats": timed(answered, 240_000)},
+        {"metric": "tAbandon", "stats": timed(abandoned, 50_000)},
+        {"metric": "oServiceLevel", "stats": {
+            "ratio": if offered == 0 { 0.0 } else { f64::from(answered) / f64::from(offered) },
+            "numerator": answered,
+            "denominator": offered,
+            "target": 0.8,
+        }},
+    ]);
+    let body = json!({
+        "group": {"queueId": queue.to_string(), "mediaType": MediaType::Voice.analytics_name()},
+        "data": [{"interval": half_hour_bucket(now), "metrics": metrics}],
+    });
+    envelope(&observations_topic(queue), body)
+}
+
+fn timed_stats(rng: &mut impl Rng, count: u32, mean_ms: u64) -> Value {
+    let samples: Vec<u64> = (0..count.max(1))
+        .map(|_| rng.random_range(mean_ms / 4..=mean_ms * 2))
+        .collect();
+    let sum: u64 = samples.iter().sum();
+    let min = samples.iter().min().copied().unwrap_or(0);
+    let max = samples.iter().max().copied().unwrap_or(0);
+    json!({"count": count.max(1), "sum": sum, "min": min, "max": max})
+}
+
+/// `2024-12-30T09:30:00.000Z/2024-12-30T10:00:00.000Z` for any instant in that half hour.
+pub fn half_hour_bucket(now: OffsetDateTime) -> String {
+    let secs = now.unix_timestamp();
+    let start = secs - secs.rem_euclid(1800);
+    let start = OffsetDateTime::from_unix_timestamp(start).unwrap_or(now);
+    let end = start + TimeDuration::minutes(30);
+    format!("{}/{}", iso_millis(start), iso_millis(end))
+}
+
+/// `v2.system.socket_closing`: sent before the server closes sockets on purpose (§4.4).
+pub fn socket_closing(close_after_ms: u64) -> String {
+    let message = format!("The WebSocket will be closed in {close_after_ms} ms; reconnect.");
+    envelope("v2.system.socket_closing", json!({"message": message}))
+}
+
+/// `v2.system.no_longer_subscribed.{channelId}` with a `SystemMessageSystemMessage` body (§4.4).
+pub fn no_longer_subscribed(channel_id: &str, oauth_client_id: &str) -> String {
+    let body = json!({
+        "channelId": channel_id,
+        "systemTopicType": "no_longer_subscribed",
+        "correlationId": Uuid::new_v4().to_string(),
+        "organizationId": SIM_ORGANIZATION_ID,
+        "oauthClientId": oauth_client_id,
+        "oauthClientOrgId": SIM_ORGANIZATION_ID,
+        // The only other reason Genesys names is `user_tokens_revoked`, which does not fit.
+        "reason": "another_channel_subscribed",
+        "message": "This channel is no longer subscribed to its topics; subscribe again.",
+    });
+    envelope(
+        &format!("v2.system.no_longer_subscribed.{channel_id}"),
+        body,
+    )
+}

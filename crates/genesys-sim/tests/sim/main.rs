@@ -1,0 +1,14 @@
+//! The simulator over real HTTP: one test binary, one module per API area. Keep this file a list
+//! of `mod` lines; shared set-up lives in `helpers.rs`.
+
+mod helpers;
+
+mod analytics;
+mod auth;
+mod callbacks;
+mod control;
+mod faults;
+mod notifications;
+mod request_log;
+mod routing;
+mod webmessaging;

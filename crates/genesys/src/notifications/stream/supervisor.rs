@@ -1,0 +1,204 @@
+//! The stream's task: a loop of connect (channel, socket, snapshot) → serve → decide → wait.
+//!
+//! Each turn runs one [`NextStep`] from `plan.rs` and ends with an [`Ended`]; the step after
+//! it, and whether to back off first, come from `plan::next_step`. The loop holds the current
+//! channel between turns so a reconnect can reuse it, and the old socket during a hand-over so the
+//! new one opens before the old one closes. It is not where messages are read (`session.rs`) or
+//! REST calls made (`upstream.rs`).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::Backoff;
+use super::config::StreamConfig;
+use super::plan::{self, Ended, NextStep};
+use super::session::{self, Outlet, SessionEnd, Socket};
+use super::upstream::{Lease, Upstream, UpstreamError};
+use super::{StreamEvent, StreamStatus};
+
+/// Where the task's results go.
+pub(crate) struct Outputs {
+    pub(crate) events: mpsc::Sender<StreamEvent>,
+    pub(crate) status: watch::Sender<StreamStatus>,
+    pub(crate) skipped: Arc<AtomicU64>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+pub(crate) struct Supervisor {
+    upstream: Upstream,
+    config: StreamConfig,
+    out: Outputs,
+    backoff: Backoff,
+}
+
+/// The channel in use and when it must be replaced.
+struct Current {
+    lease: Lease,
+    renew_at: Instant,
+}
+
+impl Current {
+    fn new(lease: Lease, config: &StreamConfig) -> Self {
+        let after = plan::renew_after(lease.lifetime, config.renew_fraction, config.renew_margin);
+        Current {
+            lease,
+            renew_at: Instant::now() + after,
+        }
+    }
+}
+
+impl Supervisor {
+    pub(crate) fn new(upstream: Upstream, config: StreamConfig, out: Outputs) -> Self {
+        let backoff = Backoff::new(config.backoff.clone());
+        Supervisor {
+            upstream,
+            config,
+            out,
+            backoff,
+        }
+    }
+
+    /// Runs until cancelled, then reports [`StreamStatus::Stopped`] and closes the event channel.
+    pub(crate) async fn run(mut self) {
+        let shutdown = self.out.shutdown.clone();
+        let mut channel: Option<Current> = None;
+        let mut old: Option<Socket> = None;
+        let mut step = NextStep::NewChannel;
+        let mut delay = Duration::ZERO;
+        loop {
+            if !self.pause(delay).await {
+                break;
+            }
+            let end = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                end = self.turn(step, &mut channel, old.take()) => end,
+            };
+            if end.healthy {
+                self.backoff.reset();
+            }
+            old = end.socket;
+            if old.is_none() {
+                self.set_status(StreamStatus::Disconnected);
+            }
+            step = plan::next_step(end.ended);
+            delay = match step {
+                NextStep::Stop => break,
+                NextStep::HandOver | NextStep::Renew => Duration::ZERO,
+                NextStep::Reconnect | NextStep::NewChannel => self.backoff.next_delay(),
+            };
+            tracing::info!(ended = ?end.ended, next = ?step, ?delay, "notification connection ended");
+        }
+        if let Some(old) = old {
+            session::close(old).await;
+        }
+        self.set_status(StreamStatus::Stopped);
+    }
+
+    /// Waits `delay` unless cancelled first; `false` when cancelled.
+    async fn pause(&self, delay: Duration) -> bool {
+        if delay.is_zero() {
+            return !self.out.shutdown.is_cancelled();
+        }
+        tokio::select! {
+            biased;
+            () = self.out.shutdown.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// One connection: open it per `step`, drop the socket it replaces, load and yield a
+    /// snapshot, then serve until it ends.
+    async fn turn(&self, step: NextStep, channel: &mut Option<Current>, old: Option<Socket>) -> SessionEnd {
+        let (socket, renew_at) = match self.open(step, channel).await {
+            Ok(opened) => opened,
+            Err(ended) => return failed(ended),
+        };
+        if let Some(old) = old {
+            session::close(old).await;
+        }
+        let snapshot = match self.upstream.snapshot().await {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the observations snapshot");
+                session::close(socket).await;
+                return failed(Ended::Dropped);
+            }
+        };
+        self.set_status(StreamStatus::Connected);
+        let outlet = self.outlet();
+        if let Err(ended) = session::deliver(StreamEvent::Snapshot(snapshot), &outlet).await {
+            return failed(ended);
+        }
+        session::serve(socket, &self.config, renew_at, outlet).await
+    }
+
+    /// The channel `step` calls for (reused, checked, or new) and a socket open on it.
+    async fn open(&self, step: NextStep, channel: &mut Option<Current>) -> Result<(Socket, Instant), Ended> {
+        if matches!(step, NextStep::Renew | NextStep::NewChannel) {
+            *channel = None;
+        }
+        if step == NextStep::Stop
+            && let Some(current) = channel.as_ref()
+            && !self.upstream.channel_exists(&current.lease).await.map_err(ended_by)?
+        {
+            tracing::info!(channel = ?current.lease.id, "notification channel is gone");
+            *channel = None;
+        }
+        let current = match channel {
+            Some(current) => current,
+            None => {
+                let lease = self.upstream.open_channel().await.map_err(ended_by)?;
+                tracing::info!(channel = ?lease.id, "notification channel created and subscribed");
+                channel.insert(Current::new(lease, &self.config))
+            }
+        };
+        match session::connect(current.lease.connect_uri(), &self.config).await {
+            Ok(socket) => Ok((socket, current.renew_at)),
+            Err(error) => {
+                tracing::warn!(%error, channel = ?current.lease.id, "notification socket did not open");
+                Err(Ended::Dropped)
+            }
+        }
+    }
+
+    fn outlet(&self) -> Outlet<'_> {
+        Outlet {
+            events: &self.out.events,
+            shutdown: &self.out.shutdown,
+            skipped: &self.out.skipped,
+        }
+    }
+
+    fn set_status(&self, status: StreamStatus) {
+        self.out.status.send_if_modified(|current| {
+            let changed = *current != status;
+            *current = status;
+            changed
+        });
+    }
+}
+
+fn failed(ended: Ended) -> SessionEnd {
+    SessionEnd {
+        ended,
+        healthy: false,
+        socket: None,
+    }
+}
+
+/// A failed REST call: a vanished channel calls for a new one, anything else for a retry.
+fn ended_by(error: UpstreamError) -> Ended {
+    match error {
+        UpstreamError::ChannelGone => Ended::ChannelGone,
+        UpstreamError::Api(error) => {
+            tracing::warn!(%error, "notification channel request failed");
+            Ended::Dropped
+        }
+    }
+}

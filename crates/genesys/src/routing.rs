@@ -1,0 +1,347 @@
+//! Routing: listing queues (to check configured queue ids) and estimated wait times.
+//!
+//! It does not cache: the service decides how often to ask.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use reqwest::Method;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::GenesysClient;
+use crate::budget::Priority;
+use crate::error::Error;
+use crate::http::{Idempotency, Request, Route};
+
+const QUEUES: &str = "/api/v2/routing/queues";
+const QUEUE_EWT: &str = "/api/v2/routing/queues/{queueId}/estimatedwaittime";
+const MEDIA_EWT: &str = "/api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime";
+/// Genesys's largest page size for most listings.
+const DEFAULT_PAGE_SIZE: u32 = 100;
+/// A server that keeps saying "more pages" must not keep the client looping.
+const MAX_PAGES: u32 = 1_000;
+
+/// A routing queue: the fields public-stats needs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Queue {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Which queues to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueListing {
+    /// Genesys's `name` filter (leading/trailing `*` allowed).
+    pub name: Option<String>,
+    pub page_size: u32,
+}
+
+impl Default for QueueListing {
+    fn default() -> Self {
+        QueueListing {
+            name: None,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueuePage {
+    #[serde(default)]
+    entities: Vec<Queue>,
+    page_count: Option<u32>,
+    total: Option<u64>,
+}
+
+/// The `mediaType` path values of the per-media EWT endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EwtMediaType {
+    All,
+    Call,
+    Chat,
+    Callback,
+    Email,
+    VideoComm,
+    Message,
+}
+
+impl EwtMediaType {
+    pub const EVERY: [EwtMediaType; 7] = [
+        EwtMediaType::All,
+        EwtMediaType::Call,
+        EwtMediaType::Chat,
+        EwtMediaType::Callback,
+        EwtMediaType::Email,
+        EwtMediaType::VideoComm,
+        EwtMediaType::Message,
+    ];
+
+    /// The path segment, as in the API.
+    pub fn as_path(self) -> &'static str {
+        match self {
+            EwtMediaType::All => "all",
+            EwtMediaType::Call => "call",
+            EwtMediaType::Chat => "chat",
+            EwtMediaType::Callback => "callback",
+            EwtMediaType::Email => "email",
+            EwtMediaType::VideoComm => "videoComm",
+            EwtMediaType::Message => "message",
+        }
+    }
+
+    /// The `intent` a prediction for this media type carries.
+    pub fn intent(self) -> &'static str {
+        match self {
+            EwtMediaType::All => "ALL",
+            EwtMediaType::Call => "CALL",
+            EwtMediaType::Chat => "CHAT",
+            EwtMediaType::Callback => "CALLBACK",
+            EwtMediaType::Email => "EMAIL",
+            EwtMediaType::VideoComm => "VIDEOCOMM",
+            EwtMediaType::Message => "MESSAGE",
+        }
+    }
+}
+
+impl fmt::Display for EwtMediaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_path())
+    }
+}
+
+/// `EstimatedWaitTimePredictions`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct EstimatedWaitTimePredictions {
+    #[serde(default)]
+    pub results: Vec<PredictionResult>,
+}
+
+/// `PredictionResults`: one estimate.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictionResult {
+    pub intent: Option<String>,
+    pub formula: Option<String>,
+    pub estimated_wait_time_seconds: Option<f64>,
+}
+
+impl EstimatedWaitTimePredictions {
+    /// The estimate in whole seconds for `media` (`None` = the queue-wide `ALL` estimate), or
+    /// `None` when Genesys has no usable one: no results, no value, a negative value, or several
+    /// results none of which is for this media type.
+    pub fn seconds_for(&self, media: Option<EwtMediaType>) -> Option<u64> {
+        let intent = media.unwrap_or(EwtMediaType::All).intent();
+        let chosen = match self.results.as_slice() {
+            [only] => Some(only),
+            several => several.iter().find(|result| {
+                result
+                    .intent
+                    .as_deref()
+                    .is_some_and(|i| i.eq_ignore_ascii_case(intent))
+            }),
+        }?;
+        let seconds = chosen.estimated_wait_time_seconds?;
+        (seconds.is_finite() && seconds >= 0.0).then(|| seconds.round() as u64)
+    }
+}
+
+impl GenesysClient {
+    /// Every queue, following pages.
+    pub async fn list_queues(&self) -> Result<Vec<Queue>, Error> {
+        self.list_queues_with(&QueueListing::default()).await
+    }
+
+    /// Queues matching `listing`, following pages.
+    pub async fn list_queues_with(&self, listing: &QueueListing) -> Result<Vec<Queue>, Error> {
+        let mut queues = Vec::new();
+        for page_number in 1..=MAX_PAGES {
+            let page = self.queue_page(listing, page_number).await?;
+            let received = page.entities.len();
+            let collected = queues.len() + received;
+            let last = is_last_page(&page, page_number, received, collected, listing.page_size);
+            queues.extend(page.entities);
+            if last {
+                break;
+            }
+        }
+        Ok(queues)
+    }
+
+    /// The configured queue ids that do not exist (or that this client may not see).
+    pub async fn missing_queues(&self, configured: &[Uuid]) -> Result<Vec<Uuid>, Error> {
+        let existing: HashSet<Uuid> = self
+            .list_queues()
+            .await?
+            .into_iter()
+            .map(|queue| queue.id)
+            .collect();
+        Ok(configured
+            .iter()
+            .copied()
+            .filter(|id| !existing.contains(id))
+            .collect())
+    }
+
+    /// `GET /api/v2/routing/queues/{queueId}/estimatedwaittime` → seconds, `None` when unknown.
+    pub async fn estimated_wait_time(&self, queue_id: Uuid) -> Result<Option<u64>, Error> {
+        let queue = queue_id.to_string();
+        let url = self.api_url(&[
+            "api",
+            "v2",
+            "routing",
+            "queues",
+            &queue,
+            "estimatedwaittime",
+        ])?;
+        let predictions = self.ewt_predictions(QUEUE_EWT, url).await?;
+        Ok(predictions.seconds_for(None))
+    }
+
+    /// `GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime`.
+    pub async fn estimated_wait_time_for(
+        &self,
+        queue_id: Uuid,
+        media: EwtMediaType,
+    ) -> Result<Option<u64>, Error> {
+        let queue = queue_id.to_string();
+        let segments = [
+            "api",
+            "v2",
+            "routing",
+            "queues",
+            &queue,
+            "mediatypes",
+            media.as_path(),
+            "estimatedwaittime",
+        ];
+        let predictions = self
+            .ewt_predictions(MEDIA_EWT, self.api_url(&segments)?)
+            .await?;
+        Ok(predictions.seconds_for(Some(media)))
+    }
+
+    async fn ewt_predictions(
+        &self,
+        template: &'static str,
+        url: url::Url,
+    ) -> Result<EstimatedWaitTimePredictions, Error> {
+        let reply = self
+            .send(Request::new(get(template), url, Priority::Low))
+            .await?;
+        reply.json("estimated wait time predictions")
+    }
+
+    async fn queue_page(
+        &self,
+        listing: &QueueListing,
+        page_number: u32,
+    ) -> Result<QueuePage, Error> {
+        let mut url = self.api_url(&["api", "v2", "routing", "queues"])?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("pageSize", &listing.page_size.to_string());
+            query.append_pair("pageNumber", &page_number.to_string());
+            if let Some(name) = &listing.name {
+                query.append_pair("name", name);
+            }
+        }
+        let reply = self
+            .send(Request::new(get(QUEUES), url, Priority::Low))
+            .await?;
+        reply.json("queue listing")
+    }
+}
+
+/// Trusts `pageCount` when given, then `total`, then a short or empty page.
+fn is_last_page(
+    page: &QueuePage,
+    page_number: u32,
+    received: usize,
+    collected: usize,
+    page_size: u32,
+) -> bool {
+    if received == 0 {
+        return true;
+    }
+    if let Some(page_count) = page.page_count {
+        return page_number >= page_count;
+    }
+    if let Some(total) = page.total {
+        return collected as u64 >= total;
+    }
+    received < page_size as usize
+}
+
+fn get(template: &'static str) -> Route {
+    Route {
+        method: Method::GET,
+        template,
+        idempotency: Idempotency::Idempotent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn predictions(json: &str) -> EstimatedWaitTimePredictions {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_single_estimate_is_used_whatever_its_intent() {
+        let p = predictions(
+            r#"{"results":[{"intent":"CALL","formula":"BEST","estimatedWaitTimeSeconds":123}]}"#,
+        );
+        assert_eq!(p.seconds_for(None), Some(123));
+        assert_eq!(p.seconds_for(Some(EwtMediaType::Chat)), Some(123));
+    }
+
+    #[test]
+    fn several_estimates_are_picked_by_intent() {
+        let p = predictions(
+            r#"{"results":[{"intent":"ALL","formula":"BEST","estimatedWaitTimeSeconds":30},
+                           {"intent":"CALL","formula":"BEST","estimatedWaitTimeSeconds":45.6},
+                           {"intent":"CALLBACK","formula":"SIMPLE","estimatedWaitTimeSeconds":600}]}"#,
+        );
+        assert_eq!(p.seconds_for(None), Some(30));
+        assert_eq!(p.seconds_for(Some(EwtMediaType::Call)), Some(46));
+        assert_eq!(p.seconds_for(Some(EwtMediaType::Callback)), Some(600));
+        assert_eq!(p.seconds_for(Some(EwtMediaType::Email)), None);
+    }
+
+    #[test]
+    fn unknown_estimates_are_none() {
+        for json in [
+            r#"{"results":[]}"#,
+            r#"{}"#,
+            r#"{"results":[{"intent":"ALL","formula":"BEST"}]}"#,
+            r#"{"results":[{"intent":"ALL","formula":"BEST","estimatedWaitTimeSeconds":-1}]}"#,
+        ] {
+            assert_eq!(predictions(json).seconds_for(None), None, "{json}");
+        }
+    }
+
+    #[test]
+    fn wrongly_typed_estimates_are_rejected() {
+        let bad = r#"{"results":[{"intent":"ALL","estimatedWaitTimeSeconds":"soon"}]}"#;
+        assert!(serde_json::from_str::<EstimatedWaitTimePredictions>(bad).is_err());
+    }
+
+    #[test]
+    fn paging_stops_on_page_count_total_or_short_page() {
+        let page = |page_count, total| QueuePage {
+            entities: vec![],
+            page_count,
+            total,
+        };
+        assert!(!is_last_page(&page(Some(3), None), 2, 1, 2, 1));
+        assert!(is_last_page(&page(Some(3), None), 3, 1, 3, 1));
+        assert!(!is_last_page(&page(None, Some(3)), 2, 1, 2, 1));
+        assert!(is_last_page(&page(None, Some(3)), 3, 1, 3, 1));
+        assert!(is_last_page(&page(None, None), 1, 1, 1, 2));
+        assert!(is_last_page(&page(Some(9), None), 1, 0, 0, 2));
+    }
+}
