@@ -407,12 +407,21 @@ impl Model {
             return false;
         };
         q.frozen = true;
+        // The test's state replaces whatever was in the queue; those interactions end, and say
+        // so, so that a guest's chat or a callback caught in it does not wait forever.
         for interaction in q.interactions.drain(..) {
             if let InteractionState::Interacting { agent, .. } = interaction.state
                 && let Some(agent) = self.agents.get_mut(&agent)
             {
                 agent.conversation = None;
             }
+            if let Some(callback) = self.callbacks.get_mut(&interaction.conversation_id) {
+                callback.state = InteractionState::Ended;
+            }
+            self.events.push(ModelEvent::Ended {
+                conversation_id: interaction.conversation_id,
+                queue_id: queue,
+            });
         }
         let wanted = (spec.idle + spec.busy + spec.off_queue) as usize;
         while q.agents.len() < wanted {

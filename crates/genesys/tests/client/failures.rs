@@ -181,8 +181,11 @@ async fn callback_creation_is_retried_after_a_429() -> Result<()> {
 
 #[tokio::test]
 async fn callback_creation_is_retried_when_the_connection_was_refused() -> Result<()> {
-    let port = closed_port()?;
-    let mut config = fast_config(&format!("http://127.0.0.1:{port}"));
+    // A first simulator hands out a token, then goes away: the callback POST itself meets a closed
+    // port, where nothing can have been sent, so repeating it is safe.
+    let first = Sim::start().await?;
+    let port = first.sim.addr().port();
+    let mut config = fast_config(&first.sim.base_url());
     config.retry = RetryPolicy {
         max_attempts: 8,
         base_backoff: Duration::from_millis(100),
@@ -190,7 +193,9 @@ async fn callback_creation_is_retried_when_the_connection_was_refused() -> Resul
         max_retry_after: Duration::from_secs(1),
     };
     let client = genesys::GenesysClient::new(config)?;
-    let token_first = tokio::spawn({
+    client.access_token().await?;
+    first.sim.shutdown().await;
+    let creation = tokio::spawn({
         let client = client.clone();
         async move {
             client
@@ -198,12 +203,14 @@ async fn callback_creation_is_retried_when_the_connection_was_refused() -> Resul
                 .await
         }
     });
-    // The simulator comes up on that port only after the first attempts were refused.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let sim = Sim::start_with(|config| config.listen = ([127, 0, 0, 1], port).into()).await?;
-    let created = token_first.await?;
+    let second = Sim::start_with(|config| config.listen = ([127, 0, 0, 1], port).into()).await?;
+    let created = creation.await?;
     assert!(created.is_ok(), "{created:?}");
-    assert_eq!(sim.requests().await?.callbacks.len(), 1);
+    let log = second.requests().await?;
+    // The second simulator does not know the first one's token: 401, re-authentication, created.
+    assert_eq!(log.statuses_for(CREATE_CALLBACK), [Some(401), Some(200)]);
+    assert_eq!(log.callbacks.len(), 1);
     Ok(())
 }
 

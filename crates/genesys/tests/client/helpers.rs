@@ -109,15 +109,6 @@ impl Sim {
         Ok(())
     }
 
-    pub async fn clear_faults(&self) -> Result<()> {
-        self.control
-            .delete(self.url("/__sim/faults"))
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(())
-    }
-
     /// `PUT /__sim/queues/{id}/state`.
     pub async fn set_queue_state(&self, queue: Uuid, state: Value) -> Result<()> {
         let response = self
@@ -146,15 +137,6 @@ impl Sim {
 
     pub async fn count(&self, route: &str) -> Result<u64> {
         Ok(self.requests().await?.count(route))
-    }
-
-    pub async fn reset_requests(&self) -> Result<()> {
-        self.control
-            .delete(self.url("/__sim/requests"))
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(())
     }
 
     pub async fn expire_tokens(&self) -> Result<()> {

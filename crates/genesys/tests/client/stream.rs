@@ -10,15 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use genesys::GenesysClient;
 use genesys::notifications::stream::{
     BackoffConfig, ObservationStream, QueueObservationUpdate, StreamConfig, StreamEvent,
     StreamStatus, spawn_observation_stream,
 };
-use genesys::{ClientConfig, ClientSecret, Environment, GenesysClient};
-use genesys_sim::config::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SALES_QUEUE, DEMO_SUPPORT_QUEUE,
-};
-use genesys_sim::{RunningSim, SimConfig};
+use genesys_sim::SimConfig;
+use genesys_sim::config::{DEMO_SALES_QUEUE, DEMO_SUPPORT_QUEUE};
 use serde_json::{Value, json};
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
@@ -26,16 +24,17 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 
+use crate::helpers::{Sim, TOKEN};
+
 const CREATE_CHANNEL: &str = "POST /api/v2/notifications/channels";
 const HEAD_CHANNEL: &str = "HEAD /api/v2/notifications/channels/{channelId}";
 const SUBSCRIBE: &str = "PUT /api/v2/notifications/channels/{channelId}/subscriptions";
-const TOKEN: &str = "POST /oauth/token";
 /// Long enough for any single step of a healthy stream on a loaded CI machine.
 const STEP: Duration = Duration::from_secs(3);
 
-/// A simulator, a client for it and a plain HTTP client for its control API.
+/// The shared simulator helpers plus the notification parts of the control API.
 struct Harness {
-    sim: RunningSim,
+    sim: Sim,
     http: reqwest::Client,
     client: GenesysClient,
 }
@@ -43,18 +42,13 @@ struct Harness {
 impl Harness {
     /// A simulator with heartbeats every 200 ms (well inside [`fast`]'s silence timeout), changed by `tweak`.
     async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Result<Self> {
-        let mut cfg = SimConfig::for_tests();
-        cfg.heartbeat_interval = Duration::from_millis(200);
-        cfg.observation_min_interval = Duration::from_millis(20);
-        tweak(&mut cfg);
-        let sim = genesys_sim::spawn(cfg).await?;
-        let environment = Environment::base_url(&sim.base_url())?;
-        let config = ClientConfig::new(
-            environment,
-            DEMO_CLIENT_ID,
-            ClientSecret::new(DEMO_CLIENT_SECRET),
-        );
-        let client = GenesysClient::new(config)?;
+        let sim = Sim::start_with(|cfg| {
+            cfg.heartbeat_interval = Duration::from_millis(200);
+            cfg.observation_min_interval = Duration::from_millis(20);
+            tweak(cfg);
+        })
+        .await?;
+        let client = sim.client();
         Ok(Harness {
             sim,
             http: reqwest::Client::new(),
@@ -75,49 +69,44 @@ impl Harness {
         )
     }
 
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sim.sim.base_url())
+    }
+
     async fn control(&self, path: &str, body: Value) -> Result<()> {
-        let url = format!("{}{path}", self.sim.base_url());
-        let response = self.http.post(url).json(&body).send().await?;
+        let response = self.http.post(self.url(path)).json(&body).send().await?;
         if !response.status().is_success() {
             bail!("POST {path} answered {}", response.status());
         }
         Ok(())
     }
 
+    async fn drop_sockets(&self) -> Result<()> {
+        self.control("/__sim/notifications/drop", json!({})).await
+    }
+
     async fn set_waiting_voice(&self, waiting: u32) -> Result<()> {
-        let url = format!(
-            "{}/__sim/queues/{DEMO_SALES_QUEUE}/state",
-            self.sim.base_url()
-        );
-        let body =
+        let state =
             json!({"agents": {"idle": 2, "busy": 1, "offQueue": 0}, "waiting": {"voice": waiting}});
-        let response = self.http.put(url).json(&body).send().await?;
-        if response.status() != reqwest::StatusCode::NO_CONTENT {
-            bail!("setting the queue state answered {}", response.status());
-        }
-        Ok(())
+        self.sim.set_queue_state(DEMO_SALES_QUEUE, state).await
     }
 
     async fn count(&self, route: &str) -> Result<u64> {
-        let url = format!("{}/__sim/requests", self.sim.base_url());
-        let log: Value = self.http.get(url).send().await?.json().await?;
-        Ok(log["counts"][route].as_u64().unwrap_or(0))
+        self.sim.count(route).await
     }
 
     /// When (ms since the simulator started) each channel was created.
     async fn created_at_ms(&self) -> Result<Vec<u64>> {
-        let url = format!("{}/__sim/requests", self.sim.base_url());
-        let log: Value = self.http.get(url).send().await?.json().await?;
-        let entries = log["entries"].as_array().context("entries")?;
-        Ok(entries
+        let log = self.sim.requests().await?;
+        Ok(log
+            .entries_for(CREATE_CHANNEL)
             .iter()
-            .filter(|e| e["route"] == CREATE_CHANNEL)
-            .filter_map(|e| e["atMs"].as_u64())
+            .map(|e| e.at_ms)
             .collect())
     }
 
     async fn channels(&self) -> Result<Vec<Value>> {
-        let url = format!("{}/__sim/notifications/channels", self.sim.base_url());
+        let url = self.url("/__sim/notifications/channels");
         Ok(self.http.get(url).send().await?.json().await?)
     }
 
@@ -315,6 +304,7 @@ async fn a_dropped_socket_is_reconnected_after_a_backoff() -> Result<()> {
     let mut stream = h.stream(StreamConfig {
         backoff: BackoffConfig {
             initial: Duration::from_millis(400),
+            max: Duration::from_secs(2),
             ..fast().backoff
         },
         ..fast()
@@ -322,7 +312,7 @@ async fn a_dropped_socket_is_reconnected_after_a_backoff() -> Result<()> {
     next_snapshot(&mut stream, STEP).await?;
     let mut status = stream.status();
     let dropped = Instant::now();
-    h.control("/__sim/notifications/drop", json!({})).await?;
+    h.drop_sockets().await?;
     status
         .wait_for(|s| *s == StreamStatus::Disconnected)
         .await?;
@@ -334,6 +324,17 @@ async fn a_dropped_socket_is_reconnected_after_a_backoff() -> Result<()> {
     );
     assert!(stream.is_connected());
     assert_eq!(h.connected_channel().await?["connections"], 2);
+    // That connection was healthy (heartbeats), so the next drop waits the first delay again,
+    // not twice it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dropped = Instant::now();
+    h.drop_sockets().await?;
+    next_snapshot(&mut stream, STEP).await?;
+    let waited = dropped.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_millis(780),
+        "{waited:?}"
+    );
     Ok(())
 }
 
@@ -341,7 +342,7 @@ async fn a_dropped_socket_is_reconnected_after_a_backoff() -> Result<()> {
 async fn failing_connects_back_off_exponentially_until_one_works() -> Result<()> {
     let h = Harness::start(|_| {}).await?;
     let fault = json!({"route": "GET /channels/{channelId}", "status": 503, "times": 3});
-    h.control("/__sim/faults", fault).await?;
+    h.sim.fault(fault).await?;
     let started = Instant::now();
     let mut stream = h.stream(StreamConfig {
         backoff: BackoffConfig {
@@ -444,8 +445,8 @@ async fn a_reconnect_after_token_expiry_uses_a_new_token() -> Result<()> {
     let mut stream = h.stream(fast());
     next_snapshot(&mut stream, STEP).await?;
     assert_eq!(h.count(TOKEN).await?, 1);
-    h.control("/__sim/tokens/expire", json!({})).await?;
-    h.control("/__sim/notifications/drop", json!({})).await?;
+    h.sim.expire_tokens().await?;
+    h.drop_sockets().await?;
     next_snapshot(&mut stream, STEP).await?;
     assert_eq!(h.count(TOKEN).await?, 2);
     h.set_waiting_voice(8).await?;
@@ -477,6 +478,28 @@ async fn cancelling_stops_the_stream_and_closes_its_socket() -> Result<()> {
     assert!(timeout(STEP, stream.next()).await?.is_none());
     assert_eq!(*status.borrow(), StreamStatus::Stopped);
     wait_until_disconnected(&h).await
+}
+
+#[tokio::test]
+async fn cancelling_interrupts_a_hanging_request() -> Result<()> {
+    let h = Harness::start(|_| {}).await?;
+    h.sim
+        .fault(json!({"route": CREATE_CHANNEL, "hang": true}))
+        .await?;
+    let shutdown = CancellationToken::new();
+    let mut stream = h.stream_with(fast(), shutdown.clone());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        h.count(CREATE_CHANNEL).await?,
+        1,
+        "the stream should be waiting on Genesys"
+    );
+    shutdown.cancel();
+    // The client's own request timeout is seconds away.
+    let stopped = timeout(Duration::from_millis(500), stream.next()).await;
+    assert!(matches!(stopped, Ok(None)), "{stopped:?}");
+    assert_eq!(*stream.status().borrow(), StreamStatus::Stopped);
+    Ok(())
 }
 
 #[tokio::test]
@@ -537,7 +560,7 @@ async fn logs_never_show_the_connect_uri_or_the_token() -> Result<()> {
     next_snapshot(&mut stream, STEP).await?;
     let channel = h.connected_channel().await?;
     let id = channel["id"].as_str().context("channel id")?.to_owned();
-    h.control("/__sim/notifications/drop", json!({})).await?;
+    h.drop_sockets().await?;
     next_snapshot(&mut stream, STEP).await?;
     let token = h.client.access_token().await?;
     stream.stop().await;
@@ -553,7 +576,7 @@ async fn logs_never_show_the_connect_uri_or_the_token() -> Result<()> {
         !logs.contains(&id),
         "the channel id (the connectUri's secret part) leaked: {logs}"
     );
-    let connect_uri_base = format!("{}/channels/", h.sim.ws_base_url());
+    let connect_uri_base = format!("{}/channels/", h.sim.sim.ws_base_url());
     assert!(
         !logs.contains(&connect_uri_base),
         "a connectUri leaked: {logs}"

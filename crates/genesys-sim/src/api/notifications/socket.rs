@@ -186,7 +186,9 @@ impl Session {
                 _ = shutdown.cancelled() => return End::Close("Server shutting down"),
                 frame = stream.next() => match frame {
                     Some(Ok(Message::Text(text))) => self.on_text(&text),
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return End::ClientGone,
+                    // Answer a client's close frame so its closing handshake completes.
+                    Some(Ok(Message::Close(_))) => return End::Close("Closed by client"),
+                    Some(Err(_)) | None => return End::ClientGone,
                     Some(Ok(_)) => {}
                 },
                 _ = heartbeat.tick() => self.send(messages::heartbeat()),

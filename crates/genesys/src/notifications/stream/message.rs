@@ -220,6 +220,16 @@ mod tests {
     }
 
     #[test]
+    fn o_metrics_of_a_real_interval_are_not_observations() {
+        let text = observation(
+            json!({"queueId": QUEUE, "mediaType": "voice"}),
+            json!([{"interval":"2024-12-30T09:30:00.000Z/2024-12-30T10:00:00.000Z","metrics":[
+                {"metric":"oWaiting","stats":{"count":4}}]}]),
+        );
+        assert!(matches!(parse(&text), Ok(Incoming::Ignored(_))), "{text}");
+    }
+
+    #[test]
     fn non_o_metrics_in_an_observation_interval_are_dropped() {
         let text = observation(
             json!({"queueId": QUEUE}),

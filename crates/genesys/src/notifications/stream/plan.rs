@@ -17,8 +17,8 @@ pub(crate) enum Ended {
     Dropped,
     /// The channel reaches its renewal time (shortly before `expires`).
     ChannelExpiring,
-    /// The channel no longer exists or delivers: `no_longer_subscribed`, a 404 on HEAD or
-    /// subscribe, a `"result":"404"` message.
+    /// The channel no longer delivers: `v2.system.no_longer_subscribed` or a `"result":"404"`
+    /// message. (A 404 on HEAD is handled where it happens: a new channel in the same attempt.)
     ChannelGone,
     /// Shutdown was requested or the stream's handle was dropped.
     Cancelled,
@@ -52,17 +52,23 @@ pub(crate) fn next_step(ended: Ended) -> NextStep {
     }
 }
 
+/// The least time a channel is used before it is replaced, so a channel that looks already
+/// expired (a skewed clock, a tiny lifetime) cannot start a tight create-and-replace loop.
+pub(crate) const MIN_CHANNEL_USE: Duration = Duration::from_secs(1);
+
 /// How long after its creation a channel with `lifetime` left is replaced: `fraction` of the
-/// lifetime, but no later than `margin` before it expires when the lifetime allows that.
+/// lifetime, but no later than `margin` before it expires when the lifetime allows that, and
+/// never sooner than [`MIN_CHANNEL_USE`].
 ///
 /// With Genesys's 24 h, 0.9 and 5 min this is 21.6 h; with a test's 2 s it is 1.8 s.
 pub(crate) fn renew_after(lifetime: Duration, fraction: f64, margin: Duration) -> Duration {
     let by_fraction = lifetime.mul_f64(fraction.clamp(0.0, 1.0));
-    if lifetime > margin {
+    let after = if lifetime > margin {
         by_fraction.min(lifetime - margin)
     } else {
         by_fraction
-    }
+    };
+    after.max(MIN_CHANNEL_USE)
 }
 
 #[cfg(test)]
@@ -92,6 +98,6 @@ mod tests {
             renew_after(Duration::from_secs(2), 0.9, five_min),
             Duration::from_millis(1800)
         );
-        assert_eq!(renew_after(Duration::ZERO, 0.9, five_min), Duration::ZERO);
+        assert_eq!(renew_after(Duration::ZERO, 0.9, five_min), MIN_CHANNEL_USE);
     }
 }

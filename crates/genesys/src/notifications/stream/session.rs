@@ -41,7 +41,10 @@ pub(crate) enum ConnectError {
 
 /// Opens the channel's socket. Inbound messages and frames are capped at `max_message_size`;
 /// buffers are small because one socket carries at most a few events a second.
-pub(crate) async fn connect(connect_uri: &str, config: &StreamConfig) -> Result<Socket, ConnectError> {
+pub(crate) async fn connect(
+    connect_uri: &str,
+    config: &StreamConfig,
+) -> Result<Socket, ConnectError> {
     let limits = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
         .write_buffer_size(0)
@@ -107,7 +110,12 @@ impl Watchdog {
 }
 
 /// Reads `socket` until something ends the session; `renew_at` is when the channel must be replaced.
-pub(crate) async fn serve(mut socket: Socket, config: &StreamConfig, renew_at: Instant, out: Outlet<'_>) -> SessionEnd {
+pub(crate) async fn serve(
+    mut socket: Socket,
+    config: &StreamConfig,
+    renew_at: Instant,
+    out: Outlet<'_>,
+) -> SessionEnd {
     let mut watchdog = Watchdog::new(config);
     let mut healthy = false;
     let ended = loop {
@@ -144,7 +152,11 @@ async fn finish(socket: Socket, ended: Ended, healthy: bool) -> SessionEnd {
         close(socket).await;
         None
     };
-    SessionEnd { ended, healthy, socket }
+    SessionEnd {
+        ended,
+        healthy,
+        socket,
+    }
 }
 
 async fn on_silence(socket: &mut Socket, watchdog: &mut Watchdog) -> Option<Ended> {

@@ -18,8 +18,9 @@ use super::backoff::Backoff;
 use super::config::StreamConfig;
 use super::plan::{self, Ended, NextStep};
 use super::session::{self, Outlet, SessionEnd, Socket};
-use super::upstream::{Lease, Upstream, UpstreamError};
+use super::upstream::{Lease, Upstream};
 use super::{StreamEvent, StreamStatus};
+use crate::Error;
 
 /// Where the task's results go.
 pub(crate) struct Outputs {
@@ -114,7 +115,12 @@ impl Supervisor {
 
     /// One connection: open it per `step`, drop the socket it replaces, load and yield a
     /// snapshot, then serve until it ends.
-    async fn turn(&self, step: NextStep, channel: &mut Option<Current>, old: Option<Socket>) -> SessionEnd {
+    async fn turn(
+        &self,
+        step: NextStep,
+        channel: &mut Option<Current>,
+        old: Option<Socket>,
+    ) -> SessionEnd {
         let (socket, renew_at) = match self.open(step, channel).await {
             Ok(opened) => opened,
             Err(ended) => return failed(ended),
@@ -139,13 +145,24 @@ impl Supervisor {
     }
 
     /// The channel `step` calls for (reused, checked, or new) and a socket open on it.
-    async fn open(&self, step: NextStep, channel: &mut Option<Current>) -> Result<(Socket, Instant), Ended> {
-        if matches!(step, NextStep::Renew | NextStep::NewChannel) {
+    async fn open(
+        &self,
+        step: NextStep,
+        channel: &mut Option<Current>,
+    ) -> Result<(Socket, Instant), Ended> {
+        let due = channel
+            .as_ref()
+            .is_some_and(|c| c.renew_at <= Instant::now());
+        if due || matches!(step, NextStep::Renew | NextStep::NewChannel) {
             *channel = None;
         }
-        if step == NextStep::Stop
+        if step == NextStep::Reconnect
             && let Some(current) = channel.as_ref()
-            && !self.upstream.channel_exists(&current.lease).await.map_err(ended_by)?
+            && !self
+                .upstream
+                .channel_exists(&current.lease)
+                .await
+                .map_err(ended_by)?
         {
             tracing::info!(channel = ?current.lease.id, "notification channel is gone");
             *channel = None;
@@ -192,13 +209,8 @@ fn failed(ended: Ended) -> SessionEnd {
     }
 }
 
-/// A failed REST call: a vanished channel calls for a new one, anything else for a retry.
-fn ended_by(error: UpstreamError) -> Ended {
-    match error {
-        UpstreamError::ChannelGone => Ended::ChannelGone,
-        UpstreamError::Api(error) => {
-            tracing::warn!(%error, "notification channel request failed");
-            Ended::Dropped
-        }
-    }
+/// A failed REST call: retried after the backoff (a 404 from HEAD is not an error but `false`).
+fn ended_by(error: Error) -> Ended {
+    tracing::warn!(%error, "notification channel request failed");
+    Ended::Dropped
 }

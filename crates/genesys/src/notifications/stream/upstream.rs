@@ -2,12 +2,11 @@
 //! check one still exists, read the observations snapshot. Every call goes through the client's
 //! current token, which it refreshes on a 401, so reconnects survive token expiry.
 //!
-//! It is a thin adapter: it turns "the channel is gone" (404) into its own error so the
-//! supervisor can tell it from a failure worth a plain retry. No retries or backoff here.
+//! It is a thin adapter: no retries or backoff here (the client retries what is safe; the
+//! supervisor backs off between connections).
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -36,36 +35,17 @@ impl Lease {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum UpstreamError {
-    /// 404: the channel no longer exists; a new one is needed.
-    #[error("the notification channel no longer exists")]
-    ChannelGone,
-    #[error(transparent)]
-    Api(Error),
-}
-
-impl From<Error> for UpstreamError {
-    fn from(error: Error) -> Self {
-        match error.status() {
-            Some(StatusCode::NOT_FOUND) => UpstreamError::ChannelGone,
-            _ => UpstreamError::Api(error),
-        }
-    }
-}
-
 impl Upstream {
     pub(crate) fn new(client: GenesysClient, queues: Vec<Uuid>) -> Self {
         Upstream { client, queues }
     }
 
     /// Creates a channel and subscribes it to the queues' observation topics.
-    pub(crate) async fn open_channel(&self) -> Result<Lease, UpstreamError> {
-        let channel = self
-            .client
-            .create_channel()
-            .await
-            .map_err(UpstreamError::Api)?;
+    ///
+    /// Any failure, a 404 on subscribe included, leaves no channel behind: the next attempt
+    /// creates a fresh one rather than retrying a channel that may be gone.
+    pub(crate) async fn open_channel(&self) -> Result<Lease, Error> {
+        let channel = self.client.create_channel().await?;
         let topics = self
             .client
             .subscribe_queue_observations(&channel.id, &self.queues)
@@ -82,9 +62,9 @@ impl Upstream {
         })
     }
 
-    /// HEAD on the channel: whether it still exists.
-    pub(crate) async fn channel_exists(&self, lease: &Lease) -> Result<bool, UpstreamError> {
-        Ok(self.client.channel_exists(&lease.id).await?)
+    /// HEAD on the channel: `false` on a 404.
+    pub(crate) async fn channel_exists(&self, lease: &Lease) -> Result<bool, Error> {
+        self.client.channel_exists(&lease.id).await
     }
 
     pub(crate) async fn snapshot(&self) -> Result<Vec<QueueObservations>, Error> {

@@ -1,0 +1,259 @@
+//! The service's configuration: read once at start-up from flags and environment variables
+//! (the seed's names kept), checked, and turned into typed [`Settings`].
+//!
+//! Every setting is both an environment variable and a flag, and `--help` describes them all.
+//! Checks that need the org (does a monitored queue exist?) happen in `startup`, still before the
+//! service binds its port. This module reads no files and contacts nothing.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+use genesys::{ClientSecret, Environment};
+use uuid::Uuid;
+
+/// Command-line flags and environment variables, as the user wrote them.
+#[derive(Parser, Clone, Debug)]
+#[command(
+    name = "public-stats",
+    version,
+    about = "Live Genesys Cloud queue statistics, chat and callbacks for anonymous web visitors.",
+    long_about = "Live Genesys Cloud queue statistics, chat and callbacks for anonymous web \
+                  visitors, without exposing the org's credentials.\n\nWith no \
+                  PURECLOUD_CLIENT_ID/PURECLOUD_CLIENT_SECRET it runs in sandbox mode: a \
+                  simulated Genesys Cloud org runs in-process and everything works locally."
+)]
+pub struct Args {
+    /// OAuth client-credentials client ID. Without it (and the secret) the service runs in sandbox mode.
+    #[arg(long, env = "PURECLOUD_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// OAuth client-credentials client secret.
+    #[arg(long, env = "PURECLOUD_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub client_secret: Option<ClientSecret>,
+
+    /// Comma-separated IDs of the queues visitors may see. In sandbox mode: the demo org's queues.
+    #[arg(long, env = "PURECLOUD_MONITORED_QUEUES", value_delimiter = ',', value_parser = parse_queue_id)]
+    pub monitored_queues: Vec<Uuid>,
+
+    /// Genesys Cloud region (`us_east_1`, `eu_west_1`, …) or environment host (`mypurecloud.ie`).
+    #[arg(long, env = "PURECLOUD_ENVIRONMENT", default_value = "mypurecloud.com")]
+    pub environment: String,
+
+    /// Explicit API and login base URL (e.g. an external `genesys-sim` at http://127.0.0.1:9090); overrides the environment.
+    #[arg(long, env = "PURECLOUD_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+
+    /// Seconds to keep an estimated wait time before asking Genesys again.
+    #[arg(long, env = "CACHE_SECONDS", default_value_t = 2)]
+    pub cache_seconds: u64,
+
+    /// Web Messaging deployment ID for the widget's chat (sandbox mode: the demo deployment).
+    #[arg(long, env = "WEB_MESSAGING_DEPLOYMENT_ID")]
+    pub web_messaging_deployment_id: Option<Uuid>,
+}
+
+/// Validated configuration the rest of the service works from.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub upstream: Upstream,
+    /// Empty in sandbox mode until the simulator says which queues it has.
+    pub monitored_queues: Vec<Uuid>,
+    pub ewt_cache_ttl: Duration,
+    pub web_messaging_deployment_id: Option<Uuid>,
+}
+
+/// Where Genesys Cloud is.
+#[derive(Clone, Debug)]
+pub enum Upstream {
+    /// No credentials: run the simulator in-process with its demo org.
+    Sandbox,
+    /// A real org (or an external simulator given by base URL).
+    Genesys {
+        environment: Environment,
+        client_id: String,
+        client_secret: ClientSecret,
+    },
+}
+
+/// A setting that cannot work, named so the user can fix it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "PURECLOUD_CLIENT_SECRET is set but PURECLOUD_CLIENT_ID is not: set both, or neither for sandbox mode"
+    )]
+    SecretWithoutId,
+    #[error(
+        "PURECLOUD_CLIENT_ID is set but PURECLOUD_CLIENT_SECRET is not: set both, or neither for sandbox mode"
+    )]
+    IdWithoutSecret,
+    #[error("PURECLOUD_MONITORED_QUEUES is empty: list the IDs of the queues visitors may see")]
+    NoQueues,
+    #[error("PURECLOUD_ENVIRONMENT {0:?} is neither a known region nor an environment host: {1}")]
+    Environment(String, String),
+    #[error("PURECLOUD_BASE_URL is not usable: {0}")]
+    BaseUrl(String),
+    #[error("CACHE_SECONDS must be between 1 and 3600, not {0}")]
+    CacheSeconds(u64),
+}
+
+fn parse_secret(value: &str) -> Result<ClientSecret, String> {
+    Ok(ClientSecret::new(value))
+}
+
+fn parse_queue_id(value: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(value.trim()).map_err(|_| {
+        format!("{value:?} is not a queue ID (a UUID like 00000000-0000-0000-0000-000000000000)")
+    })
+}
+
+impl Args {
+    /// Cross-field checks; turns what the user wrote into [`Settings`].
+    pub fn into_settings(self) -> Result<Settings, ConfigError> {
+        if !(1..=3600).contains(&self.cache_seconds) {
+            return Err(ConfigError::CacheSeconds(self.cache_seconds));
+        }
+        let upstream = match (self.client_id, self.client_secret) {
+            (None, None) => Upstream::Sandbox,
+            (None, Some(_)) => return Err(ConfigError::SecretWithoutId),
+            (Some(_), None) => return Err(ConfigError::IdWithoutSecret),
+            (Some(client_id), Some(client_secret)) => {
+                if self.monitored_queues.is_empty() {
+                    return Err(ConfigError::NoQueues);
+                }
+                let environment = match &self.base_url {
+                    Some(url) => Environment::base_url(url)
+                        .map_err(|error| ConfigError::BaseUrl(error.to_string()))?,
+                    None => Environment::parse(&self.environment).map_err(|error| {
+                        ConfigError::Environment(self.environment.clone(), error.to_string())
+                    })?,
+                };
+                Upstream::Genesys {
+                    environment,
+                    client_id,
+                    client_secret,
+                }
+            }
+        };
+        Ok(Settings {
+            listen: SocketAddr::new(self.bind_address, self.port),
+            upstream,
+            monitored_queues: dedup(self.monitored_queues),
+            ewt_cache_ttl: Duration::from_secs(self.cache_seconds),
+            web_messaging_deployment_id: self.web_messaging_deployment_id,
+        })
+    }
+}
+
+fn dedup(mut queues: Vec<Uuid>) -> Vec<Uuid> {
+    let mut seen = std::collections::HashSet::new();
+    queues.retain(|id| seen.insert(*id));
+    queues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        let mut argv = vec!["public-stats"];
+        argv.extend_from_slice(args);
+        Args::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .into_settings()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn no_credentials_means_sandbox_on_port_8080_with_a_two_second_cache() {
+        let settings = parse(&[]).unwrap();
+        assert!(matches!(settings.upstream, Upstream::Sandbox));
+        assert_eq!(settings.listen.port(), 8080);
+        assert_eq!(settings.ewt_cache_ttl, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_secret_without_an_id_is_refused_by_name() {
+        let error = parse(&["--client-secret", "s"]).unwrap_err();
+        assert!(error.contains("PURECLOUD_CLIENT_ID"), "{error}");
+    }
+
+    #[test]
+    fn credentials_need_queues() {
+        let error = parse(&["--client-id", "i", "--client-secret", "s"]).unwrap_err();
+        assert!(error.contains("PURECLOUD_MONITORED_QUEUES"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_queue_id_is_refused_with_the_value() {
+        let error = parse(&[
+            "--monitored-queues",
+            "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01,sales",
+        ])
+        .unwrap_err();
+        assert!(error.contains("\"sales\" is not a queue ID"), "{error}");
+        assert!(error.contains("monitored-queues"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_port_is_refused() {
+        let error = parse(&["--port", "70000"]).unwrap_err();
+        assert!(error.contains("--port"), "{error}");
+    }
+
+    #[test]
+    fn comma_separated_queues_are_parsed_and_deduplicated() {
+        let a = "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01";
+        let b = "2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02";
+        let settings = parse(&[
+            "--client-id",
+            "i",
+            "--client-secret",
+            "s",
+            "--monitored-queues",
+            &format!("{a},{b},{a}"),
+        ])
+        .unwrap();
+        assert_eq!(settings.monitored_queues.len(), 2);
+        assert!(matches!(settings.upstream, Upstream::Genesys { .. }));
+    }
+
+    #[test]
+    fn an_unknown_environment_is_refused_by_name() {
+        let error = parse(&[
+            "--client-id",
+            "i",
+            "--client-secret",
+            "s",
+            "--monitored-queues",
+            "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01",
+            "--environment",
+            "not a host!",
+        ])
+        .unwrap_err();
+        assert!(error.contains("PURECLOUD_ENVIRONMENT"), "{error}");
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let settings = parse(&[
+            "--client-id",
+            "i",
+            "--client-secret",
+            "TOP-SECRET-SENTINEL",
+            "--monitored-queues",
+            "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01",
+        ])
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("TOP-SECRET-SENTINEL"));
+    }
+}

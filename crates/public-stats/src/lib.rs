@@ -1,0 +1,24 @@
+//! `public-stats`: the service that holds the Genesys Cloud credentials and gives anonymous web
+//! pages what they may see — live queue statistics, estimated wait times, a callback form and the
+//! widget's files — compatible with the seed's Node.js service.
+//!
+//! Code map: [`config`] (settings, read once) → [`startup`] (builds everything, binds, serves) →
+//! [`state`] (what handlers share). Capabilities: [`queues`] (the public allow-list), [`stats`]
+//! (live observations and the EWT cache, `GET /api/stats/{queueId}`), [`push`] (WebSockets),
+//! [`callbacks`] (`POST /api/callback`), [`assets`] (the embedded widget files), [`health`].
+//! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
+//!
+//! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
+//! request's lifetime.
+
+pub mod assets;
+pub mod callbacks;
+pub mod config;
+pub mod health;
+pub mod problem;
+pub mod push;
+pub mod queues;
+pub mod sandbox;
+pub mod startup;
+pub mod state;
+pub mod stats;

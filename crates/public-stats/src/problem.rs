@@ -1,0 +1,98 @@
+//! Errors as visitors see them: RFC 9457 `application/problem+json` bodies with a stable `type`,
+//! a short `title` and a `detail` that says what to fix.
+//!
+//! Only text this service wrote reaches a visitor: upstream (Genesys) error bodies are logged at
+//! most by kind and never copied into a problem.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything that can go wrong in a request, as the visitor is told about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The queue is not one of the monitored (public) queues, or not a queue ID at all.
+    #[error("no public queue has this ID")]
+    UnknownQueue,
+    /// A query parameter is missing or has a value we do not know.
+    #[error("{0}")]
+    BadQuery(String),
+    /// The body is not JSON, or not the JSON we expect.
+    #[error("{0}")]
+    BadBody(String),
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    /// Genesys could not be reached or refused; details are in the logs, not here.
+    #[error("the contact centre could not be reached; please try again shortly")]
+    UpstreamUnavailable,
+    #[error("no such resource")]
+    NotFound,
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::UnknownQueue | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::BadQuery(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A stable, machine-readable identifier of the kind of problem.
+    fn kind(&self) -> &'static str {
+        match self {
+            ApiError::UnknownQueue => "unknown-queue",
+            ApiError::BadQuery(_) => "bad-query",
+            ApiError::BadBody(_) => "bad-body",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::BodyTooLarge(_) => "body-too-large",
+            ApiError::UpstreamUnavailable => "upstream-unavailable",
+            ApiError::NotFound => "not-found",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::UnknownQueue => "Unknown queue",
+            ApiError::BadQuery(_) => "Invalid query parameters",
+            ApiError::BadBody(_) => "Invalid request body",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::BodyTooLarge(_) => "Request body too large",
+            ApiError::UpstreamUnavailable => "Contact centre unavailable",
+            ApiError::NotFound => "Not found",
+        }
+    }
+}
+
+/// The wire form of a problem.
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = Problem {
+            kind: format!("/problems/{}", self.kind()),
+            title: self.title(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+        };
+        let mut response = (status, Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,112 @@
+//! The public queues: the monitored queues are the allow-list of everything the service says.
+//! `GET /api/queues` lists them; the [`PublicQueue`] extractor turns a `{queueId}` path segment
+//! into a queue ID only if it parses as a UUID *and* is on the list, so an unknown queue is a 404
+//! before anything reaches Genesys.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The monitored queues with their names, in configured order.
+#[derive(Clone, Debug)]
+pub struct PublicQueues {
+    ordered: Arc<Vec<PublicQueueInfo>>,
+    index: Arc<HashMap<Uuid, usize>>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PublicQueueInfo {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl PublicQueues {
+    pub fn new(queues: Vec<PublicQueueInfo>) -> Self {
+        let index = queues.iter().enumerate().map(|(i, q)| (q.id, i)).collect();
+        PublicQueues {
+            ordered: Arc::new(queues),
+            index: Arc::new(index),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<Uuid> {
+        self.ordered.iter().map(|q| q.id).collect()
+    }
+
+    pub fn contains(&self, id: Uuid) -> bool {
+        self.index.contains_key(&id)
+    }
+
+    pub fn all(&self) -> &[PublicQueueInfo] {
+        &self.ordered
+    }
+
+    /// A path segment as a public queue ID, or the 404 every unknown queue gets.
+    pub fn resolve(&self, raw: &str) -> Result<Uuid, ApiError> {
+        let id = Uuid::parse_str(raw).map_err(|_| ApiError::UnknownQueue)?;
+        if self.contains(id) {
+            Ok(id)
+        } else {
+            Err(ApiError::UnknownQueue)
+        }
+    }
+}
+
+/// A `{queueId}` path parameter that names a public queue.
+pub struct PublicQueue(pub Uuid);
+
+impl FromRequestParts<AppState> for PublicQueue {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::UnknownQueue)?;
+        let raw = params.get("queueId").ok_or(ApiError::UnknownQueue)?;
+        state.queues.resolve(raw).map(PublicQueue)
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/queues", get(list))
+}
+
+#[derive(Serialize)]
+struct QueueList<'a> {
+    queues: &'a [PublicQueueInfo],
+}
+
+async fn list(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<serde_json::Value> {
+    Json(serde_json::json!(QueueList {
+        queues: state.queues.all()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_uuids_resolve() {
+        let id = Uuid::new_v4();
+        let queues = PublicQueues::new(vec![PublicQueueInfo {
+            id,
+            name: "Sales".into(),
+        }]);
+        assert_eq!(queues.resolve(&id.to_string()).ok(), Some(id));
+        assert!(queues.resolve(&Uuid::new_v4().to_string()).is_err());
+        assert!(queues.resolve("../../oauth/token").is_err());
+        assert!(queues.resolve("").is_err());
+    }
+}

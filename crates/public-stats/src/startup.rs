@@ -1,0 +1,206 @@
+//! Building and running the service: the one place that wires settings, the Genesys client (or
+//! the sandbox simulator), the live statistics and the HTTP routes together.
+//!
+//! [`Application::build`] does everything that can fail because of configuration — resolving the
+//! monitored queues against the org included — before it binds the port, so a misconfigured
+//! service never starts listening. Tests use the same path with port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use genesys::{ClientConfig, GenesysClient};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::config::{Settings, Upstream};
+use crate::queues::{PublicQueueInfo, PublicQueues};
+use crate::sandbox::Sandbox;
+use crate::state::{AppState, Inner};
+use crate::stats::{EwtCache, LiveStats};
+use crate::{assets, callbacks, health, push, queues, stats};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not start the sandbox simulator: {0}")]
+    Sandbox(std::io::Error),
+    #[error("could not set up the Genesys Cloud client: {0}")]
+    Client(genesys::Error),
+    #[error("could not list the org's queues to check PURECLOUD_MONITORED_QUEUES: {0}")]
+    QueueLookup(genesys::Error),
+    #[error("PURECLOUD_MONITORED_QUEUES names queues the org does not have: {}", list(.0))]
+    UnknownQueues(Vec<Uuid>),
+    #[error("could not listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+fn list(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A built service, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, |config| config).await
+    }
+
+    /// Like [`Application::build`], letting tests adjust the client's configuration (timeouts,
+    /// budget) before it is created.
+    pub async fn build_with(
+        mut settings: Settings,
+        adjust_client: impl FnOnce(ClientConfig) -> ClientConfig,
+    ) -> Result<Self, StartupError> {
+        let (sandbox, client_config) = upstream(&mut settings).await?;
+        let client =
+            GenesysClient::new(adjust_client(client_config)).map_err(StartupError::Client)?;
+        let queues = resolve_queues(&client, &settings.monitored_queues).await?;
+        let shutdown = CancellationToken::new();
+        let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone());
+        let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl);
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|error| StartupError::Bind(settings.listen, error))?;
+        let state = AppState::new(Inner {
+            settings,
+            queues,
+            client,
+            live,
+            ewt,
+            sandbox: sandbox.map(Arc::new),
+            shutdown,
+            tasks: TaskTracker::new(),
+        });
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` is cancelled, then closes WebSockets and waits for their tasks.
+    pub async fn run_until(self, stop: CancellationToken) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let signal = stop.clone();
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { signal.cancelled().await })
+        .await;
+        // axum's graceful shutdown does not end WebSocket tasks: cancel and wait for them.
+        state.shutdown.cancel();
+        state.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(5), state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSocket tasks did not finish within 5 s of shutdown");
+        }
+        served
+    }
+}
+
+/// Chooses the upstream: the sandbox simulator, or the configured org.
+async fn upstream(
+    settings: &mut Settings,
+) -> Result<(Option<Sandbox>, ClientConfig), StartupError> {
+    match &settings.upstream {
+        Upstream::Genesys {
+            environment,
+            client_id,
+            client_secret,
+        } => Ok((
+            None,
+            ClientConfig::new(
+                environment.clone(),
+                client_id.clone(),
+                client_secret.clone(),
+            ),
+        )),
+        Upstream::Sandbox => {
+            let sandbox = Sandbox::start().await.map_err(StartupError::Sandbox)?;
+            let environment = sandbox
+                .environment()
+                .map_err(|e| StartupError::Sandbox(std::io::Error::other(e)))?;
+            if settings.monitored_queues.is_empty() {
+                settings.monitored_queues = sandbox.queue_ids();
+            }
+            settings
+                .web_messaging_deployment_id
+                .get_or_insert(sandbox.deployment_id());
+            let config =
+                ClientConfig::new(environment, sandbox.client_id(), sandbox.client_secret());
+            Ok((Some(sandbox), config))
+        }
+    }
+}
+
+/// The monitored queues with their names, or the list of those the org does not have.
+async fn resolve_queues(
+    client: &GenesysClient,
+    monitored: &[Uuid],
+) -> Result<PublicQueues, StartupError> {
+    let org_queues = client
+        .list_queues()
+        .await
+        .map_err(StartupError::QueueLookup)?;
+    let mut found = Vec::with_capacity(monitored.len());
+    let mut missing = Vec::new();
+    for id in monitored {
+        match org_queues.iter().find(|q| q.id == *id) {
+            Some(queue) => found.push(PublicQueueInfo {
+                id: *id,
+                name: queue.name.clone(),
+            }),
+            None => missing.push(*id),
+        }
+    }
+    if missing.is_empty() {
+        Ok(PublicQueues::new(found))
+    } else {
+        Err(StartupError::UnknownQueues(missing))
+    }
+}
+
+/// Every route the service answers, with the layers that apply to all of them.
+pub fn router(state: AppState) -> Router {
+    let sandbox_routes = state
+        .sandbox
+        .as_ref()
+        .map(|sandbox| sandbox.browser_routes())
+        .unwrap_or_default();
+    Router::new()
+        .merge(queues::router())
+        .merge(stats::router())
+        .merge(push::router())
+        .merge(callbacks::router())
+        .merge(health::router())
+        .merge(assets::router())
+        .with_state(state)
+        .merge(sandbox_routes)
+}

@@ -1,0 +1,82 @@
+//! Invalid configuration stops the service before it binds, naming the setting.
+
+use std::process::Command;
+
+fn run(env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_public-stats"));
+    command.env_clear().args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_secret_without_an_id_exits_non_zero_naming_the_setting() {
+    let (code, stderr) = run(&[("PURECLOUD_CLIENT_SECRET", "s"), ("PORT", "0")], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("PURECLOUD_CLIENT_ID"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_queue_id_exits_non_zero_naming_the_value() {
+    let (code, stderr) = run(
+        &[("PURECLOUD_MONITORED_QUEUES", "not-a-uuid"), ("PORT", "0")],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("not-a-uuid"), "{stderr}");
+}
+
+#[test]
+fn a_bad_port_exits_non_zero() {
+    let (code, stderr) = run(&[("PORT", "99999")], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("port"), "{stderr}");
+}
+
+#[test]
+fn a_monitored_queue_the_org_does_not_have_stops_the_service() {
+    // In sandbox mode the org is the demo org; this queue is not in it.
+    let (code, stderr) = run(
+        &[
+            (
+                "PURECLOUD_MONITORED_QUEUES",
+                "00000000-0000-4000-8000-000000000001",
+            ),
+            ("PORT", "0"),
+            ("BIND_ADDRESS", "127.0.0.1"),
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("00000000-0000-4000-8000-000000000001"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("PURECLOUD_MONITORED_QUEUES"), "{stderr}");
+}
+
+#[test]
+fn help_describes_every_setting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_public-stats"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for setting in [
+        "PURECLOUD_CLIENT_ID",
+        "PURECLOUD_CLIENT_SECRET",
+        "PURECLOUD_MONITORED_QUEUES",
+        "PURECLOUD_ENVIRONMENT",
+        "PURECLOUD_BASE_URL",
+        "PORT",
+        "CACHE_SECONDS",
+    ] {
+        assert!(help.contains(setting), "--help does not mention {setting}");
+    }
+}

@@ -1,0 +1,10 @@
+//! The service's integration tests: one binary (link time matters on 2 cores), one module per
+//! capability. Every test spawns the real service on port 0 in sandbox mode — the simulator is
+//! its upstream — and talks to it over real HTTP and WebSocket.
+
+mod helpers;
+
+mod assets;
+mod config;
+mod health;
+mod queues;
