@@ -28,6 +28,12 @@ pub enum ApiError {
     /// Genesys could not be reached or refused; details are in the logs, not here.
     #[error("the contact centre could not be reached; please try again shortly")]
     UpstreamUnavailable,
+    /// Genesys (or our own request budget) says to wait; the answer carries `Retry-After`.
+    #[error(
+        "the contact centre is busy; please try again in {} seconds",
+        retry_after_secs(*.retry_after)
+    )]
+    UpstreamBusy { retry_after: std::time::Duration },
     #[error("no such resource")]
     NotFound,
 }
@@ -40,6 +46,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UpstreamBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -52,6 +59,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::BodyTooLarge(_) => "body-too-large",
             ApiError::UpstreamUnavailable => "upstream-unavailable",
+            ApiError::UpstreamBusy { .. } => "upstream-busy",
             ApiError::NotFound => "not-found",
         }
     }
@@ -64,6 +72,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::BodyTooLarge(_) => "Request body too large",
             ApiError::UpstreamUnavailable => "Contact centre unavailable",
+            ApiError::UpstreamBusy { .. } => "Contact centre busy",
             ApiError::NotFound => "Not found",
         }
     }
@@ -93,6 +102,17 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::UpstreamBusy { retry_after } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs(*retry_after).into());
+        }
         response
     }
+}
+
+/// Whole seconds, rounded up and at least 1: `Retry-After: 0` would invite an immediate retry.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    let rounded_up = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    rounded_up.max(1)
 }
