@@ -1,6 +1,5 @@
-//! The Notifications API: REST management of channels and their subscriptions (`channels`).
-//!
-//! The WebSocket stream that reads a channel is not here yet; it will be `stream.rs`.
+//! The Notifications API: REST management of channels and their subscriptions (`channels`), and
+//! the self-healing stream of queue observations read from a channel's WebSocket (`stream`).
 
 pub mod channels;
 pub mod stream;

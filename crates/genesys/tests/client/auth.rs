@@ -150,6 +150,7 @@ async fn trace_logs_never_contain_the_secret_the_token_or_a_phone_number() -> Re
         .with_writer(move || sink.clone())
         .finish();
     // The test runtime is single-threaded, so a thread-local default sees every task's events.
+    crate::helpers::keep_log_interest_per_thread();
     let _guard = tracing::subscriber::set_default(subscriber);
     tracing::callsite::rebuild_interest_cache();
     let (token, channel) = log_worthy_calls(&sim).await?;

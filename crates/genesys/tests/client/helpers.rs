@@ -180,3 +180,15 @@ pub fn closed_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
+
+static SECOND_DISPATCH: std::sync::LazyLock<tracing::Dispatch> = std::sync::LazyLock::new(|| {
+    tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default())
+});
+
+/// Call before installing a thread-local subscriber that captures logs. tracing-core treats a
+/// lone scoped dispatcher as "just one" and then works out a new callsite's interest from the
+/// registering thread's default: another test's thread, with no subscriber, caches "never" for
+/// everyone. A second live dispatcher makes it ask every one, on every thread.
+pub fn keep_log_interest_per_thread() {
+    std::sync::LazyLock::force(&SECOND_DISPATCH);
+}

@@ -6,7 +6,7 @@
 //! Timings are shrunk to milliseconds; every wait is bounded so a broken stream fails rather than
 //! hangs. Not here: the parsing and backoff details, which are unit-tested next to the code.
 
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -542,9 +542,6 @@ impl std::io::Write for Captured {
     }
 }
 
-static SECOND_DISPATCH: LazyLock<tracing::Dispatch> =
-    LazyLock::new(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
-
 #[tokio::test(flavor = "current_thread")]
 async fn logs_never_show_the_connect_uri_or_the_token() -> Result<()> {
     let captured = Captured::default();
@@ -556,10 +553,7 @@ async fn logs_never_show_the_connect_uri_or_the_token() -> Result<()> {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .with_filter(ours);
-    // tracing-core treats a lone scoped dispatcher as "just one" and then works out a new
-    // callsite's interest from the registering thread's default: another test's thread, with no
-    // subscriber, caches "never" for everyone. A second live dispatcher makes it ask every one.
-    LazyLock::force(&SECOND_DISPATCH);
+    crate::helpers::keep_log_interest_per_thread();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
 
     let h = Harness::start(|_| {}).await?;

@@ -1,17 +1,114 @@
-//! TODO: WebSocket push (`/` compatibility stream, per-queue live stream).
+//! Live statistics over WebSocket.
+//!
+//! * `/` (the seed's endpoint): a WebSocket upgrade receives `{"queueStats": {"<queueId>":
+//!   <observations>, …}}` for every monitored queue on connect and on every change (plus
+//!   `"stale": true, "asOf": "<RFC 3339>"` while the notification stream is down); a plain
+//!   `GET /` still gets the demo page.
+//! * `/api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT (frame
+//!   documented in `stats::feed`); the EWT is refreshed only while someone listens.
+//!
+//! Every frame is serialised once for all clients; this module only moves frames to sockets
+//! (`socket`). Clients send nothing meaningful. It is not an Origin or connection-count gate.
+
+mod socket;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::response::Response;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, RawQuery, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+pub use socket::PING_INTERVAL;
+
+use crate::problem::ApiError;
+use crate::queues::PublicQueue;
 use crate::state::AppState;
+use crate::stats::{EwtKey, media_type};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(root))
+    Router::new()
+        .route("/", get(root))
+        .route("/api/stats/{queueId}/live", get(live))
 }
 
 /// `GET /`: the seed's clients open their WebSocket here; a plain page load gets the demo page.
-pub async fn root(request: Request) -> Response {
-    crate::assets::index(request).await
+pub async fn root(State(state): State<AppState>, request: Request) -> Response {
+    if !wants_websocket(request.headers()) {
+        return crate::assets::index(request).await;
+    }
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    // Held until the socket's task ends, so shutdown waits for it (axum's does not).
+    let tracked = state.tasks.token();
+    socket::configure(upgrade).on_upgrade(move |ws| async move {
+        let _tracked = tracked;
+        let frames = state.live.subscribe();
+        socket::pump(ws, frames, |view| Some(view.root_frame()), state.shutdown.clone()).await;
+    })
+}
+
+/// `GET /api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT.
+async fn live(
+    State(state): State<AppState>,
+    PublicQueue(queue): PublicQueue,
+    RawQuery(raw): RawQuery,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let key = EwtKey {
+        queue,
+        media: media_type(raw.as_deref())?,
+    };
+    let tracked = state.tasks.token();
+    Ok(socket::configure(upgrade).on_upgrade(move |ws| async move {
+        let _tracked = tracked;
+        // Joined only once upgraded, so a failed handshake starts no refresher.
+        let feed = state.live.feeds().subscribe(&state, key);
+        socket::pump(ws, feed.frames(), Clone::clone, state.shutdown.clone()).await;
+    }))
+}
+
+/// An HTTP/1.1 WebSocket handshake: `Upgrade: websocket` and `Connection: upgrade`.
+fn wants_websocket(headers: &HeaderMap) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        })
+    };
+    has_token(header::UPGRADE, "websocket") && has_token(header::CONNECTION, "upgrade")
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_a_websocket_handshake_is_an_upgrade() {
+        assert!(wants_websocket(&headers(&[
+            (header::UPGRADE, "WebSocket"),
+            (header::CONNECTION, "keep-alive, Upgrade"),
+        ])));
+        assert!(!wants_websocket(&headers(&[(header::UPGRADE, "websocket")])));
+        assert!(!wants_websocket(&headers(&[
+            (header::UPGRADE, "h2c"),
+            (header::CONNECTION, "upgrade"),
+        ])));
+        assert!(!wants_websocket(&HeaderMap::new()));
+    }
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod assets;
+mod callbacks;
 mod config;
 mod health;
 mod queues;

@@ -43,7 +43,10 @@ struct Driver {
 impl Driver {
     fn start() -> Driver {
         use std::os::unix::process::CommandExt;
-        for (binary, package) in [(CHROMIUM, "chromium"), ("/usr/bin/chromedriver", "chromium-driver")] {
+        for (binary, package) in [
+            (CHROMIUM, "chromium"),
+            ("/usr/bin/chromedriver", "chromium-driver"),
+        ] {
             assert!(
                 Path::new(binary).exists(),
                 "{binary} is missing: the browser tests need Debian's `{package}` package. \
@@ -242,10 +245,7 @@ impl Browser {
                 .then(KeyAction::Down { value: c })
                 .then(KeyAction::Up { value: c });
         }
-        self.client
-            .perform_actions(actions)
-            .await
-            .expect("typing");
+        self.client.perform_actions(actions).await.expect("typing");
     }
 
     /// The browser's console messages at level SEVERE since the last call (chromedriver's log
@@ -257,7 +257,10 @@ impl Browser {
             .await
             .expect("session id")
             .expect("an open session");
-        let url = format!("http://127.0.0.1:{}/session/{session}/se/log", self.driver.port);
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/se/log",
+            self.driver.port
+        );
         let response: Value = reqwest::Client::new()
             .post(url)
             .json(&json!({ "type": "browser" }))
@@ -289,15 +292,23 @@ fn truthy(value: &Value) -> bool {
 
 fn slug(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .take(40)
         .collect()
 }
 
 /// `target/browser-artifacts`, honouring `CARGO_TARGET_DIR`.
 pub fn artifacts_dir() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // A relative CARGO_TARGET_DIR is relative to where cargo ran, not to this test's directory.
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        .map(|dir| workspace.join(dir))
+        .unwrap_or_else(|| workspace.join("target"));
     target.join("browser-artifacts")
 }

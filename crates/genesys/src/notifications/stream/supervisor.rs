@@ -144,37 +144,13 @@ impl Supervisor {
         session::serve(socket, &self.config, renew_at, outlet).await
     }
 
-    /// The channel `step` calls for (reused, checked, or new) and a socket open on it.
+    /// The channel `step` calls for and a socket open on it.
     async fn open(
         &self,
         step: NextStep,
         channel: &mut Option<Current>,
     ) -> Result<(Socket, Instant), Ended> {
-        let due = channel
-            .as_ref()
-            .is_some_and(|c| c.renew_at <= Instant::now());
-        if due || matches!(step, NextStep::Renew | NextStep::NewChannel) {
-            *channel = None;
-        }
-        if step == NextStep::Reconnect
-            && let Some(current) = channel.as_ref()
-            && !self
-                .upstream
-                .channel_exists(&current.lease)
-                .await
-                .map_err(ended_by)?
-        {
-            tracing::info!(channel = ?current.lease.id, "notification channel is gone");
-            *channel = None;
-        }
-        let current = match channel {
-            Some(current) => current,
-            None => {
-                let lease = self.upstream.open_channel().await.map_err(ended_by)?;
-                tracing::info!(channel = ?lease.id, "notification channel created and subscribed");
-                channel.insert(Current::new(lease, &self.config))
-            }
-        };
+        let current = self.channel_for(step, channel).await?;
         match session::connect(current.lease.connect_uri(), &self.config).await {
             Ok(socket) => Ok((socket, current.renew_at)),
             Err(error) => {
@@ -182,6 +158,49 @@ impl Supervisor {
                 Err(Ended::Dropped)
             }
         }
+    }
+
+    /// The current channel if it may serve `step`, else a new, subscribed one.
+    async fn channel_for<'c>(
+        &self,
+        step: NextStep,
+        channel: &'c mut Option<Current>,
+    ) -> Result<&'c Current, Ended> {
+        if !self.still_usable(step, channel.as_ref()).await? {
+            *channel = None;
+        }
+        Ok(match channel {
+            Some(current) => current,
+            None => {
+                let lease = self.upstream.open_channel().await.map_err(ended_by)?;
+                tracing::info!(channel = ?lease.id, "notification channel created and subscribed");
+                channel.insert(Current::new(lease, &self.config))
+            }
+        })
+    }
+
+    /// Whether `current` may serve `step`: it is not being replaced, not due for renewal, and
+    /// after a failure Genesys still knows it (HEAD; a 404 is `false`, not an error).
+    async fn still_usable(&self, step: NextStep, current: Option<&Current>) -> Result<bool, Ended> {
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        let replacing = matches!(step, NextStep::Renew | NextStep::NewChannel);
+        if replacing || current.renew_at <= Instant::now() {
+            return Ok(false);
+        }
+        if step != NextStep::Reconnect {
+            return Ok(true);
+        }
+        let exists = self
+            .upstream
+            .channel_exists(&current.lease)
+            .await
+            .map_err(ended_by)?;
+        if !exists {
+            tracing::info!(channel = ?current.lease.id, "notification channel is gone");
+        }
+        Ok(exists)
     }
 
     fn outlet(&self) -> Outlet<'_> {

@@ -1,0 +1,309 @@
+//! [`LiveStats`]: the monitored queues' observations as the notification stream keeps them (a
+//! snapshot after every (re)connect, updates in between), published as an immutable
+//! [`LiveView`] through a `watch` channel, with the seed's `{"queueStats": …}` frame serialised
+//! once per change for every WebSocket client.
+//!
+//! Requests read the current view; they never call Genesys. It is not the EWT (`ewt`), nor the
+//! per-queue feeds (`feed`), nor the sockets (`push`).
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use genesys::QueueObservations;
+use genesys::notifications::stream::{
+    ObservationStream, StreamConfig, StreamEvent, StreamStatus, spawn_observation_stream,
+};
+use genesys::GenesysClient;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::feed::QueueFeeds;
+use super::view::{ObservationsView, Stamp};
+
+/// The live observations of the monitored queues. Cheap to clone.
+#[derive(Clone)]
+pub struct LiveStats {
+    view: watch::Receiver<Arc<LiveView>>,
+    feeds: QueueFeeds,
+}
+
+/// What is known about the monitored queues at one moment. Replaced, never changed.
+#[derive(Debug)]
+pub struct LiveView {
+    /// Configured order.
+    queues: Vec<(Uuid, ObservationsView)>,
+    /// The stream is connected and a snapshot was read since it (re)connected.
+    fresh: bool,
+    /// When the data was last known to be current: now while fresh, else when freshness was
+    /// lost; `None` before the first snapshot.
+    current_at: Option<Stamp>,
+    /// `{"queueStats": {…}}`, serialised once for every `/` WebSocket client.
+    root_frame: Utf8Bytes,
+}
+
+/// How old the observations are, when they are not current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObservationsFreshness {
+    Fresh,
+    /// The stream is down; `as_of` is when the data was last known current (`None`: never).
+    Stale { as_of: Option<Stamp> },
+}
+
+impl LiveView {
+    pub fn observations(&self, queue: Uuid) -> Option<&ObservationsView> {
+        self.queues
+            .iter()
+            .find(|(id, _)| *id == queue)
+            .map(|(_, view)| view)
+    }
+
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+
+    pub fn freshness(&self) -> ObservationsFreshness {
+        if self.fresh {
+            ObservationsFreshness::Fresh
+        } else {
+            ObservationsFreshness::Stale {
+                as_of: self.current_at,
+            }
+        }
+    }
+
+    /// The `/` WebSocket frame: `{"queueStats": {"<queueId>": <observations>, …}}`, plus
+    /// `"stale": true` and `"asOf"` (RFC 3339) while the stream is down.
+    pub fn root_frame(&self) -> Utf8Bytes {
+        self.root_frame.clone()
+    }
+}
+
+impl LiveStats {
+    /// Starts following `queues` on a task of its own, which ends when `shutdown` is cancelled.
+    pub fn start(client: GenesysClient, queues: Vec<Uuid>, shutdown: CancellationToken) -> Self {
+        Self::start_with(client, queues, StreamConfig::default(), shutdown)
+    }
+
+    /// Like [`LiveStats::start`] with the stream's timings chosen by the caller.
+    pub fn start_with(
+        client: GenesysClient,
+        queues: Vec<Uuid>,
+        config: StreamConfig,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let mut tracker = Tracker::new(&queues);
+        let (publish, view) = watch::channel(Arc::new(tracker.view(false)));
+        let stream = spawn_observation_stream(client, queues, config, shutdown);
+        tokio::spawn(follow(stream, tracker, publish));
+        LiveStats {
+            view,
+            feeds: QueueFeeds::default(),
+        }
+    }
+
+    /// The current view.
+    pub fn view(&self) -> Arc<LiveView> {
+        Arc::clone(&self.view.borrow())
+    }
+
+    /// Follows the view: notified on every visible change.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<LiveView>> {
+        self.view.clone()
+    }
+
+    /// Connected with a snapshot behind it. The stream only connects with a valid token.
+    pub fn is_connected(&self) -> bool {
+        self.view.borrow().fresh
+    }
+
+    pub fn feeds(&self) -> &QueueFeeds {
+        &self.feeds
+    }
+}
+
+/// The stream's consumer: applies events, follows the status, publishes each visible change.
+async fn follow(
+    mut stream: ObservationStream,
+    mut tracker: Tracker,
+    publish: watch::Sender<Arc<LiveView>>,
+) {
+    let mut status = stream.status();
+    loop {
+        tokio::select! {
+            event = stream.next() => match event {
+                Some(event) => tracker.apply(event),
+                None => break,
+            },
+            changed = status.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+        let connected = *status.borrow_and_update() == StreamStatus::Connected;
+        if !connected {
+            // Whatever arrives after this is only current once a new snapshot has been read.
+            tracker.snapshot_since_connect = false;
+        }
+        let view = tracker.view(connected);
+        publish.send_if_modified(|current| {
+            let visible = current.fresh != view.fresh || current.root_frame != view.root_frame;
+            *current = Arc::new(view);
+            visible
+        });
+    }
+    tracker.snapshot_since_connect = false;
+    publish.send_replace(Arc::new(tracker.view(false)));
+}
+
+/// The consumer's state between events.
+struct Tracker {
+    queues: Vec<QueueObservations>,
+    snapshot_since_connect: bool,
+    was_fresh: bool,
+    current_at: Option<Stamp>,
+}
+
+impl Tracker {
+    fn new(queues: &[Uuid]) -> Self {
+        Tracker {
+            queues: queues.iter().map(|id| QueueObservations::new(*id)).collect(),
+            snapshot_since_connect: false,
+            was_fresh: false,
+            current_at: None,
+        }
+    }
+
+    fn apply(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Snapshot(snapshot) => {
+                for observed in snapshot {
+                    if let Some(slot) = self
+                        .queues
+                        .iter_mut()
+                        .find(|q| q.queue_id == observed.queue_id)
+                    {
+                        *slot = observed;
+                    }
+                }
+                self.snapshot_since_connect = true;
+            }
+            StreamEvent::Update(update) => {
+                update.apply_to(&mut self.queues);
+            }
+        }
+    }
+
+    /// The view to publish; moves `current_at` forward while fresh and at the moment freshness
+    /// is lost.
+    fn view(&mut self, connected: bool) -> LiveView {
+        let fresh = connected && self.snapshot_since_connect;
+        if fresh || self.was_fresh {
+            self.current_at = Some(Stamp::now());
+        }
+        self.was_fresh = fresh;
+        let queues: Vec<(Uuid, ObservationsView)> = self
+            .queues
+            .iter()
+            .map(|q| (q.queue_id, ObservationsView::of(q)))
+            .collect();
+        let root_frame = root_frame(&queues, fresh, self.current_at);
+        LiveView {
+            queues,
+            fresh,
+            current_at: self.current_at,
+            root_frame,
+        }
+    }
+}
+
+/// The seed's push message. `queueStats` keeps the configured queue order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RootFrame<'a> {
+    queue_stats: QueueStats<'a>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stale: bool,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    as_of: Option<OffsetDateTime>,
+}
+
+struct QueueStats<'a>(&'a [(Uuid, ObservationsView)]);
+
+impl Serialize for QueueStats<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(id, view)| (id, view)))
+    }
+}
+
+fn root_frame(
+    queues: &[(Uuid, ObservationsView)],
+    fresh: bool,
+    current_at: Option<Stamp>,
+) -> Utf8Bytes {
+    let frame = RootFrame {
+        queue_stats: QueueStats(queues),
+        stale: !fresh,
+        as_of: if fresh { None } else { current_at.map(|s| s.utc()) },
+    };
+    match serde_json::to_string(&frame) {
+        Ok(json) => Utf8Bytes::from(json),
+        // Plain structs of numbers and UUIDs always serialise; an empty object is a safe floor.
+        Err(error) => {
+            tracing::error!(%error, "could not serialise the queue statistics frame");
+            Utf8Bytes::from_static("{\"queueStats\":{}}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use genesys::MetricUpdate;
+    use serde_json::Value;
+
+    use super::*;
+
+    const SALES: Uuid = uuid::uuid!("1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01");
+
+    fn frame(view: &LiveView) -> Value {
+        serde_json::from_str(view.root_frame.as_str()).unwrap()
+    }
+
+    #[test]
+    fn a_snapshot_while_connected_is_fresh_and_the_frame_carries_it() {
+        let mut tracker = Tracker::new(&[SALES]);
+        assert!(!tracker.view(true).fresh, "connected but no snapshot yet");
+        let mut observed = QueueObservations::new(SALES);
+        observed.apply(MetricUpdate::from_count("oWaiting", None, Some("voice"), 3.0).unwrap());
+        tracker.apply(StreamEvent::Snapshot(vec![observed]));
+        let view = tracker.view(true);
+        assert!(view.fresh);
+        let json = frame(&view);
+        assert_eq!(json["queueStats"][SALES.to_string()]["voice"]["waiting"], 3);
+        assert!(json.get("stale").is_none() && json.get("asOf").is_none(), "{json}");
+    }
+
+    #[test]
+    fn losing_the_stream_marks_the_data_stale_as_of_that_moment() {
+        let mut tracker = Tracker::new(&[SALES]);
+        assert!(frame(&tracker.view(false)).get("asOf").is_none(), "never current");
+        tracker.apply(StreamEvent::Snapshot(vec![QueueObservations::new(SALES)]));
+        tracker.view(true);
+        tracker.snapshot_since_connect = false;
+        let view = tracker.view(false);
+        assert!(!view.fresh);
+        assert!(matches!(
+            view.freshness(),
+            ObservationsFreshness::Stale { as_of: Some(_) }
+        ));
+        let json = frame(&view);
+        assert_eq!(json["stale"], true);
+        assert!(json["asOf"].is_string(), "{json}");
+    }
+}

@@ -1,0 +1,18 @@
+//! The widget in a real browser (issue 4 §10): headless Debian Chromium over WebDriver
+//! (fantoccini + chromedriver), against the real service in sandbox mode with its simulator.
+//! One binary; each test starts its own chromedriver and Chromium ([`browser`]), its own service
+//! ([`helpers::spawn_app`], shared with the api tests) and, for pages other than the demo page,
+//! its own host page server ([`host`]). Screenshots of each state go to
+//! `target/browser-artifacts/<test>/`.
+//!
+//! Run with `cargo test -p public-stats --test browser`; needs `chromium`, `chromium-driver` and
+//! `npm ci` in `tests/browser/axe/` (scripts/test installs all three).
+
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod axe;
+mod browser;
+mod host;
+
+mod smoke;
