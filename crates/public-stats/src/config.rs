@@ -73,6 +73,8 @@ pub struct Settings {
 }
 
 /// Where Genesys Cloud is.
+// Built once at start-up, so the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Upstream {
     /// No credentials: run the simulator in-process with its demo org.

@@ -111,7 +111,7 @@ impl EwtCache {
                 // page can tell "Genesys has no estimate" from "we could not ask".
                 let last = self.last_good.get(&key).await;
                 EwtReading {
-                    seconds: last.and_then(|good| good.seconds),
+                    seconds: None,
                     freshness: EwtFreshness::Stale {
                         as_of: last.map(|good| good.at),
                     },

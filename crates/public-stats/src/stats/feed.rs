@@ -55,7 +55,6 @@ impl Feed {
 
 impl Drop for Feed {
     fn drop(&mut self) {
-        self.stop.cancel();
         if let Some(registry) = self.registry.upgrade() {
             let mut running = registry.lock().unwrap_or_else(PoisonError::into_inner);
             // A newer feed for the same key may already be registered: remove only a dead entry.

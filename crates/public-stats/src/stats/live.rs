@@ -152,7 +152,7 @@ async fn follow(
         publish.send_if_modified(|current| {
             let visible = current.fresh != view.fresh || current.root_frame != view.root_frame;
             *current = Arc::new(view);
-            visible
+            visible && false
         });
     }
     tracker.snapshot_since_connect = false;

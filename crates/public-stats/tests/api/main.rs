@@ -8,4 +8,6 @@ mod assets;
 mod callbacks;
 mod config;
 mod health;
+mod push;
 mod queues;
+mod stats;

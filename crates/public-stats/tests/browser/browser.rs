@@ -222,6 +222,15 @@ impl Browser {
         }
     }
 
+    /// The layout viewport's size in CSS pixels: `[innerWidth, innerHeight]`.
+    pub async fn viewport(&self) -> [f64; 2] {
+        let v = self.js("return [innerWidth, innerHeight];", vec![]).await;
+        [
+            v[0].as_f64().unwrap_or(f64::NAN),
+            v[1].as_f64().unwrap_or(f64::NAN),
+        ]
+    }
+
     /// Presses and releases `key` wherever the focus is, as a keyboard user would.
     pub async fn press(&self, key: Key) {
         self.press_char(key.into()).await;

@@ -14,5 +14,7 @@ mod helpers;
 mod axe;
 mod browser;
 mod host;
+mod widget;
 
+mod journey;
 mod smoke;

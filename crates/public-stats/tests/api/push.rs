@@ -1,0 +1,222 @@
+//! WebSocket push: the seed's `/` stream and the per-queue live stream.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use uuid::Uuid;
+
+use crate::helpers::*;
+use crate::stats::MEDIA_EWT;
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(app: &TestApp, path: &str) -> Client {
+    let (socket, response) = connect_async(app.ws_url(path)).await.expect("WebSocket opens");
+    assert_eq!(response.status().as_u16(), 101);
+    socket
+}
+
+/// The next text frame as JSON, skipping pings; panics after `within`.
+async fn next_json(socket: &mut Client, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).expect("JSON frame"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Reads frames until one satisfies `check`; panics after `within`.
+async fn until(socket: &mut Client, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = next_json(socket, left).await;
+        if check(&frame) {
+            return frame;
+        }
+    }
+}
+
+fn sales_is(observations: &Value, idle: u64, busy: u64, voice_waiting: u64) -> bool {
+    observations["availableAgents"] == idle
+        && observations["busyAgents"] == busy
+        && observations["voice"]["waiting"] == voice_waiting
+}
+
+fn root_sales(frame: &Value) -> &Value {
+    &frame["queueStats"][DEMO_SALES_QUEUE.to_string()]
+}
+
+#[tokio::test]
+async fn root_websocket_gets_queue_stats_on_connect_and_on_change() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let mut socket = connect(&app, "/").await;
+    let first = next_json(&mut socket, Duration::from_secs(2)).await;
+    let stats = first["queueStats"].as_object().expect("queueStats object");
+    for queue in [DEMO_SALES_QUEUE, DEMO_SUPPORT_QUEUE, DEMO_BILLING_QUEUE] {
+        assert!(stats[&queue.to_string()]["voice"]["waiting"].is_u64(), "{first}");
+    }
+    assert_eq!(stats.len(), 3);
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
+        .await;
+    until(&mut socket, Duration::from_secs(4), |f| sales_is(root_sales(f), 2, 1, 3)).await;
+}
+
+#[tokio::test]
+async fn a_plain_get_of_root_still_serves_the_demo_page() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+}
+
+#[tokio::test]
+async fn the_per_queue_stream_pushes_observations_and_ewt() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let queue = DEMO_SALES_QUEUE;
+    let mut socket = connect(&app, &format!("/api/stats/{queue}/live?mediaType=voice")).await;
+    let first = next_json(&mut socket, Duration::from_secs(3)).await;
+    assert_eq!(first["queueId"], queue.to_string());
+    assert!(first["ewt"].is_i64() && first["observations"]["busyAgents"].is_u64(), "{first}");
+    assert!(first.get("stale").is_none(), "{first}");
+    app.set_queue(queue, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
+        .await;
+    let changed = until(&mut socket, Duration::from_secs(4), |f| {
+        sales_is(&f["observations"], 2, 1, 3)
+    })
+    .await;
+    assert_eq!(changed["queueId"], queue.to_string());
+}
+
+#[tokio::test]
+async fn the_per_queue_stream_refuses_unknown_queues_and_media_types() {
+    let app = spawn_app().await;
+    for (path, status) in [
+        (format!("/api/stats/{}/live", Uuid::new_v4()), 404),
+        ("/api/stats/not-a-uuid/live".to_string(), 404),
+        (format!("/api/stats/{DEMO_SALES_QUEUE}/live?mediaType=fax"), 400),
+    ] {
+        match connect_async(app.ws_url(&path)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), status, "{path}");
+            }
+            other => panic!("{path}: expected a refusal, got {:?}", other.map(|(_, r)| r.status())),
+        }
+    }
+    assert_eq!(app.state.live.feeds().running(), 0);
+}
+
+#[tokio::test]
+async fn the_ewt_is_refreshed_only_while_someone_listens() {
+    let app = spawn_app_with(&["--cache-seconds", "1"]).await;
+    let path = format!("/api/stats/{DEMO_BILLING_QUEUE}/live?mediaType=email");
+    let mut first = connect(&app, &path).await;
+    let mut second = connect(&app, &path).await;
+    next_json(&mut first, Duration::from_secs(2)).await;
+    next_json(&mut second, Duration::from_secs(2)).await;
+    assert_eq!(app.state.live.feeds().running(), 1, "one refresher for both");
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    let while_listening = app.upstream_count(MEDIA_EWT).await;
+    assert!((2..=4).contains(&while_listening), "every second: {while_listening}");
+    first.close(None).await.unwrap();
+    second.close(None).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while app.state.live.feeds().running() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the refresher stops");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopped = app.upstream_count(MEDIA_EWT).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(app.upstream_count(MEDIA_EWT).await, stopped);
+}
+
+#[tokio::test]
+async fn updates_survive_a_dropped_notification_socket() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let mut socket = connect(&app, "/").await;
+    next_json(&mut socket, Duration::from_secs(2)).await;
+    let dropped = app
+        .sim_control(Method::POST, "/__sim/notifications/drop", None)
+        .await;
+    assert_eq!(dropped.status().as_u16(), 204);
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
+        .await;
+    until(&mut socket, Duration::from_secs(4), |f| sales_is(root_sales(f), 2, 1, 3)).await;
+    // And live updates (not only the reconnect's snapshot) flow again.
+    app.wait_ready().await;
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":1,"busy":2},"waiting":{"voice":4}}))
+        .await;
+    until(&mut socket, Duration::from_secs(4), |f| sales_is(root_sales(f), 1, 2, 4)).await;
+}
+
+#[tokio::test]
+async fn updates_survive_an_expired_token() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let mut socket = connect(&app, &format!("/api/stats/{DEMO_SALES_QUEUE}/live")).await;
+    next_json(&mut socket, Duration::from_secs(2)).await;
+    let expired = app.sim_control(Method::POST, "/__sim/tokens/expire", None).await;
+    assert_eq!(expired.status().as_u16(), 204);
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
+        .await;
+    until(&mut socket, Duration::from_secs(4), |f| sales_is(&f["observations"], 2, 1, 3)).await;
+    app.wait_ready().await;
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":1,"busy":2},"waiting":{"voice":4}}))
+        .await;
+    until(&mut socket, Duration::from_secs(4), |f| sales_is(&f["observations"], 1, 2, 4)).await;
+}
+
+#[tokio::test]
+async fn an_oversized_client_message_closes_the_socket() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, "/").await;
+    next_json(&mut socket, Duration::from_secs(2)).await;
+    socket.send(Message::text("x".repeat(8 * 1024))).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server closed the socket");
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_service_restart() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, "/").await;
+    next_json(&mut socket, Duration::from_secs(2)).await;
+    drop(app);
+    let close = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(close, Some(CloseCode::Restart));
+}

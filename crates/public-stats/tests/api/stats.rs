@@ -1,0 +1,266 @@
+//! `GET /api/stats/{queueId}`: the seed's contract, the EWT cache and staleness.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+pub const QUEUE_EWT: &str = "GET /api/v2/routing/queues/{queueId}/estimatedwaittime";
+pub const MEDIA_EWT: &str =
+    "GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime";
+pub const OBSERVATIONS_QUERY: &str = "POST /api/v2/analytics/queues/observations/query";
+const MEDIA: [&str; 8] = [
+    "voice",
+    "screenshare",
+    "chat",
+    "callback",
+    "cobrowse",
+    "video",
+    "message",
+    "email",
+];
+
+/// Makes the simulator answer `route` with `status` (and optionally a delay) until cleared.
+pub async fn fault(app: &TestApp, spec: Value) {
+    let response = app
+        .sim_control(Method::POST, "/__sim/faults", Some(spec))
+        .await;
+    assert_eq!(response.status().as_u16(), 201, "fault accepted");
+}
+
+pub async fn clear_faults(app: &TestApp) {
+    let response = app.sim_control(Method::DELETE, "/__sim/faults", None).await;
+    assert_eq!(response.status().as_u16(), 204);
+}
+
+fn stats_path(queue: Uuid, query: &str) -> String {
+    format!("/api/stats/{queue}?{query}")
+}
+
+/// Polls until `check` holds for the body of `path`, or panics after `within`.
+async fn wait_for(app: &TestApp, path: &str, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (status, body) = app.get_json(path).await;
+        if status == 200 && check(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never matched; last: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The queue state the tests set: one busy agent, three calls waiting (a stable, non-zero EWT).
+fn busy_sales() -> Value {
+    json!({"agents":{"idle":0,"busy":1},"waiting":{"voice":3}})
+}
+
+fn assert_seed_observations(observations: &Value) {
+    let keys: BTreeSet<&str> = observations
+        .as_object()
+        .expect("observations is an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected: BTreeSet<&str> = MEDIA.into_iter().collect();
+    expected.extend(["availableAgents", "busyAgents"]);
+    assert_eq!(keys, expected, "{observations}");
+    assert!(observations["availableAgents"].is_u64());
+    assert!(observations["busyAgents"].is_u64());
+    for media in MEDIA {
+        let counts = observations[media].as_object().expect("media object");
+        assert_eq!(counts.len(), 2, "{media}: {counts:?}");
+        assert!(counts["interacting"].is_u64() && counts["waiting"].is_u64(), "{media}");
+    }
+}
+
+#[tokio::test]
+async fn the_seed_example_shape_field_for_field() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let response = app
+        .get(&stats_path(DEMO_SALES_QUEUE, "key=ewt&key=observations"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["cache-control"], "public, max-age=2");
+    let body: Value = response.json().await.unwrap();
+    let keys: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["ewt", "observations"]), "nothing extra: {body}");
+    assert!(body["ewt"].is_i64(), "{body}");
+    assert!(body["ewt"].as_i64().unwrap() >= -1);
+    assert_seed_observations(&body["observations"]);
+}
+
+#[tokio::test]
+async fn keys_comma_separated_or_repeated_and_only_those_asked() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    for query in ["key=ewt,observations", "key=ewt&key=observations", "key=observations,ewt&_=1"] {
+        let (status, body) = app.get_json(&stats_path(DEMO_SALES_QUEUE, query)).await;
+        assert_eq!(status, 200, "{query}");
+        assert!(body.get("ewt").is_some() && body.get("observations").is_some(), "{query}: {body}");
+    }
+    let (_, ewt_only) = app.get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt")).await;
+    assert_eq!(ewt_only.as_object().unwrap().len(), 1, "{ewt_only}");
+    let (_, observations_only) = app
+        .get_json(&stats_path(DEMO_SALES_QUEUE, "key=observations"))
+        .await;
+    assert_eq!(observations_only.as_object().unwrap().len(), 1, "{observations_only}");
+    assert_seed_observations(&observations_only["observations"]);
+}
+
+#[tokio::test]
+async fn observations_follow_the_queue_with_no_upstream_call_per_request() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}),
+    )
+    .await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
+    let body = wait_for(&app, &path, Duration::from_secs(4), |body| {
+        let o = &body["observations"];
+        o["availableAgents"] == 2 && o["busyAgents"] == 1 && o["voice"]["waiting"] == 3
+    })
+    .await;
+    assert!(body.get("stale").is_none(), "{body}");
+    let queries = app.upstream_count(OBSERVATIONS_QUERY).await;
+    for _ in 0..20 {
+        assert_eq!(app.get(&path).await.status(), 200);
+    }
+    assert_eq!(app.upstream_count(OBSERVATIONS_QUERY).await, queries);
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 0, "observations need no EWT");
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_cold_requests_make_one_upstream_call() {
+    let app = spawn_app().await;
+    // The one upstream call stays in flight while all requests arrive.
+    fault(&app, json!({"route": QUEUE_EWT, "delayMs": 500, "times": 1})).await;
+    let path = stats_path(DEMO_BILLING_QUEUE, "key=ewt");
+    let requests = (0..1_000).map(|_| async {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 200);
+        body["ewt"].as_i64().expect("ewt is a number")
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 1);
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "all share one answer");
+}
+
+#[tokio::test]
+async fn a_cached_ewt_is_reused_within_cache_seconds_and_refreshed_after() {
+    let app = spawn_app_with(&["--cache-seconds", "1"]).await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=ewt");
+    for _ in 0..3 {
+        assert_eq!(app.get(&path).await.status(), 200);
+    }
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 1);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(app.get(&path).await.status(), 200);
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 2);
+}
+
+#[tokio::test]
+async fn media_type_aliases_share_one_cache_entry() {
+    let app = spawn_app().await;
+    for media in ["voice", "call", "CALL"] {
+        let (status, body) = app
+            .get_json(&stats_path(DEMO_SALES_QUEUE, &format!("key=ewt&mediaType={media}")))
+            .await;
+        assert_eq!(status, 200, "{media}: {body}");
+    }
+    assert_eq!(app.upstream_count(MEDIA_EWT).await, 1);
+    let (status, _) = app
+        .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=videoComm"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.upstream_count(MEDIA_EWT).await, 2);
+    let (status, _) = app.get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=all")).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 1, "all = the whole queue");
+}
+
+#[tokio::test]
+async fn each_bad_input_gets_its_problem_and_no_upstream_call() {
+    let app = spawn_app().await;
+    let sales = DEMO_SALES_QUEUE;
+    let cases = [
+        (format!("/api/stats/{sales}"), 400, "key"),
+        (stats_path(sales, "key="), 400, "key"),
+        (stats_path(sales, "key=ewt,agents"), 400, "\"agents\""),
+        (stats_path(sales, "key=ewt&mediaType=fax"), 400, "\"fax\""),
+        (stats_path(Uuid::new_v4(), "key=ewt"), 404, "queue"),
+        ("/api/stats/not-a-uuid?key=ewt".to_string(), 404, "queue"),
+        ("/api/stats/..%2F..%2Foauth%2Ftoken?key=ewt".to_string(), 404, "queue"),
+    ];
+    for (path, status, mentions) in cases {
+        let response = app.get(&path).await;
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], status, "{path}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(mentions), "{path}: {problem}");
+    }
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 0);
+    assert_eq!(app.upstream_count(MEDIA_EWT).await, 0);
+}
+
+#[tokio::test]
+async fn an_upstream_failure_serves_the_last_good_ewt_marked_stale() {
+    let app = spawn_app_with(&["--cache-seconds", "1"]).await;
+    app.set_queue(DEMO_SALES_QUEUE, busy_sales()).await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=ewt");
+    let (_, fresh) = app.get_json(&path).await;
+    let good = fresh["ewt"].as_i64().unwrap();
+    assert!(good > 0, "a real estimate to remember: {fresh}");
+    assert!(fresh.get("stale").is_none(), "{fresh}");
+    fault(&app, json!({"route": QUEUE_EWT, "status": 503})).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let response = app.get(&path).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let stale: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(stale["ewt"], good, "{stale}");
+    assert_eq!(stale["stale"], true, "{stale}");
+    assert!(stale["ewtAgeSeconds"].as_u64().unwrap() >= 1, "{stale}");
+    assert!(!text.contains("service.unavailable") && !text.contains("Genesys"), "{text}");
+    assert!(app.upstream_count(QUEUE_EWT).await >= 2, "it did ask again");
+}
+
+#[tokio::test]
+async fn with_no_good_value_ever_the_ewt_is_unknown_and_stale() {
+    let app = spawn_app().await;
+    fault(&app, json!({"route": MEDIA_EWT, "status": 503})).await;
+    let (status, body) = app
+        .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=chat"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"ewt": -1, "stale": true}));
+}
+
+#[tokio::test]
+async fn observations_are_marked_stale_while_the_stream_is_down() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    fault(&app, json!({"route": "GET /channels/{channelId}", "status": 503})).await;
+    fault(&app, json!({"route": "POST /api/v2/notifications/channels", "status": 503})).await;
+    app.sim_control(Method::POST, "/__sim/notifications/drop", None).await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
+    let body = wait_for(&app, &path, Duration::from_secs(3), |b| b["stale"] == true).await;
+    assert!(body["observationsAgeSeconds"].is_u64(), "{body}");
+    assert_seed_observations(&body["observations"]);
+    clear_faults(&app).await;
+    wait_for(&app, &path, Duration::from_secs(4), |b| b.get("stale").is_none()).await;
+}

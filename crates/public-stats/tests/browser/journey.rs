@@ -1,0 +1,185 @@
+//! The visitor's journey on the demo page (`/`), with a screenshot and an axe-core run in every
+//! state: collapsed → opened → the agent count follows the simulated queue → a callback reaches
+//! the simulator → a chat message reaches the simulated agent, its reply appears, and a reload
+//! resumes the chat.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::axe::assert_no_violations;
+use crate::browser::{Browser, Viewport};
+use crate::helpers::{TestApp, spawn_app};
+use crate::widget::Widget;
+
+/// The queue the demo page's configuration shows.
+pub async fn page_queue(browser: &Browser) -> Uuid {
+    let id = browser
+        .js("return window.pureCloudCustomChatConfig.queueId;", vec![])
+        .await;
+    id.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("the demo page's queueId is not a UUID: {id}"))
+}
+
+/// Opens the demo page and waits for the widget.
+async fn demo(app: &TestApp, test: &str) -> Browser {
+    let browser = Browser::launch(test, Viewport::Desktop).await;
+    browser.goto(&app.url("/")).await;
+    Widget::new(&browser).wait_ready().await;
+    browser
+}
+
+#[tokio::test]
+async fn collapsed_then_opened_then_the_agent_count_follows_the_queue() {
+    let app = spawn_app().await;
+    let browser = demo(&app, "journey-stats").await;
+    let w = Widget::new(&browser);
+    let queue = page_queue(&browser).await;
+    app.set_queue(queue, json!({ "agents": { "idle": 3, "busy": 1 } }))
+        .await;
+
+    // Collapsed: only the header, a button that says it is collapsed, bottom-right.
+    assert_eq!(w.expanded().await, "false", "aria-expanded when collapsed");
+    assert!(
+        !w.is_visible("#psw-panel").await,
+        "the panel shows while collapsed"
+    );
+    let [x, y, width, height] = w.rect("#psw-header").await;
+    let [vw, vh] = browser.viewport().await;
+    assert!(
+        (vw - (x + width)).abs() < 40.0 && (vh - (y + height)).abs() < 40.0,
+        "the collapsed header is not anchored bottom-right of the {vw}×{vh} viewport: \
+         {x},{y} {width}×{height}"
+    );
+    browser.screenshot("collapsed").await;
+    assert_no_violations(&browser, "collapsed").await;
+
+    // Opened with a click: the chooser with the live count and both tiles.
+    w.click("#psw-header").await;
+    w.wait_visible("#psw-panel").await;
+    assert_eq!(w.expanded().await, "true", "aria-expanded when open");
+    w.wait_visible("#psw-tile-callback").await;
+    w.wait_visible("#psw-tile-chat").await;
+    w.wait_text("#psw-agents", "3 agents available").await;
+    assert_eq!(w.events("opened").await.len(), 1, "one `opened` event");
+    browser.screenshot("opened-3-agents").await;
+    assert_no_violations(&browser, "opened").await;
+
+    // The simulated queue changes: the open widget follows it live, with no reload.
+    app.set_queue(queue, json!({ "agents": { "idle": 1, "busy": 3 } }))
+        .await;
+    w.wait_text("#psw-agents", "1 agent available").await;
+    browser.screenshot("opened-1-agent").await;
+
+    // Nobody free: it says so and steers to the callback.
+    app.set_queue(
+        queue,
+        json!({ "agents": { "busy": 4 }, "waiting": { "message": 2 } }),
+    )
+    .await;
+    w.wait_text("#psw-agents", "No agents are available").await;
+    w.wait_visible("#psw-none").await;
+    assert!(
+        w.text("#psw-none")
+            .await
+            .to_lowercase()
+            .contains("call you back"),
+        "no steer to the callback when no agent is free"
+    );
+    browser.screenshot("opened-no-agents").await;
+    assert_no_violations(&browser, "opened, no agents").await;
+    let stats = w.events("stats").await;
+    assert!(
+        stats.iter().any(|s| s["availableAgents"] == 0),
+        "no `stats` event reported 0 agents: {stats:?}"
+    );
+
+    // Closed again with the header.
+    w.click("#psw-header").await;
+    w.wait_hidden("#psw-panel").await;
+    assert_eq!(w.expanded().await, "false", "aria-expanded after closing");
+    browser.screenshot("closed-again").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_callback_request_reaches_the_simulator() {
+    let app = spawn_app().await;
+    let browser = demo(&app, "journey-callback").await;
+    let w = Widget::new(&browser);
+    let queue = page_queue(&browser).await;
+
+    w.click("#psw-header").await;
+    w.click("#psw-tile-callback").await;
+    w.wait_visible("#psw-callback-form").await;
+    assert_eq!(
+        w.focused().await,
+        "psw-first",
+        "the focus moves to the first field"
+    );
+    browser.screenshot("callback-form").await;
+    assert_no_violations(&browser, "callback form").await;
+
+    // Checked before sending: empty names and a bad number are refused next to their fields.
+    w.type_into("#psw-phone", "12").await;
+    w.click("#psw-callback-submit").await;
+    w.wait(
+        "the field errors",
+        "$('#psw-first-error').innerText && $('#psw-phone-error').innerText",
+    )
+    .await;
+    assert_eq!(
+        w.eval("return $('#psw-phone').getAttribute('aria-invalid');")
+            .await,
+        json!("true"),
+        "the bad phone field is not marked invalid"
+    );
+    browser.screenshot("callback-invalid").await;
+    assert_no_violations(&browser, "callback form with errors").await;
+    assert_eq!(
+        callbacks(&app).await.len(),
+        0,
+        "an invalid form reached the simulator"
+    );
+
+    w.type_into("#psw-first", "Ada").await;
+    w.type_into("#psw-last", "Lovelace").await;
+    w.find("#psw-phone")
+        .await
+        .clear()
+        .await
+        .expect("clear the phone field");
+    w.type_into("#psw-phone", "+1 317 555 0100").await;
+    w.click("#psw-callback-submit").await;
+    w.wait_visible("#psw-callback-done").await;
+    let done = w.text("#psw-callback-done-text").await;
+    assert!(
+        done.contains("+13175550100"),
+        "the confirmation does not name the number: {done}"
+    );
+    browser.screenshot("callback-done").await;
+    assert_no_violations(&browser, "callback sent").await;
+
+    let received = callbacks(&app).await;
+    assert_eq!(received.len(), 1, "the simulator received {received:?}");
+    let body = received[0].to_string();
+    for expected in ["13175550100", "Ada", "Lovelace", &queue.to_string()] {
+        assert!(
+            body.contains(expected),
+            "the callback sent upstream lacks {expected}: {body}"
+        );
+    }
+    assert_eq!(w.events("callback").await.len(), 1, "one `callback` event");
+    browser.close().await;
+}
+
+/// The bodies the simulator received on `POST /api/v2/conversations/callbacks`.
+async fn callbacks(app: &TestApp) -> Vec<Value> {
+    let log: Value = app
+        .sim_control(reqwest::Method::GET, "/__sim/requests", None)
+        .await
+        .json()
+        .await
+        .expect("the request log is JSON");
+    log["callbacks"].as_array().cloned().unwrap_or_default()
+}

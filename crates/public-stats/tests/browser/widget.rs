@@ -1,0 +1,226 @@
+//! The widget as the tests see it: its stable selectors (documented in widget/README.md) and the
+//! ways to reach into its open shadow root. Clicks and typing go through WebDriver (fantoccini's
+//! shadow-root support: real pointer and key events); reads go through small scripts, which see
+//! exactly what the page sees.
+
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+
+/// The custom element the loader adds to `document.body`; the widget lives in its shadow root.
+pub const HOST: &str = "public-stats-widget";
+
+/// JS: the widget's shadow root (or null).
+const ROOT: &str = "(document.querySelector('public-stats-widget') || {}).shadowRoot";
+
+pub struct Widget<'a> {
+    pub browser: &'a Browser,
+}
+
+impl<'a> Widget<'a> {
+    pub fn new(browser: &'a Browser) -> Self {
+        Widget { browser }
+    }
+
+    /// Waits until the widget has mounted, styled itself and fired `ready`; from then on every
+    /// widget event is recorded in `window.__widgetEvents` (see [`Widget::events`]).
+    pub async fn wait_ready(&self) {
+        self.browser
+            .wait_js(
+                "the widget to mount (a shadow root with its header)",
+                &format!("{ROOT} && {ROOT}.getElementById('psw-header')"),
+            )
+            .await;
+        self.browser
+            .js_async(
+                r#"
+                const done = arguments[arguments.length - 1];
+                const api = window.publicStatsWidget;
+                if (!window.__widgetEvents) {
+                  window.__widgetEvents = [];
+                  for (const name of ['ready', 'opened', 'closed', 'stats', 'message', 'callback', 'error']) {
+                    api.on(name, data => window.__widgetEvents.push({ name, data: data === undefined ? null : data }));
+                  }
+                }
+                api.on('ready', () => done(true));
+                "#,
+                vec![],
+            )
+            .await;
+        // Hidden (display: none) until its stylesheet has loaded: wait until it is laid out.
+        self.wait_visible("#psw-header").await;
+    }
+
+    /// An element of the shadow root, for WebDriver interaction.
+    pub async fn find(&self, selector: &str) -> Element {
+        let host = self
+            .browser
+            .client
+            .find(Locator::Css(HOST))
+            .await
+            .unwrap_or_else(|e| panic!("the widget's host element <{HOST}>: {e}"));
+        let root = host
+            .shadow_root()
+            .await
+            .expect("the widget's open shadow root");
+        root.find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector} in the widget: {e}"))
+    }
+
+    pub async fn click(&self, selector: &str) {
+        self.find(selector)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+    }
+
+    /// Types into a field of the widget, as the visitor would (focus, then key events).
+    pub async fn type_into(&self, selector: &str, text: &str) {
+        self.find(selector)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+    }
+
+    /// Runs `body` with `root` bound to the shadow root and `$` to its querySelector.
+    pub async fn eval(&self, body: &str) -> Value {
+        self.browser
+            .js(
+                &format!(
+                    "const root = {ROOT}; const $ = s => root && root.querySelector(s); {body}"
+                ),
+                vec![],
+            )
+            .await
+    }
+
+    /// Waits until the expression `expr` (with `root` and `$` bound) is truthy.
+    pub async fn wait(&self, what: &str, expr: &str) -> Value {
+        self.browser
+            .wait_js(
+                what,
+                &format!("(() => {{ const root = {ROOT}; const $ = s => root && root.querySelector(s); return {expr}; }})()"),
+            )
+            .await
+    }
+
+    /// The rendered text of an element (`innerText`: what is visible, whitespace-collapsed).
+    pub async fn text(&self, selector: &str) -> String {
+        self.eval(&format!(
+            "const e = $({s}); return e ? e.innerText : null;",
+            s = json!(selector)
+        ))
+        .await
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{selector} is not in the widget"))
+    }
+
+    pub async fn wait_text(&self, selector: &str, needle: &str) -> String {
+        let expr = format!(
+            "$({s}) && $({s}).innerText.includes({n}) && $({s}).innerText",
+            s = json!(selector),
+            n = json!(needle)
+        );
+        self.wait(&format!("{selector} to say '{needle}'"), &expr)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Whether an element takes up space on screen (not hidden, not display: none, non-zero box).
+    pub async fn is_visible(&self, selector: &str) -> bool {
+        self.eval(&format!("return {};", visible_js(selector)))
+            .await
+            .as_bool()
+            .unwrap_or(false)
+    }
+
+    pub async fn wait_visible(&self, selector: &str) {
+        self.wait(&format!("{selector} to be visible"), &visible_js(selector))
+            .await;
+    }
+
+    pub async fn wait_hidden(&self, selector: &str) {
+        self.wait(
+            &format!("{selector} to be hidden"),
+            &format!("!{}", visible_js(selector)),
+        )
+        .await;
+    }
+
+    /// The element's bounding box in CSS pixels: `[x, y, width, height]`.
+    pub async fn rect(&self, selector: &str) -> [f64; 4] {
+        let v = self
+            .eval(&format!(
+                "const r = $({}).getBoundingClientRect(); return [r.x, r.y, r.width, r.height];",
+                json!(selector)
+            ))
+            .await;
+        let n = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
+        [n(0), n(1), n(2), n(3)]
+    }
+
+    /// A computed style property of an element of the widget.
+    pub async fn style(&self, selector: &str, property: &str) -> String {
+        self.eval(&format!(
+            "return getComputedStyle($({})).getPropertyValue({});",
+            json!(selector),
+            json!(property)
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// The id of the element that has the keyboard focus inside the widget ("" when the focus is
+    /// outside it).
+    pub async fn focused(&self) -> String {
+        self.eval(
+            "return document.activeElement && document.activeElement.localName === 'public-stats-widget' \
+             && root.activeElement ? (root.activeElement.id || root.activeElement.outerHTML.slice(0, 80)) : '';",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// `aria-expanded` of the header button.
+    pub async fn expanded(&self) -> String {
+        self.eval("return $('#psw-header').getAttribute('aria-expanded');")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The widget events recorded since [`Widget::wait_ready`], by name.
+    pub async fn events(&self, name: &str) -> Vec<Value> {
+        self.browser
+            .js(
+                "return (window.__widgetEvents || []).filter(e => e.name === arguments[0]).map(e => e.data);",
+                vec![json!(name)],
+            )
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn visible_js(selector: &str) -> String {
+    format!(
+        "(() => {{ const e = $({s}); if (!e) return false; const r = e.getBoundingClientRect(); \
+         const c = getComputedStyle(e); return r.width > 0 && r.height > 0 && \
+         c.visibility !== 'hidden' && !e.closest('[hidden]'); }})()",
+        s = json!(selector)
+    )
+}
