@@ -289,6 +289,8 @@
       if (!was) emit('opened', { view: view });
     } else if (was) {
       viewport(false);
+      // A finished callback request is not shown again: the next opening starts at the chooser.
+      if (view === 'callback' && !el.done.hidden) { el.done.hidden = true; el.form.hidden = false; show('chooser'); }
       if (shadow.activeElement) el.header.focus();
       emit('closed');
     }
@@ -309,7 +311,7 @@
     if (target) target.focus();
   }
   function header() {
-    var k = chatActive && (view === 'chat' || !isOpen) ? 'activeText' : isOpen ? 'previewText' : 'defaultText';
+    var k = chatActive && (view === 'chat' || !isOpen) ? 'activeText' : !isOpen ? 'defaultText' : view === 'callback' ? 'cbTitle' : 'previewText';
     el.title.textContent = t(k);
     el.badge.hidden = !unread || isOpen;
     el.badge.textContent = plural('unread', unread);
@@ -431,8 +433,10 @@
   function buildCallback() {
     el.formErr = h('p', { class: 'psw-error', id: 'psw-callback-error' });
     el.submit = h('button', { type: 'submit', class: 'psw-primary', id: 'psw-callback-submit', text: t('submit') });
-    el.form = h('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submit }, [
-      h('h2', { class: 'psw-h', text: t('cbTitle') }),
+    el.form = h('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submit, oninput: function (e) {
+      var id = e.target.id.slice(4);
+      if (el[id + 'Err']) setErr(id, '');
+    } }, [
       field('first', t('first'), { name: 'given-name', autocomplete: 'given-name', required: true, maxlength: 100 }),
       field('last', t('last'), { name: 'family-name', autocomplete: 'family-name', required: true, maxlength: 100 }),
       field('phone', t('phone'), { type: 'tel', name: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, maxlength: 32 }, t('phoneHint')),
@@ -445,7 +449,7 @@
     ]);
     el.doneText = h('p', { class: 'psw-done-text', id: 'psw-callback-done-text' });
     el.doneBtn = h('button', { type: 'button', class: 'psw-primary', id: 'psw-callback-close', text: t('close'), onclick: function () {
-      el.done.hidden = true; el.form.hidden = false; show('chooser'); setOpen(false);
+      setOpen(false);
     } });
     el.done = h('div', { class: 'psw-done', id: 'psw-callback-done', hidden: true }, [el.doneText, el.doneBtn]);
     return h('section', { class: 'psw-view psw-callback', id: 'psw-callback', 'aria-label': t('cbTitle'), hidden: true }, [el.form, el.done]);

@@ -47,7 +47,13 @@ pub async fn root(State(state): State<AppState>, request: Request) -> Response {
     socket::configure(upgrade).on_upgrade(move |ws| async move {
         let _tracked = tracked;
         let frames = state.live.subscribe();
-        socket::pump(ws, frames, |view| Some(view.root_frame()), state.shutdown.clone()).await;
+        socket::pump(
+            ws,
+            frames,
+            |view| Some(view.root_frame()),
+            state.shutdown.clone(),
+        )
+        .await;
     })
 }
 
@@ -104,7 +110,10 @@ mod tests {
             (header::UPGRADE, "WebSocket"),
             (header::CONNECTION, "keep-alive, Upgrade"),
         ])));
-        assert!(!wants_websocket(&headers(&[(header::UPGRADE, "websocket")])));
+        assert!(!wants_websocket(&headers(&[(
+            header::UPGRADE,
+            "websocket"
+        )])));
         assert!(!wants_websocket(&headers(&[
             (header::UPGRADE, "h2c"),
             (header::CONNECTION, "upgrade"),

@@ -46,7 +46,9 @@ pub enum EwtFreshness {
     Fresh,
     /// Genesys could not be asked or did not answer; `as_of` is when the value served was
     /// obtained, `None` when there has never been a good value.
-    Stale { as_of: Option<Stamp> },
+    Stale {
+        as_of: Option<Stamp>,
+    },
 }
 
 /// What a visitor is told about one estimate.
@@ -91,10 +93,6 @@ impl EwtCache {
         }
     }
 
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     /// The estimate for `key`: cached, fetched (once, however many callers wait), or the last
     /// good one marked stale. Never an error: a visitor is better served by an old estimate, or
     /// by "unknown", than by a failure about something they cannot fix.
@@ -111,7 +109,7 @@ impl EwtCache {
                 // page can tell "Genesys has no estimate" from "we could not ask".
                 let last = self.last_good.get(&key).await;
                 EwtReading {
-                    seconds: None,
+                    seconds: last.and_then(|good| good.seconds),
                     freshness: EwtFreshness::Stale {
                         as_of: last.map(|good| good.at),
                     },

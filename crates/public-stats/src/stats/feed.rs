@@ -55,10 +55,14 @@ impl Feed {
 
 impl Drop for Feed {
     fn drop(&mut self) {
+        self.stop.cancel();
         if let Some(registry) = self.registry.upgrade() {
             let mut running = registry.lock().unwrap_or_else(PoisonError::into_inner);
             // A newer feed for the same key may already be registered: remove only a dead entry.
-            if running.get(&self.key).is_some_and(|w| w.strong_count() == 0) {
+            if running
+                .get(&self.key)
+                .is_some_and(|w| w.strong_count() == 0)
+            {
                 running.remove(&self.key);
             }
         }

@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
+use genesys::GenesysClient;
 use genesys::QueueObservations;
 use genesys::notifications::stream::{
     ObservationStream, StreamConfig, StreamEvent, StreamStatus, spawn_observation_stream,
 };
-use genesys::GenesysClient;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -49,7 +49,9 @@ pub struct LiveView {
 pub enum ObservationsFreshness {
     Fresh,
     /// The stream is down; `as_of` is when the data was last known current (`None`: never).
-    Stale { as_of: Option<Stamp> },
+    Stale {
+        as_of: Option<Stamp>,
+    },
 }
 
 impl LiveView {
@@ -152,7 +154,7 @@ async fn follow(
         publish.send_if_modified(|current| {
             let visible = current.fresh != view.fresh || current.root_frame != view.root_frame;
             *current = Arc::new(view);
-            visible && false
+            visible
         });
     }
     tracker.snapshot_since_connect = false;
@@ -170,7 +172,10 @@ struct Tracker {
 impl Tracker {
     fn new(queues: &[Uuid]) -> Self {
         Tracker {
-            queues: queues.iter().map(|id| QueueObservations::new(*id)).collect(),
+            queues: queues
+                .iter()
+                .map(|id| QueueObservations::new(*id))
+                .collect(),
             snapshot_since_connect: false,
             was_fresh: false,
             current_at: None,
@@ -250,7 +255,11 @@ fn root_frame(
     let frame = RootFrame {
         queue_stats: QueueStats(queues),
         stale: !fresh,
-        as_of: if fresh { None } else { current_at.map(|s| s.utc()) },
+        as_of: if fresh {
+            None
+        } else {
+            current_at.map(|s| s.utc())
+        },
     };
     match serde_json::to_string(&frame) {
         Ok(json) => Utf8Bytes::from(json),
@@ -286,13 +295,19 @@ mod tests {
         assert!(view.fresh);
         let json = frame(&view);
         assert_eq!(json["queueStats"][SALES.to_string()]["voice"]["waiting"], 3);
-        assert!(json.get("stale").is_none() && json.get("asOf").is_none(), "{json}");
+        assert!(
+            json.get("stale").is_none() && json.get("asOf").is_none(),
+            "{json}"
+        );
     }
 
     #[test]
     fn losing_the_stream_marks_the_data_stale_as_of_that_moment() {
         let mut tracker = Tracker::new(&[SALES]);
-        assert!(frame(&tracker.view(false)).get("asOf").is_none(), "never current");
+        assert!(
+            frame(&tracker.view(false)).get("asOf").is_none(),
+            "never current"
+        );
         tracker.apply(StreamEvent::Snapshot(vec![QueueObservations::new(SALES)]));
         tracker.view(true);
         tracker.snapshot_since_connect = false;

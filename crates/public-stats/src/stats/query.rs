@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(parse("key=ewt&key=observations"), Ok(both));
         assert_eq!(parse("key=ewt,observations"), Ok(both));
         assert_eq!(parse("key=ewt%2Cobservations&_=123"), Ok(both));
-        assert_eq!(parse("key=ewt").map(|q| (q.ewt, q.observations)), Ok((true, false)));
+        assert_eq!(
+            parse("key=ewt").map(|q| (q.ewt, q.observations)),
+            Ok((true, false))
+        );
     }
 
     #[test]
@@ -162,7 +165,11 @@ mod tests {
 
     #[test]
     fn unknown_or_conflicting_media_types_are_refused() {
-        for raw in ["mediaType=fax", "mediaType=screenshare", "mediaType=voice&mediaType=chat"] {
+        for raw in [
+            "mediaType=fax",
+            "mediaType=screenshare",
+            "mediaType=voice&mediaType=chat",
+        ] {
             assert!(media_type(Some(raw)).is_err(), "{raw}");
         }
         assert!(media_type(Some("mediaType=voice&mediaType=call")).is_ok());

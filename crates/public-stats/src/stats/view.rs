@@ -139,7 +139,12 @@ mod tests {
     #[test]
     fn the_object_has_exactly_the_seed_keys() {
         let json = serde_json::to_value(ObservationsView::default()).unwrap();
-        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         let mut expected = vec!["availableAgents", "busyAgents"];
         expected.extend(SEED_MEDIA_TYPES);
         assert_eq!(keys.len(), expected.len());

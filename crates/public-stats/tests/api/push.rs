@@ -17,7 +17,9 @@ use crate::stats::MEDIA_EWT;
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(app: &TestApp, path: &str) -> Client {
-    let (socket, response) = connect_async(app.ws_url(path)).await.expect("WebSocket opens");
+    let (socket, response) = connect_async(app.ws_url(path))
+        .await
+        .expect("WebSocket opens");
     assert_eq!(response.status().as_u16(), 101);
     socket
 }
@@ -69,12 +71,21 @@ async fn root_websocket_gets_queue_stats_on_connect_and_on_change() {
     let first = next_json(&mut socket, Duration::from_secs(2)).await;
     let stats = first["queueStats"].as_object().expect("queueStats object");
     for queue in [DEMO_SALES_QUEUE, DEMO_SUPPORT_QUEUE, DEMO_BILLING_QUEUE] {
-        assert!(stats[&queue.to_string()]["voice"]["waiting"].is_u64(), "{first}");
+        assert!(
+            stats[&queue.to_string()]["voice"]["waiting"].is_u64(),
+            "{first}"
+        );
     }
     assert_eq!(stats.len(), 3);
-    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
-        .await;
-    until(&mut socket, Duration::from_secs(4), |f| sales_is(root_sales(f), 2, 1, 3)).await;
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}),
+    )
+    .await;
+    until(&mut socket, Duration::from_secs(4), |f| {
+        sales_is(root_sales(f), 2, 1, 3)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -82,7 +93,12 @@ async fn a_plain_get_of_root_still_serves_the_demo_page() {
     let app = spawn_app().await;
     let response = app.get("/").await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
 }
 
 #[tokio::test]
@@ -93,10 +109,16 @@ async fn the_per_queue_stream_pushes_observations_and_ewt() {
     let mut socket = connect(&app, &format!("/api/stats/{queue}/live?mediaType=voice")).await;
     let first = next_json(&mut socket, Duration::from_secs(3)).await;
     assert_eq!(first["queueId"], queue.to_string());
-    assert!(first["ewt"].is_i64() && first["observations"]["busyAgents"].is_u64(), "{first}");
+    assert!(
+        first["ewt"].is_i64() && first["observations"]["busyAgents"].is_u64(),
+        "{first}"
+    );
     assert!(first.get("stale").is_none(), "{first}");
-    app.set_queue(queue, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
-        .await;
+    app.set_queue(
+        queue,
+        json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}),
+    )
+    .await;
     let changed = until(&mut socket, Duration::from_secs(4), |f| {
         sales_is(&f["observations"], 2, 1, 3)
     })
@@ -110,13 +132,19 @@ async fn the_per_queue_stream_refuses_unknown_queues_and_media_types() {
     for (path, status) in [
         (format!("/api/stats/{}/live", Uuid::new_v4()), 404),
         ("/api/stats/not-a-uuid/live".to_string(), 404),
-        (format!("/api/stats/{DEMO_SALES_QUEUE}/live?mediaType=fax"), 400),
+        (
+            format!("/api/stats/{DEMO_SALES_QUEUE}/live?mediaType=fax"),
+            400,
+        ),
     ] {
         match connect_async(app.ws_url(&path)).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 assert_eq!(response.status().as_u16(), status, "{path}");
             }
-            other => panic!("{path}: expected a refusal, got {:?}", other.map(|(_, r)| r.status())),
+            other => panic!(
+                "{path}: expected a refusal, got {:?}",
+                other.map(|(_, r)| r.status())
+            ),
         }
     }
     assert_eq!(app.state.live.feeds().running(), 0);
@@ -130,15 +158,25 @@ async fn the_ewt_is_refreshed_only_while_someone_listens() {
     let mut second = connect(&app, &path).await;
     next_json(&mut first, Duration::from_secs(2)).await;
     next_json(&mut second, Duration::from_secs(2)).await;
-    assert_eq!(app.state.live.feeds().running(), 1, "one refresher for both");
+    assert_eq!(
+        app.state.live.feeds().running(),
+        1,
+        "one refresher for both"
+    );
     tokio::time::sleep(Duration::from_millis(2_300)).await;
     let while_listening = app.upstream_count(MEDIA_EWT).await;
-    assert!((2..=4).contains(&while_listening), "every second: {while_listening}");
+    assert!(
+        (2..=4).contains(&while_listening),
+        "every second: {while_listening}"
+    );
     first.close(None).await.unwrap();
     second.close(None).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     while app.state.live.feeds().running() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the refresher stops");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refresher stops"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let stopped = app.upstream_count(MEDIA_EWT).await;
@@ -156,14 +194,26 @@ async fn updates_survive_a_dropped_notification_socket() {
         .sim_control(Method::POST, "/__sim/notifications/drop", None)
         .await;
     assert_eq!(dropped.status().as_u16(), 204);
-    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
-        .await;
-    until(&mut socket, Duration::from_secs(4), |f| sales_is(root_sales(f), 2, 1, 3)).await;
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}),
+    )
+    .await;
+    until(&mut socket, Duration::from_secs(4), |f| {
+        sales_is(root_sales(f), 2, 1, 3)
+    })
+    .await;
     // And live updates (not only the reconnect's snapshot) flow again.
     app.wait_ready().await;
-    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":1,"busy":2},"waiting":{"voice":4}}))
-        .await;
-    until(&mut socket, Duration::from_secs(4), |f| sales_is(root_sales(f), 1, 2, 4)).await;
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":1,"busy":2},"waiting":{"voice":4}}),
+    )
+    .await;
+    until(&mut socket, Duration::from_secs(4), |f| {
+        sales_is(root_sales(f), 1, 2, 4)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -172,15 +222,29 @@ async fn updates_survive_an_expired_token() {
     app.wait_ready().await;
     let mut socket = connect(&app, &format!("/api/stats/{DEMO_SALES_QUEUE}/live")).await;
     next_json(&mut socket, Duration::from_secs(2)).await;
-    let expired = app.sim_control(Method::POST, "/__sim/tokens/expire", None).await;
+    let expired = app
+        .sim_control(Method::POST, "/__sim/tokens/expire", None)
+        .await;
     assert_eq!(expired.status().as_u16(), 204);
-    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}))
-        .await;
-    until(&mut socket, Duration::from_secs(4), |f| sales_is(&f["observations"], 2, 1, 3)).await;
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":2,"busy":1},"waiting":{"voice":3}}),
+    )
+    .await;
+    until(&mut socket, Duration::from_secs(4), |f| {
+        sales_is(&f["observations"], 2, 1, 3)
+    })
+    .await;
     app.wait_ready().await;
-    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":1,"busy":2},"waiting":{"voice":4}}))
-        .await;
-    until(&mut socket, Duration::from_secs(4), |f| sales_is(&f["observations"], 1, 2, 4)).await;
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":1,"busy":2},"waiting":{"voice":4}}),
+    )
+    .await;
+    until(&mut socket, Duration::from_secs(4), |f| {
+        sales_is(&f["observations"], 1, 2, 4)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -188,7 +252,10 @@ async fn an_oversized_client_message_closes_the_socket() {
     let app = spawn_app().await;
     let mut socket = connect(&app, "/").await;
     next_json(&mut socket, Duration::from_secs(2)).await;
-    socket.send(Message::text("x".repeat(8 * 1024))).await.unwrap();
+    socket
+        .send(Message::text("x".repeat(8 * 1024)))
+        .await
+        .unwrap();
     let ended = tokio::time::timeout(Duration::from_secs(2), async {
         loop {
             match socket.next().await {
@@ -219,4 +286,37 @@ async fn shutdown_closes_sockets_with_service_restart() {
     .await
     .expect("closed in time");
     assert_eq!(close, Some(CloseCode::Restart));
+}
+
+#[tokio::test]
+async fn root_frames_say_stale_while_the_stream_is_down_and_recover() {
+    use crate::stats::{clear_faults, fault};
+
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let mut socket = connect(&app, "/").await;
+    let first = next_json(&mut socket, Duration::from_secs(2)).await;
+    assert!(first.get("stale").is_none(), "{first}");
+    fault(
+        &app,
+        json!({"route": "GET /channels/{channelId}", "status": 503}),
+    )
+    .await;
+    fault(
+        &app,
+        json!({"route": "POST /api/v2/notifications/channels", "status": 503}),
+    )
+    .await;
+    app.sim_control(Method::POST, "/__sim/notifications/drop", None)
+        .await;
+    let stale = until(&mut socket, Duration::from_secs(3), |f| f["stale"] == true).await;
+    assert!(
+        stale["asOf"].is_string() && stale["queueStats"].is_object(),
+        "{stale}"
+    );
+    clear_faults(&app).await;
+    until(&mut socket, Duration::from_secs(4), |f| {
+        f.get("stale").is_none()
+    })
+    .await;
 }

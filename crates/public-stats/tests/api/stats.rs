@@ -42,7 +42,12 @@ fn stats_path(queue: Uuid, query: &str) -> String {
 }
 
 /// Polls until `check` holds for the body of `path`, or panics after `within`.
-async fn wait_for(app: &TestApp, path: &str, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    app: &TestApp,
+    path: &str,
+    within: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let (status, body) = app.get_json(path).await;
@@ -77,7 +82,10 @@ fn assert_seed_observations(observations: &Value) {
     for media in MEDIA {
         let counts = observations[media].as_object().expect("media object");
         assert_eq!(counts.len(), 2, "{media}: {counts:?}");
-        assert!(counts["interacting"].is_u64() && counts["waiting"].is_u64(), "{media}");
+        assert!(
+            counts["interacting"].is_u64() && counts["waiting"].is_u64(),
+            "{media}"
+        );
     }
 }
 
@@ -93,8 +101,17 @@ async fn the_seed_example_shape_field_for_field() {
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "public, max-age=2");
     let body: Value = response.json().await.unwrap();
-    let keys: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, BTreeSet::from(["ewt", "observations"]), "nothing extra: {body}");
+    let keys: BTreeSet<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["ewt", "observations"]),
+        "nothing extra: {body}"
+    );
     assert!(body["ewt"].is_i64(), "{body}");
     assert!(body["ewt"].as_i64().unwrap() >= -1);
     assert_seed_observations(&body["observations"]);
@@ -104,17 +121,28 @@ async fn the_seed_example_shape_field_for_field() {
 async fn keys_comma_separated_or_repeated_and_only_those_asked() {
     let app = spawn_app().await;
     app.wait_ready().await;
-    for query in ["key=ewt,observations", "key=ewt&key=observations", "key=observations,ewt&_=1"] {
+    for query in [
+        "key=ewt,observations",
+        "key=ewt&key=observations",
+        "key=observations,ewt&_=1",
+    ] {
         let (status, body) = app.get_json(&stats_path(DEMO_SALES_QUEUE, query)).await;
         assert_eq!(status, 200, "{query}");
-        assert!(body.get("ewt").is_some() && body.get("observations").is_some(), "{query}: {body}");
+        assert!(
+            body.get("ewt").is_some() && body.get("observations").is_some(),
+            "{query}: {body}"
+        );
     }
     let (_, ewt_only) = app.get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt")).await;
     assert_eq!(ewt_only.as_object().unwrap().len(), 1, "{ewt_only}");
     let (_, observations_only) = app
         .get_json(&stats_path(DEMO_SALES_QUEUE, "key=observations"))
         .await;
-    assert_eq!(observations_only.as_object().unwrap().len(), 1, "{observations_only}");
+    assert_eq!(
+        observations_only.as_object().unwrap().len(),
+        1,
+        "{observations_only}"
+    );
     assert_seed_observations(&observations_only["observations"]);
 }
 
@@ -139,14 +167,22 @@ async fn observations_follow_the_queue_with_no_upstream_call_per_request() {
         assert_eq!(app.get(&path).await.status(), 200);
     }
     assert_eq!(app.upstream_count(OBSERVATIONS_QUERY).await, queries);
-    assert_eq!(app.upstream_count(QUEUE_EWT).await, 0, "observations need no EWT");
+    assert_eq!(
+        app.upstream_count(QUEUE_EWT).await,
+        0,
+        "observations need no EWT"
+    );
 }
 
 #[tokio::test]
 async fn a_thousand_concurrent_cold_requests_make_one_upstream_call() {
     let app = spawn_app().await;
     // The one upstream call stays in flight while all requests arrive.
-    fault(&app, json!({"route": QUEUE_EWT, "delayMs": 500, "times": 1})).await;
+    fault(
+        &app,
+        json!({"route": QUEUE_EWT, "delayMs": 500, "times": 1}),
+    )
+    .await;
     let path = stats_path(DEMO_BILLING_QUEUE, "key=ewt");
     let requests = (0..1_000).map(|_| async {
         let (status, body) = app.get_json(&path).await;
@@ -155,7 +191,10 @@ async fn a_thousand_concurrent_cold_requests_make_one_upstream_call() {
     });
     let answers = futures_util::future::join_all(requests).await;
     assert_eq!(app.upstream_count(QUEUE_EWT).await, 1);
-    assert!(answers.windows(2).all(|w| w[0] == w[1]), "all share one answer");
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "all share one answer"
+    );
 }
 
 #[tokio::test]
@@ -176,7 +215,10 @@ async fn media_type_aliases_share_one_cache_entry() {
     let app = spawn_app().await;
     for media in ["voice", "call", "CALL"] {
         let (status, body) = app
-            .get_json(&stats_path(DEMO_SALES_QUEUE, &format!("key=ewt&mediaType={media}")))
+            .get_json(&stats_path(
+                DEMO_SALES_QUEUE,
+                &format!("key=ewt&mediaType={media}"),
+            ))
             .await;
         assert_eq!(status, 200, "{media}: {body}");
     }
@@ -186,9 +228,15 @@ async fn media_type_aliases_share_one_cache_entry() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(app.upstream_count(MEDIA_EWT).await, 2);
-    let (status, _) = app.get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=all")).await;
+    let (status, _) = app
+        .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=all"))
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(app.upstream_count(QUEUE_EWT).await, 1, "all = the whole queue");
+    assert_eq!(
+        app.upstream_count(QUEUE_EWT).await,
+        1,
+        "all = the whole queue"
+    );
 }
 
 #[tokio::test]
@@ -202,12 +250,20 @@ async fn each_bad_input_gets_its_problem_and_no_upstream_call() {
         (stats_path(sales, "key=ewt&mediaType=fax"), 400, "\"fax\""),
         (stats_path(Uuid::new_v4(), "key=ewt"), 404, "queue"),
         ("/api/stats/not-a-uuid?key=ewt".to_string(), 404, "queue"),
-        ("/api/stats/..%2F..%2Foauth%2Ftoken?key=ewt".to_string(), 404, "queue"),
+        (
+            "/api/stats/..%2F..%2Foauth%2Ftoken?key=ewt".to_string(),
+            404,
+            "queue",
+        ),
     ];
     for (path, status, mentions) in cases {
         let response = app.get(&path).await;
         assert_eq!(response.status().as_u16(), status, "{path}");
-        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["status"], status, "{path}");
         let detail = problem["detail"].as_str().unwrap_or_default();
@@ -235,7 +291,10 @@ async fn an_upstream_failure_serves_the_last_good_ewt_marked_stale() {
     assert_eq!(stale["ewt"], good, "{stale}");
     assert_eq!(stale["stale"], true, "{stale}");
     assert!(stale["ewtAgeSeconds"].as_u64().unwrap() >= 1, "{stale}");
-    assert!(!text.contains("service.unavailable") && !text.contains("Genesys"), "{text}");
+    assert!(
+        !text.contains("service.unavailable") && !text.contains("Genesys"),
+        "{text}"
+    );
     assert!(app.upstream_count(QUEUE_EWT).await >= 2, "it did ask again");
 }
 
@@ -254,13 +313,25 @@ async fn with_no_good_value_ever_the_ewt_is_unknown_and_stale() {
 async fn observations_are_marked_stale_while_the_stream_is_down() {
     let app = spawn_app().await;
     app.wait_ready().await;
-    fault(&app, json!({"route": "GET /channels/{channelId}", "status": 503})).await;
-    fault(&app, json!({"route": "POST /api/v2/notifications/channels", "status": 503})).await;
-    app.sim_control(Method::POST, "/__sim/notifications/drop", None).await;
+    fault(
+        &app,
+        json!({"route": "GET /channels/{channelId}", "status": 503}),
+    )
+    .await;
+    fault(
+        &app,
+        json!({"route": "POST /api/v2/notifications/channels", "status": 503}),
+    )
+    .await;
+    app.sim_control(Method::POST, "/__sim/notifications/drop", None)
+        .await;
     let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
     let body = wait_for(&app, &path, Duration::from_secs(3), |b| b["stale"] == true).await;
     assert!(body["observationsAgeSeconds"].is_u64(), "{body}");
     assert_seed_observations(&body["observations"]);
     clear_faults(&app).await;
-    wait_for(&app, &path, Duration::from_secs(4), |b| b.get("stale").is_none()).await;
+    wait_for(&app, &path, Duration::from_secs(4), |b| {
+        b.get("stale").is_none()
+    })
+    .await;
 }

@@ -200,9 +200,15 @@ impl Browser {
     }
 
     /// Polls the JS expression `expr` until it is truthy; fails with `what` and its last value.
+    /// An object with a `pending` key counts as not yet (it carries what to show on a timeout).
     pub async fn wait_js(&self, what: &str, expr: &str) -> Value {
+        self.wait_js_for(what, expr, WAIT).await
+    }
+
+    /// [`Browser::wait_js`] with its own timeout, for what involves the simulator's clock.
+    pub async fn wait_js_for(&self, what: &str, expr: &str, timeout: Duration) -> Value {
         let body = format!("return ({expr});");
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let value = self.client.execute(&body, vec![]).await;
             match value {
@@ -211,7 +217,7 @@ impl Browser {
                     if tokio::time::Instant::now() >= deadline {
                         let shot = self.screenshot(&format!("timeout-{}", slug(what))).await;
                         panic!(
-                            "timed out after {WAIT:?} waiting for {what}\n  expression: {expr}\n  \
+                            "timed out after {timeout:?} waiting for {what}\n  expression: {expr}\n  \
                              last value: {other:?}\n  screenshot: {}",
                             shot.display()
                         );
@@ -295,7 +301,8 @@ fn truthy(value: &Value) -> bool {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
         Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
+        Value::Object(o) => !o.contains_key("pending"),
+        Value::Array(_) => true,
     }
 }
 

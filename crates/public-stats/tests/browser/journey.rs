@@ -3,12 +3,15 @@
 //! the simulator → a chat message reaches the simulated agent, its reply appears, and a reload
 //! resumes the chat.
 
+use std::time::Duration;
+
+use fantoccini::key::Key;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::axe::assert_no_violations;
-use crate::browser::{Browser, Viewport};
-use crate::helpers::{TestApp, spawn_app};
+use crate::browser::{Browser, Viewport, WAIT};
+use crate::helpers::{DEMO_SUPPORT_QUEUE, TestApp, spawn_app};
 use crate::widget::Widget;
 
 /// The queue the demo page's configuration shows.
@@ -171,6 +174,145 @@ async fn a_callback_request_reaches_the_simulator() {
     }
     assert_eq!(w.events("callback").await.len(), 1, "one `callback` event");
     browser.close().await;
+}
+
+#[tokio::test]
+async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
+    let app = spawn_app().await;
+    // Web Messaging goes to the Support queue: give it free agents and let the model dispatch
+    // (a held queue does not), so the simulated agent answers.
+    app.set_queue(DEMO_SUPPORT_QUEUE, json!({ "agents": { "idle": 3 } }))
+        .await;
+    let resumed = app
+        .sim_control(
+            reqwest::Method::POST,
+            &format!("/__sim/queues/{DEMO_SUPPORT_QUEUE}/resume"),
+            None,
+        )
+        .await;
+    assert_eq!(resumed.status().as_u16(), 204, "resuming the Support queue");
+    let browser = demo(&app, "journey-chat").await;
+    let w = Widget::new(&browser);
+
+    w.click("#psw-header").await;
+    w.click("#psw-tile-chat").await;
+    w.wait_visible("#psw-chat-input").await;
+    w.wait_text("#psw-chat-status", "Send a message").await;
+    assert_eq!(
+        w.focused().await,
+        "psw-chat-input",
+        "the focus moves to the message box"
+    );
+    browser.screenshot("chat-ready").await;
+    assert_no_violations(&browser, "chat ready").await;
+
+    // The visitor writes; the simulated agent receives it and answers.
+    let first = "Hello from the browser test";
+    w.type_into("#psw-chat-input", first).await;
+    w.click("#psw-chat-send").await;
+    w.wait_text("#psw-chat-log", first).await;
+    let session = wait_session_with(&app, first).await;
+    w.wait_text_for(".psw-msg--agent", "", CHAT_WAIT).await;
+    let agent = session["agent"].as_str().map(str::to_owned);
+    w.wait_text_for("#psw-chat-status", "You are chatting with", CHAT_WAIT)
+        .await;
+    let second = "Can you read me?";
+    w.type_into("#psw-chat-input", second).await;
+    browser.press(Key::Enter).await;
+    wait_session_with(&app, second).await;
+    // The agent's canned reply quotes the visitor's text.
+    w.wait_for(
+        "the agent's reply quoting the second message",
+        &format!(
+            "[...root.querySelectorAll('.psw-msg--agent')].some(m => m.innerText.includes({}))",
+            json!(second)
+        ),
+        CHAT_WAIT,
+    )
+    .await;
+    let messages = w.events("message").await;
+    assert!(
+        messages.iter().any(|m| m["from"] == "agent"),
+        "no `message` event from the agent: {messages:?}"
+    );
+    browser.screenshot("chat-agent-replied").await;
+    assert_no_violations(&browser, "chat with the agent's reply").await;
+    let before = w.text("#psw-chat-log").await;
+
+    // A reload resumes the same conversation: the same session, its history, still open.
+    browser.reload().await;
+    w.wait_ready().await;
+    w.wait_visible("#psw-chat-log").await;
+    w.wait_text_for("#psw-chat-log", second, CHAT_WAIT).await;
+    let after = w.text("#psw-chat-log").await;
+    for line in [first, second] {
+        assert!(
+            after.contains(line),
+            "the resumed chat lost '{line}':\n{after}"
+        );
+    }
+    assert!(
+        after.lines().count() >= before.lines().count(),
+        "the resumed chat shows less than before the reload:\n--- before\n{before}\n--- after\n{after}"
+    );
+    if let Some(agent) = agent {
+        w.wait_text("#psw-chat-status", &agent).await;
+    }
+    let sessions = sim_sessions(&app).await;
+    assert_eq!(
+        sessions.len(),
+        1,
+        "the reload started a second session: {sessions:?}"
+    );
+    browser.screenshot("chat-resumed").await;
+    assert_no_violations(&browser, "chat resumed after a reload").await;
+
+    // And it goes on in the same session.
+    let third = "Still there after the reload";
+    w.type_into("#psw-chat-input", third).await;
+    w.click("#psw-chat-send").await;
+    let session = wait_session_with(&app, third).await;
+    assert_eq!(
+        session["token"], sessions[0]["token"],
+        "a new session after the reload"
+    );
+    browser.close().await;
+}
+
+/// How long the simulated agent may take: dispatch on the model's tick, then its typing delay.
+const CHAT_WAIT: Duration = Duration::from_secs(20);
+
+/// The simulator's Web Messaging sessions (`GET /__sim/webmessaging/sessions`).
+async fn sim_sessions(app: &TestApp) -> Vec<Value> {
+    app.sim_control(reqwest::Method::GET, "/__sim/webmessaging/sessions", None)
+        .await
+        .json::<Value>()
+        .await
+        .expect("the sessions are JSON")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Waits until one session's received messages include `text`; returns that session.
+async fn wait_session_with(app: &TestApp, text: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let sessions = sim_sessions(app).await;
+        let found = sessions.iter().find(|s| {
+            s["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|b| b.to_string().contains(text)))
+        });
+        if let Some(session) = found {
+            return session.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the simulated agent never received '{text}'; sessions: {sessions:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The bodies the simulator received on `POST /api/v2/conversations/callbacks`.

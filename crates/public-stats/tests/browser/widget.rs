@@ -7,7 +7,9 @@ use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::{Value, json};
 
-use crate::browser::Browser;
+use std::time::Duration;
+
+use crate::browser::{Browser, WAIT};
 
 /// The custom element the loader adds to `document.body`; the widget lives in its shadow root.
 pub const HOST: &str = "public-stats-widget";
@@ -70,12 +72,45 @@ impl<'a> Widget<'a> {
             .unwrap_or_else(|e| panic!("{selector} in the widget: {e}"))
     }
 
+    /// Clicks an element once it has stopped moving: the panel grows over `expandAnimationMs`,
+    /// and WebDriver clicks where the element was when the click began.
     pub async fn click(&self, selector: &str) {
+        self.wait_still(selector).await;
         self.find(selector)
             .await
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+    }
+
+    /// Waits until the element is laid out and its box is the same for three animation frames.
+    pub async fn wait_still(&self, selector: &str) {
+        let still = self
+            .browser
+            .js_async(
+                &format!(
+                    r#"
+                    const done = arguments[arguments.length - 1];
+                    const selector = arguments[0];
+                    const root = {ROOT};
+                    const start = performance.now();
+                    let last = null, same = 0;
+                    (function frame() {{
+                      const e = root && root.querySelector(selector);
+                      const r = e && e.getBoundingClientRect();
+                      const key = r && r.width > 0 && [r.x, r.y, r.width, r.height].join();
+                      same = key && key === last ? same + 1 : 0;
+                      last = key;
+                      if (same >= 3) return done(true);
+                      if (performance.now() - start > 5000) return done(key || 'not laid out');
+                      requestAnimationFrame(frame);
+                    }})();
+                    "#
+                ),
+                vec![json!(selector)],
+            )
+            .await;
+        assert_eq!(still, json!(true), "{selector} never stood still: {still}");
     }
 
     /// Types into a field of the widget, as the visitor would (focus, then key events).
@@ -101,10 +136,18 @@ impl<'a> Widget<'a> {
 
     /// Waits until the expression `expr` (with `root` and `$` bound) is truthy.
     pub async fn wait(&self, what: &str, expr: &str) -> Value {
+        self.wait_for(what, expr, WAIT).await
+    }
+
+    pub async fn wait_for(&self, what: &str, expr: &str, timeout: Duration) -> Value {
         self.browser
-            .wait_js(
+            .wait_js_for(
                 what,
-                &format!("(() => {{ const root = {ROOT}; const $ = s => root && root.querySelector(s); return {expr}; }})()"),
+                &format!(
+                    "(() => {{ const root = {ROOT}; const $ = s => root && root.querySelector(s); \
+                     return {expr}; }})()"
+                ),
+                timeout,
             )
             .await
     }
@@ -121,13 +164,20 @@ impl<'a> Widget<'a> {
         .unwrap_or_else(|| panic!("{selector} is not in the widget"))
     }
 
+    /// Waits until the element's text contains `needle`; the failure shows the text it had.
     pub async fn wait_text(&self, selector: &str, needle: &str) -> String {
+        self.wait_text_for(selector, needle, WAIT).await
+    }
+
+    pub async fn wait_text_for(&self, selector: &str, needle: &str, timeout: Duration) -> String {
+        // Not yet: `{pending: text}`, so a timeout shows what the element said instead.
         let expr = format!(
-            "$({s}) && $({s}).innerText.includes({n}) && $({s}).innerText",
+            "(() => {{ const t = $({s}) ? $({s}).innerText : null; \
+             return t !== null && t.includes({n}) ? t : {{ pending: t }}; }})()",
             s = json!(selector),
             n = json!(needle)
         );
-        self.wait(&format!("{selector} to say '{needle}'"), &expr)
+        self.wait_for(&format!("{selector} to say '{needle}'"), &expr, timeout)
             .await
             .as_str()
             .unwrap_or_default()
