@@ -7,6 +7,7 @@ mod helpers;
 mod assets;
 mod callbacks;
 mod config;
+mod connected;
 mod health;
 mod push;
 mod queues;

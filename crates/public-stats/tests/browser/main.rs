@@ -16,5 +16,8 @@ mod browser;
 mod host;
 mod widget;
 
+mod host_pages;
 mod journey;
-mod smoke;
+mod keyboard;
+mod loader;
+mod mobile;

@@ -1,0 +1,82 @@
+//! A phone (375×740 CSS pixels, touch, mobile user agent): collapsed it stays a small bar; open,
+//! below the 480 px breakpoint, it fills the screen and its inputs are on screen.
+
+use serde_json::json;
+
+use crate::axe::assert_no_violations;
+use crate::browser::{Browser, Viewport};
+use crate::helpers::spawn_app;
+use crate::journey::page_queue;
+use crate::widget::Widget;
+
+#[tokio::test]
+async fn on_a_phone_the_open_widget_fills_the_screen() {
+    let app = spawn_app().await;
+    let browser = Browser::launch("mobile", Viewport::Phone).await;
+    browser.goto(&app.url("/")).await;
+    let w = Widget::new(&browser);
+    w.wait_ready().await;
+    let queue = page_queue(&browser).await;
+    app.set_queue(queue, json!({ "agents": { "idle": 2 } }))
+        .await;
+    let [vw, vh] = browser.viewport().await;
+    assert!(vw < 480.0, "the phone viewport is {vw} px wide");
+
+    let [x, y, width, height] = w.rect("#psw-header").await;
+    assert!(
+        x >= 0.0 && x + width <= vw + 0.5 && y + height <= vh + 0.5 && height < vh / 4.0,
+        "the collapsed header is not a bar on screen ({vw}×{vh}): {x},{y} {width}×{height}"
+    );
+    browser.screenshot("collapsed").await;
+    assert_no_violations(&browser, "phone, collapsed").await;
+
+    w.click("#psw-header").await;
+    w.wait_text("#psw-agents", "2 agents available").await;
+    w.wait_still("#psw-panel").await;
+    let root = w
+        .eval("const r = $('#psw').getBoundingClientRect(); return [r.x, r.y, r.width, r.height];")
+        .await;
+    let [rx, ry, rw, rh] = [0, 1, 2, 3].map(|i| root[i].as_f64().unwrap_or(f64::NAN));
+    assert!(
+        rx.abs() < 1.0 && ry.abs() < 1.0 && (rw - vw).abs() < 1.0 && (rh - vh).abs() < 1.0,
+        "the open widget does not fill the {vw}×{vh} screen: {rx},{ry} {rw}×{rh}"
+    );
+    browser.screenshot("opened").await;
+    assert_no_violations(&browser, "phone, opened").await;
+
+    // The callback form's fields and button are reachable on screen.
+    w.click("#psw-tile-callback").await;
+    w.wait_visible("#psw-phone").await;
+    for field in ["#psw-first", "#psw-phone", "#psw-callback-submit"] {
+        let element = w.find(field).await;
+        element
+            .send_keys("")
+            .await
+            .unwrap_or_else(|e| panic!("{field} is not interactable on the phone: {e}"));
+        w.eval(&format!(
+            "$({}).scrollIntoView({{block: 'nearest'}});",
+            json!(field)
+        ))
+        .await;
+        let [fx, fy, fw, fh] = w.rect(field).await;
+        assert!(
+            fx >= 0.0 && fx + fw <= vw + 0.5 && fy >= 0.0 && fy + fh <= vh + 0.5,
+            "{field} is off screen: {fx},{fy} {fw}×{fh}"
+        );
+    }
+    browser.screenshot("callback-form").await;
+    assert_no_violations(&browser, "phone, callback form").await;
+
+    // The chat view: the message box is on screen, above the bottom edge.
+    w.click("#psw-callback-back").await;
+    w.click("#psw-tile-chat").await;
+    w.wait_visible("#psw-chat-input").await;
+    let [_, iy, _, ih] = w.rect("#psw-chat-input").await;
+    assert!(
+        iy >= 0.0 && iy + ih <= vh + 0.5,
+        "the message box is off screen: y={iy} h={ih}"
+    );
+    browser.screenshot("chat").await;
+    assert_no_violations(&browser, "phone, chat").await;
+    browser.close().await;
+}
