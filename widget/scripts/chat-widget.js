@@ -3,7 +3,8 @@
 (function (w, d) {
   'use strict';
   var api = w.publicStatsWidget;
-  if (!api || !api.v || api.core) return;
+  if (!api || !api.v || api.w) return; // no loader, or this file included twice
+  api.w = 1;
   var raw = w.pureCloudCustomChatConfig;
   var cw = raw.chatWidget || {};
   var hd = raw.header || {};
@@ -45,7 +46,6 @@
     defaultText: 'Click here to chat',
     activeText: 'Chatting with PureCloud',
     previewText: 'Choose a channel',
-    region: 'Contact us',
     checking: 'Checking availability…',
     unknown: 'Live availability is not known right now.',
     agents_one: '{n} agent available',
@@ -97,12 +97,13 @@
     ended: 'The chat has ended.',
     endedByAgent: 'The agent has ended the chat. You can read the conversation but not reply.',
     newChat: 'Start a new chat',
-    reconnect: 'Reconnect',
     closedElsewhere: 'This chat was closed because it was opened elsewhere.',
     sendFailed: 'Your message could not be sent: {reason}',
     tooFast: 'You are sending messages too quickly. Please wait a moment.'
   };
-  api.addStrings = function (l, s) { if (l === lang) mix(s); };
+  // The language of the strings shown: English unless a pack or config.strings replaced them.
+  var strLang = raw.strings ? locale : 'en';
+  api.addStrings = function (l, s) { if (l === lang) { mix(s); strLang = locale; } };
   function mix(s) { for (var k in s) if (typeof s[k] === 'string') S[k] = s[k]; }
   function t(k, v) {
     return (S[k] || '').replace(/\{(\w+)\}/g, function (m, n) { return v && v[n] != null ? v[n] : m; });
@@ -181,7 +182,7 @@
   var isOpen = false;
   var chatActive = false;
   var unread = 0;
-  var stats = { obs: null, ewt: null, stale: false };
+  var stats = { obs: null, ewt: null, stale: false, ewtStale: false };
   var shadow;
 
   function mount() {
@@ -239,7 +240,7 @@
       h('div', { class: 'psw-inner' }, [el.chooser, el.callback, el.chat])
     ]);
     el.announce = h('div', { class: 'psw-sr', id: 'psw-announce', 'aria-live': 'assertive', 'aria-atomic': 'true' });
-    el.root = h('div', { class: 'psw', id: 'psw', dir: dir, lang: locale, onkeydown: function (e) {
+    el.root = h('div', { class: 'psw', id: 'psw', dir: dir, lang: strLang, onkeydown: function (e) {
       if (e.key === 'Escape' && isOpen) { e.stopPropagation(); setOpen(false); }
     } }, [el.header, el.panel, el.announce]);
     shadow.appendChild(el.root);
@@ -247,7 +248,11 @@
     el.host = box;
 
     // Public API: replaces the loader's queueing stubs, then replays what was queued.
-    api.open = function (v) { if (v === 'chat') startChat(); else setOpen(true, v); return api; };
+    api.open = function (v) {
+      if (v === 'chat' && cfg.deploymentId) startChat();
+      else setOpen(true, v === 'callback' || v === 'chooser' ? v : null);
+      return api;
+    };
     api.close = function () { setOpen(false); return api; };
     api.toggle = function () { setOpen(!isOpen); return api; };
     api.on = on;
@@ -311,7 +316,8 @@
     if (target) target.focus();
   }
   function header() {
-    var k = chatActive && (view === 'chat' || !isOpen) ? 'activeText' : !isOpen ? 'defaultText' : view === 'callback' ? 'cbTitle' : 'previewText';
+    var k = chatActive && (view === 'chat' || !isOpen) ? 'activeText' : !isOpen ? 'defaultText'
+      : view === 'callback' ? 'cbTitle' : view === 'chat' ? 'chatTitle' : 'previewText';
     el.title.textContent = t(k);
     el.badge.hidden = !unread || isOpen;
     el.badge.textContent = plural('unread', unread);
@@ -387,8 +393,10 @@
   d.addEventListener('visibilitychange', resync);
   w.addEventListener('online', resync);
 
-  // Accepts the REST shape {observations, ewt, stale?}, the seed's {queueStats: {id: obs}} and a
-  // bare observations object; `ewt` may be a number or {mediaType: seconds}.
+  // Accepts the live frame and the REST answer ({queueId?, observations, ewt, stale?,
+  // observationsAsOf?, ewtAsOf?}; ewt -1 = unknown), the seed's {queueStats: {id: obs}} and a bare
+  // observations object. A stale part is not shown: only `ewtAsOf` → only the EWT is stale, only
+  // `observationsAsOf` → only the counts; neither → both.
   function onStats(m) {
     if (!m || typeof m !== 'object') return;
     var o = m.observations || (m.queueStats && m.queueStats[cfg.queueId]) || (typeof m.availableAgents === 'number' ? m : null);
@@ -398,13 +406,17 @@
       var e = m.ewt;
       stats.ewt = e && typeof e === 'object' ? e[cfg.mediaType || 'message'] : e;
     }
-    stats.stale = m.stale === true;
+    var st = m.stale === true;
+    var oa = 'observationsAsOf' in m;
+    var ea = 'ewtAsOf' in m;
+    stats.stale = st && (oa || !ea);
+    stats.ewtStale = st && (ea || !oa);
     renderStats();
   }
   function renderStats() {
     var o = stats.obs;
     var n = o && !stats.stale && typeof o.availableAgents === 'number' ? o.availableAgents : null;
-    var wait = n == null ? '' : waitText(stats.ewt);
+    var wait = n == null || stats.ewtStale ? '' : waitText(stats.ewt);
     var text = n == null ? t(o ? 'unknown' : 'checking') : n === 0 ? t('noAgents') : plural('agents', n);
     if (el.agents.textContent !== text) el.agents.textContent = text;
     wait = wait && t('wait', { t: wait });
@@ -414,7 +426,7 @@
     el.root.classList.toggle('psw--none', n === 0);
     el.sub.hidden = n == null;
     el.sub.textContent = n == null ? '' : text;
-    emit('stats', { availableAgents: n, ewt: typeof stats.ewt === 'number' && stats.ewt >= 0 ? stats.ewt : null, stale: stats.stale, observations: o });
+    emit('stats', { availableAgents: n, ewt: wait ? stats.ewt : null, stale: stats.stale || stats.ewtStale, observations: o });
   }
 
   // ---- Callback ----

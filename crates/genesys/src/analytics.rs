@@ -131,6 +131,22 @@ impl QueueObservations {
         true
     }
 
+    /// Records one notification's worth of counts for one row (queue-wide or one media type).
+    ///
+    /// A notification carries the whole current breakdown of each metric it names, and Genesys
+    /// leaves out qualifiers whose count is 0: when the last idle agent gets busy, the next
+    /// `oOnQueueUsers` lists only `INTERACTING`. So every qualifier of a named metric that the
+    /// notification does not mention is reset to 0 before the new counts are applied.
+    pub fn replace_row(&mut self, media_type: Option<&str>, updates: Vec<MetricUpdate>) {
+        let named: BTreeSet<&str> = updates.iter().map(|u| u.metric.as_str()).collect();
+        self.counts.retain(|key, _| {
+            key.media_type.as_deref() != media_type || !named.contains(key.metric.as_str())
+        });
+        for update in updates {
+            self.apply(update);
+        }
+    }
+
     /// Users on queue and idle: free to take an interaction now.
     pub fn available_agents(&self) -> u64 {
         self.on_queue_with_status(RoutingStatus::Idle)
@@ -394,6 +410,41 @@ impl GenesysClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn count(metric: &str, qualifier: Option<&str>, media: Option<&str>, n: u64) -> MetricUpdate {
+        MetricUpdate {
+            metric: metric.to_owned(),
+            qualifier: qualifier.map(str::to_owned),
+            media_type: media.map(str::to_owned),
+            count: n,
+        }
+    }
+
+    #[test]
+    fn a_row_update_resets_the_qualifiers_it_leaves_out() {
+        let mut queue = QueueObservations::new(Uuid::nil());
+        queue.replace_row(
+            None,
+            vec![
+                count("oOnQueueUsers", Some("IDLE"), None, 1),
+                count("oOnQueueUsers", Some("INTERACTING"), None, 3),
+            ],
+        );
+        queue.replace_row(
+            Some("voice"),
+            vec![count("oWaiting", None, Some("voice"), 2)],
+        );
+        assert_eq!(queue.available_agents(), 1);
+        // The last idle agent gets busy: Genesys sends only the non-zero qualifier.
+        queue.replace_row(
+            None,
+            vec![count("oOnQueueUsers", Some("INTERACTING"), None, 4)],
+        );
+        assert_eq!(queue.available_agents(), 0);
+        assert_eq!(queue.busy_agents(), 4);
+        // Other rows and other metrics are untouched.
+        assert_eq!(queue.waiting(Some("voice")), 2);
+    }
 
     const SALES: Uuid = uuid::uuid!("1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01");
     const OTHER: Uuid = uuid::uuid!("2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02");

@@ -67,9 +67,7 @@ impl QueueObservationUpdate {
         let Some(queue) = queues.iter_mut().find(|q| q.queue_id == self.queue_id) else {
             return false;
         };
-        for metric in self.metrics {
-            queue.apply(metric);
-        }
+        queue.replace_row(self.media_type.as_deref(), self.metrics);
         true
     }
 }

@@ -335,3 +335,27 @@ async fn observations_are_marked_stale_while_the_stream_is_down() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn when_the_last_idle_agent_gets_busy_available_agents_drops_to_zero() {
+    // Genesys leaves zero-count qualifiers out of a notification: the update that makes the last
+    // idle agent busy lists only INTERACTING, and IDLE must then read 0, not its old value.
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":1,"busy":3}}))
+        .await;
+    wait_for(&app, &path, Duration::from_secs(4), |body| {
+        body["observations"]["availableAgents"] == 1
+    })
+    .await;
+    // Not a fresh snapshot: the change must arrive as a live update.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"busy":4}}))
+        .await;
+    wait_for(&app, &path, Duration::from_secs(4), |body| {
+        let o = &body["observations"];
+        o["availableAgents"] == 0 && o["busyAgents"] == 4
+    })
+    .await;
+}

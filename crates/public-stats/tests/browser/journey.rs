@@ -58,8 +58,7 @@ async fn collapsed_then_opened_then_the_agent_count_follows_the_queue() {
     assert_no_violations(&browser, "collapsed").await;
 
     // Opened with a click: the chooser with the live count and both tiles.
-    w.click("#psw-header").await;
-    w.wait_visible("#psw-panel").await;
+    w.open().await;
     assert_eq!(w.expanded().await, "true", "aria-expanded when open");
     w.wait_visible("#psw-tile-callback").await;
     w.wait_visible("#psw-tile-chat").await;
@@ -74,12 +73,35 @@ async fn collapsed_then_opened_then_the_agent_count_follows_the_queue() {
     w.wait_text("#psw-agents", "1 agent available").await;
     browser.screenshot("opened-1-agent").await;
 
+    // Closed again with the header.
+    w.click("#psw-header").await;
+    w.wait_hidden("#psw-panel").await;
+    assert_eq!(w.expanded().await, "false", "aria-expanded after closing");
+    browser.screenshot("closed-again").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn when_every_agent_gets_busy_it_says_so_and_steers_to_the_callback() {
+    let app = spawn_app().await;
+    let browser = demo(&app, "journey-no-agents").await;
+    let w = Widget::new(&browser);
+    let queue = page_queue(&browser).await;
+    // From free agents to none, as when the last free agent takes a call: the widget must not
+    // keep showing the last non-zero count.
+    app.set_queue(queue, json!({ "agents": { "idle": 1, "busy": 3 } }))
+        .await;
+    w.open().await;
+    w.wait_text("#psw-agents", "1 agent available").await;
+
     // Nobody free: it says so and steers to the callback.
     app.set_queue(
         queue,
         json!({ "agents": { "busy": 4 }, "waiting": { "message": 2 } }),
     )
     .await;
+    // First the service, so a failure names the layer that kept the stale count.
+    wait_service_agents(&app, queue, 0).await;
     w.wait_text("#psw-agents", "No agents are available").await;
     w.wait_visible("#psw-none").await;
     assert!(
@@ -97,11 +119,6 @@ async fn collapsed_then_opened_then_the_agent_count_follows_the_queue() {
         "no `stats` event reported 0 agents: {stats:?}"
     );
 
-    // Closed again with the header.
-    w.click("#psw-header").await;
-    w.wait_hidden("#psw-panel").await;
-    assert_eq!(w.expanded().await, "false", "aria-expanded after closing");
-    browser.screenshot("closed-again").await;
     browser.close().await;
 }
 
@@ -112,7 +129,7 @@ async fn a_callback_request_reaches_the_simulator() {
     let w = Widget::new(&browser);
     let queue = page_queue(&browser).await;
 
-    w.click("#psw-header").await;
+    w.open().await;
     w.click("#psw-tile-callback").await;
     w.wait_visible("#psw-callback-form").await;
     assert_eq!(
@@ -194,7 +211,7 @@ async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
     let browser = demo(&app, "journey-chat").await;
     let w = Widget::new(&browser);
 
-    w.click("#psw-header").await;
+    w.open().await;
     w.click("#psw-tile-chat").await;
     w.wait_visible("#psw-chat-input").await;
     w.wait_text("#psw-chat-status", "Send a message").await;
@@ -276,6 +293,31 @@ async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
         session["token"], sessions[0]["token"],
         "a new session after the reload"
     );
+
+    // The agent ends the conversation: read-only, said so, no message box.
+    let token = session["token"].as_str().expect("the session's token");
+    let ended = app
+        .sim_control(
+            reqwest::Method::POST,
+            &format!("/__sim/webmessaging/sessions/{token}/disconnect"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        ended.status().as_u16(),
+        200,
+        "the simulated agent's disconnect"
+    );
+    w.wait_visible("#psw-chat-ended").await;
+    w.wait_text("#psw-chat-ended", "The agent has ended the chat")
+        .await;
+    w.wait_hidden("#psw-chat-input").await;
+    assert!(
+        w.text("#psw-chat-log").await.contains(third),
+        "the read-only chat lost its history"
+    );
+    browser.screenshot("chat-ended-by-agent").await;
+    assert_no_violations(&browser, "chat read-only after the agent's Disconnect").await;
     browser.close().await;
 }
 
@@ -312,6 +354,27 @@ async fn wait_session_with(app: &TestApp, text: &str) -> Value {
             "the simulated agent never received '{text}'; sessions: {sessions:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the service's REST statistics (`GET /api/stats/{queue}`) say `expected` agents
+/// are available.
+async fn wait_service_agents(app: &TestApp, queue: Uuid, expected: u64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, body) = app
+            .get_json(&format!("/api/stats/{queue}?key=observations"))
+            .await;
+        let agents = &body["observations"]["availableAgents"];
+        if status == 200 && agents.as_u64() == Some(expected) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the service (not the widget) still reports availableAgents {agents} instead of \
+             {expected} after the simulated queue changed: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

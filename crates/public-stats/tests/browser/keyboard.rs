@@ -74,6 +74,7 @@ async fn the_widget_works_with_the_keyboard_alone() {
     // Enter opens it and moves the focus into the panel; Esc closes it and gives the focus back.
     browser.press(Key::Enter).await;
     w.wait_visible("#psw-panel").await;
+    w.wait_still("#psw-panel").await;
     assert_eq!(w.expanded().await, "true", "Enter did not open the widget");
     let inside = w.focused().await;
     assert!(

@@ -8,6 +8,8 @@
 //! Run with `cargo test -p public-stats --test browser`; needs `chromium`, `chromium-driver` and
 //! `npm ci` in `tests/browser/axe/` (scripts/test installs all three).
 
+// Shared with the api tests; this binary uses only some of its re-exports.
+#[allow(unused_imports)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 

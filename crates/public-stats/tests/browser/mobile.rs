@@ -30,9 +30,8 @@ async fn on_a_phone_the_open_widget_fills_the_screen() {
     browser.screenshot("collapsed").await;
     assert_no_violations(&browser, "phone, collapsed").await;
 
-    w.click("#psw-header").await;
+    w.open().await;
     w.wait_text("#psw-agents", "2 agents available").await;
-    w.wait_still("#psw-panel").await;
     let root = w
         .eval("const r = $('#psw').getBoundingClientRect(); return [r.x, r.y, r.width, r.height];")
         .await;
@@ -78,5 +77,16 @@ async fn on_a_phone_the_open_widget_fills_the_screen() {
     );
     browser.screenshot("chat").await;
     assert_no_violations(&browser, "phone, chat").await;
+
+    // The visitor starts the chat and ends it: Presence Clear, then the ended state.
+    w.type_into("#psw-chat-input", "Just checking").await;
+    w.click("#psw-chat-send").await;
+    w.wait_text("#psw-chat-log", "Just checking").await;
+    w.wait_text("#psw-chat-end", "End chat").await;
+    w.click("#psw-chat-end").await;
+    w.wait_text("#psw-chat-ended", "The chat has ended").await;
+    w.wait_visible("#psw-chat-new").await;
+    browser.screenshot("chat-ended").await;
+    assert_no_violations(&browser, "phone, chat ended by the visitor").await;
     browser.close().await;
 }

@@ -83,6 +83,13 @@ impl<'a> Widget<'a> {
             .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
     }
 
+    /// Clicks the header and waits until the panel has finished growing.
+    pub async fn open(&self) {
+        self.click("#psw-header").await;
+        self.wait_visible("#psw-panel").await;
+        self.wait_still("#psw-panel").await;
+    }
+
     /// Waits until the element is laid out and its box is the same for three animation frames.
     pub async fn wait_still(&self, selector: &str) {
         let still = self

@@ -2,7 +2,7 @@
    otherwise lose — Content-Security-Policy violations and uncaught errors. */
 window.__testProbe = { csp: [], errors: [] };
 document.addEventListener('securitypolicyviolation', function (e) {
-  window.__testProbe.csp.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') +
+  window.__testProbe.csp.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' [' + e.sample + ']' +
     ' at ' + e.sourceFile + ':' + e.lineNumber);
 });
 window.addEventListener('error', function (e) {
