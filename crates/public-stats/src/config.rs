@@ -8,6 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use clap::Parser;
 use genesys::{ClientSecret, Environment};
 use uuid::Uuid;
@@ -56,6 +57,10 @@ pub struct Args {
     #[arg(long, env = "CACHE_SECONDS", default_value_t = 2)]
     pub cache_seconds: u64,
 
+    /// Comma-separated origins (e.g. https://www.example.com) of other sites whose pages may create callbacks; the service's own pages always may.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub allowed_origins: Vec<HeaderValue>,
+
     /// Web Messaging deployment ID for the widget's chat (sandbox mode: the demo deployment).
     #[arg(long, env = "WEB_MESSAGING_DEPLOYMENT_ID")]
     pub web_messaging_deployment_id: Option<Uuid>,
@@ -70,6 +75,8 @@ pub struct Settings {
     pub monitored_queues: Vec<Uuid>,
     pub ewt_cache_ttl: Duration,
     pub web_messaging_deployment_id: Option<Uuid>,
+    /// Origins, besides the service's own, whose pages may create callbacks.
+    pub allowed_origins: Vec<HeaderValue>,
 }
 
 /// Where Genesys Cloud is.
@@ -106,6 +113,20 @@ pub enum ConfigError {
     BaseUrl(String),
     #[error("CACHE_SECONDS must be between 1 and 3600, not {0}")]
     CacheSeconds(u64),
+}
+
+/// An origin exactly as browsers send it: scheme and host (and port), no path, no trailing slash.
+fn parse_origin(value: &str) -> Result<HeaderValue, String> {
+    let value = value.trim();
+    let url = url::Url::parse(value)
+        .map_err(|_| format!("{value:?} is not an origin like https://www.example.com"))?;
+    let origin = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || origin != value {
+        return Err(format!(
+            "{value:?} is not an origin like https://www.example.com (no path, no trailing slash)"
+        ));
+    }
+    HeaderValue::from_str(&origin).map_err(|_| format!("{value:?} is not a valid origin"))
 }
 
 fn parse_secret(value: &str) -> Result<ClientSecret, String> {
@@ -152,6 +173,7 @@ impl Args {
             monitored_queues: dedup(self.monitored_queues),
             ewt_cache_ttl: Duration::from_secs(self.cache_seconds),
             web_messaging_deployment_id: self.web_messaging_deployment_id,
+            allowed_origins: self.allowed_origins,
         })
     }
 }
@@ -243,6 +265,25 @@ mod tests {
         ])
         .unwrap_err();
         assert!(error.contains("PURECLOUD_ENVIRONMENT"), "{error}");
+    }
+
+    #[test]
+    fn allowed_origins_must_be_bare_origins() {
+        let settings = parse(&[
+            "--allowed-origins",
+            "https://www.example.com,http://localhost:3000",
+        ])
+        .unwrap();
+        assert_eq!(settings.allowed_origins.len(), 2);
+        for bad in [
+            "https://www.example.com/",
+            "https://www.example.com/page",
+            "www.example.com",
+            "ftp://x.test",
+        ] {
+            let error = parse(&["--allowed-origins", bad]).unwrap_err();
+            assert!(error.contains("allowed-origins"), "{bad}: {error}");
+        }
     }
 
     #[test]

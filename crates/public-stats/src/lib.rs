@@ -5,7 +5,7 @@
 //! Code map: [`config`] (settings, read once) → [`startup`] (builds everything, binds, serves) →
 //! [`state`] (what handlers share). Capabilities: [`queues`] (the public allow-list), [`stats`]
 //! (live observations and the EWT cache, `GET /api/stats/{queueId}`), [`push`] (WebSockets),
-//! [`callbacks`] (`POST /api/callback`), [`assets`] (the embedded widget files), [`health`].
+//! [`callbacks`] (`POST /api/callback`), [`cors`] (which pages may call it), [`assets`] (the embedded widget files), [`health`].
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
@@ -14,6 +14,7 @@
 pub mod assets;
 pub mod callbacks;
 pub mod config;
+pub mod cors;
 pub mod health;
 pub mod problem;
 pub mod push;

@@ -36,12 +36,18 @@ pub enum ApiError {
     UpstreamBusy { retry_after: std::time::Duration },
     #[error("no such resource")]
     NotFound,
+    /// A browser page from an origin that is not allowed to create callbacks (`ALLOWED_ORIGINS`).
+    #[error(
+        "this page's origin may not send requests here; the site owner can add it to ALLOWED_ORIGINS"
+    )]
+    ForeignOrigin,
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::UnknownQueue | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::ForeignOrigin => StatusCode::FORBIDDEN,
             ApiError::BadQuery(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -61,6 +67,7 @@ impl ApiError {
             ApiError::UpstreamUnavailable => "upstream-unavailable",
             ApiError::UpstreamBusy { .. } => "upstream-busy",
             ApiError::NotFound => "not-found",
+            ApiError::ForeignOrigin => "foreign-origin",
         }
     }
 
@@ -74,6 +81,7 @@ impl ApiError {
             ApiError::UpstreamUnavailable => "Contact centre unavailable",
             ApiError::UpstreamBusy { .. } => "Contact centre busy",
             ApiError::NotFound => "Not found",
+            ApiError::ForeignOrigin => "Origin not allowed",
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::state::{AppState, Inner};
 use crate::stats::{EwtCache, LiveStats};
-use crate::{assets, callbacks, health, push, queues, stats};
+use crate::{assets, callbacks, cors, health, push, queues, stats};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -194,11 +194,20 @@ pub fn router(state: AppState) -> Router {
         .as_ref()
         .map(|sandbox| sandbox.browser_routes())
         .unwrap_or_default();
-    Router::new()
+    let public_reads = Router::new()
         .merge(queues::router())
         .merge(stats::router())
+        .layer(cors::public_reads());
+    let callbacks = callbacks::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::refuse_foreign_origin,
+        ))
+        .layer(cors::callbacks(&state.settings.allowed_origins));
+    Router::new()
+        .merge(public_reads)
         .merge(push::router())
-        .merge(callbacks::router())
+        .merge(callbacks)
         .merge(health::router())
         .merge(assets::router())
         .with_state(state)

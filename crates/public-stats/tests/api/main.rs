@@ -8,6 +8,7 @@ mod assets;
 mod callbacks;
 mod config;
 mod connected;
+mod cors;
 mod health;
 mod push;
 mod queues;

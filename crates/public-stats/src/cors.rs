@@ -1,0 +1,97 @@
+//! Which web pages may call the API from another origin.
+//!
+//! The statistics are public: `GET /api/queues` and `GET /api/stats/{queueId}` answer any origin
+//! (`Access-Control-Allow-Origin: *`, never with credentials). Creating a callback costs an
+//! outbound call and agent time, so `POST /api/callback` is open only to the page's own origin and
+//! the origins listed in `ALLOWED_ORIGINS`: a preflight from any other origin gets no CORS
+//! headers, and a POST carrying a foreign `Origin` is refused with 403 — CORS alone does not stop
+//! the request from reaching us, only the page from reading the answer. Requests without an
+//! `Origin` (not from a browser page) are left to the callback endpoint's own checks.
+//! The WebSockets need no CORS.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Preflight answers may be cached by browsers for this long.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// For the public, read-only endpoints.
+pub fn public_reads() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET])
+        .max_age(PREFLIGHT_MAX_AGE)
+}
+
+/// For `POST /api/callback`: only the configured origins.
+pub fn callbacks(allowed: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed.iter().cloned()))
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(PREFLIGHT_MAX_AGE)
+}
+
+/// Refuses a POST whose `Origin` is neither the service's own nor an allowed one.
+pub async fn refuse_foreign_origin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST
+        && let Some(origin) = request.headers().get(header::ORIGIN)
+        && !state.settings.allowed_origins.contains(origin)
+        && !is_same_origin(origin, request.headers())
+    {
+        return ApiError::ForeignOrigin.into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `Origin` names the host the request was sent to (the page is served by this service).
+fn is_same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
+    let (Ok(origin), Some(Ok(host))) = (
+        origin.to_str(),
+        headers.get(header::HOST).map(|h| h.to_str()),
+    ) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn same_origin_means_same_host_and_port() {
+        let page = HeaderValue::from_static("https://stats.example.com");
+        assert!(is_same_origin(&page, &host("stats.example.com")));
+        assert!(!is_same_origin(&page, &host("stats.example.com:8443")));
+        assert!(!is_same_origin(
+            &HeaderValue::from_static("https://stats.example.com.evil.test"),
+            &host("stats.example.com")
+        ));
+        assert!(!is_same_origin(
+            &HeaderValue::from_static("null"),
+            &host("stats.example.com")
+        ));
+    }
+}

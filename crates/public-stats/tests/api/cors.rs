@@ -1,0 +1,110 @@
+//! Which pages may call the API from another origin: public reads from anywhere, callbacks only
+//! from the service's own pages and `ALLOWED_ORIGINS`.
+
+use reqwest::header;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const CALLBACKS: &str = "POST /api/v2/conversations/callbacks";
+
+fn callback_body() -> serde_json::Value {
+    json!({ "queueId": DEMO_SALES_QUEUE, "callbackNumbers": ["+13175550100"], "callbackUserName": "Ada" })
+}
+
+async fn post_callback(app: &TestApp, origin: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .http
+        .post(app.url("/api/callback"))
+        .json(&callback_body());
+    if let Some(origin) = origin {
+        request = request.header(header::ORIGIN, origin);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn public_statistics_may_be_read_from_any_origin_without_credentials() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/queues",
+        &format!("/api/stats/{DEMO_SALES_QUEUE}?key=observations"),
+    ] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header(header::ORIGIN, "https://any-site.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "*",
+            "{path}"
+        );
+        assert!(
+            response
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_callback_preflight_is_answered_only_for_allowed_origins() {
+    let app = spawn_app_with(&["--allowed-origins", "https://shop.example"]).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/callback"))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .send()
+    };
+    let allowed = preflight("https://shop.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
+    let other = preflight("https://shop.example.evil.test").await.unwrap();
+    assert!(
+        other
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_callback_from_a_foreign_page_is_refused_and_never_reaches_genesys() {
+    let app = spawn_app_with(&["--allowed-origins", "https://shop.example"]).await;
+    for origin in [
+        "https://evil.example",
+        "https://shop.example.evil.test",
+        "null",
+        "http://shop.example",
+    ] {
+        let response = post_callback(&app, Some(origin)).await;
+        assert_eq!(response.status(), 403, "{origin}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+    assert_eq!(app.upstream_count(CALLBACKS).await, 0);
+}
+
+#[tokio::test]
+async fn callbacks_from_allowed_pages_own_pages_and_non_browsers_go_through() {
+    let app = spawn_app_with(&["--allowed-origins", "https://shop.example"]).await;
+    let own = format!("http://{}", app.addr);
+    for origin in [Some("https://shop.example"), Some(own.as_str()), None] {
+        assert_eq!(
+            post_callback(&app, origin).await.status(),
+            204,
+            "{origin:?}"
+        );
+    }
+    assert_eq!(app.upstream_count(CALLBACKS).await, 3);
+}
