@@ -22,11 +22,10 @@
     autoConnect: raw.autoConnect === true,
     width: +opt(cw, 'width', 450),
     height: +opt(cw, 'height', 500),
-    // The seed's #4498B4 under #F6F6F6 text has a contrast of 3.0:1 (WCAG AA needs 4.5:1): the same
-    // hue darkened to #2B6A80 gives 5.6:1. (The seed README's `color` default, #4498B4, equal to the
-    // background, is a typo; its example's #F6F6F6 is used.)
-    bg: opt(cw, 'backgroundColor', '#2B6A80'),
-    fg: opt(cw, 'color', '#F6F6F6'),
+    // The seed's background; its README's `color` default (#4498B4, the background itself) is a
+    // typo, and its example's #F6F6F6 has 3.0:1 on it: black has 6.4:1 (WCAG AA needs 4.5:1).
+    bg: opt(cw, 'backgroundColor', '#4498B4'),
+    fg: opt(cw, 'color', '#000000'),
     anim: +opt(raw, 'expandAnimationMs', 800),
     logo: opt(hd, 'logo', host + 'img/logo.svg'),
     service: svc,
@@ -38,6 +37,10 @@
     countryCode: raw.callback && raw.callback.countryCode || '',
     showTime: !(raw.callback && raw.callback.scheduling === false)
   };
+  if (cfg.deploymentId && !wm.environment && !wm.url) {
+    console.error('public-stats widget: webMessaging.deploymentId needs webMessaging.environment (e.g. "mypurecloud.com") or webMessaging.url; the chat is not offered.');
+    cfg.deploymentId = '';
+  }
   var locale = raw.locale || d.documentElement.lang || navigator.language || 'en';
   var lang = locale.slice(0, 2).toLowerCase();
 
@@ -468,7 +471,7 @@
   }
   function setErr(id, msg) {
     el[id + 'Err'].textContent = msg || '';
-    if (el[id] && el[id].setAttribute) msg ? el[id].setAttribute('aria-invalid', 'true') : el[id].removeAttribute('aria-invalid');
+    if (id !== 'form' && el[id]) msg ? el[id].setAttribute('aria-invalid', 'true') : el[id].removeAttribute('aria-invalid');
   }
   function phone(v) {
     var p = v.replace(/[\s().\-/]/g, '').replace(/^00/, '+');
@@ -497,8 +500,8 @@
     fetch(cfg.service + 'api/callback', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
       .then(function (r) {
         if (r.ok) return done(num, when);
-        return r.json().then(failed, function () { failed({}); });
-      }, function () { failed({}); })
+        return r.json().then(function (p) { failed(p, r.status); }, function () { failed({}, r.status); });
+      }, function () { failed({}, 0); })
       .then(function () {
         busy = false;
         el.submit.removeAttribute('aria-disabled');
@@ -516,19 +519,32 @@
     el.doneBtn.focus();
     emit('callback', { queueId: cfg.queueId, scheduled: when ? when.toISOString() : null });
   }
-  // A problem+json: the message goes next to the field it names (RFC 9457 "invalid-params" if
-  // present, else the words of `detail`), or above the buttons; the visitor's input is kept.
-  function failed(p) {
-    var msg = p.detail || p.title || t('cbFailed');
+  // A problem+json: each message goes next to the field it names (RFC 9457 "invalid-params", else
+  // the words of a 4xx `detail`), or above the buttons; announced; the visitor's input is kept.
+  // The server speaks English: a non-field error in another language is the generic string.
+  function failed(p, status) {
+    p = p || {};
     var list = p['invalid-params'] || p.invalidParams || p.errors;
-    var hint = ((list && list[0] && (list[0].name || list[0].field)) || p.field || '') + ' ' + (p.detail || '');
-    var id = /number|phone/i.test(hint) ? 'phone' : /time|schedul/i.test(hint) ? (cfg.showTime ? 'time' : 'form')
-      : /name/i.test(hint) ? 'first' : 'form';
-    if (list && list[0] && list[0].reason) msg = list[0].reason;
-    setErr(id, msg);
-    (id === 'form' ? el.submit : el[id]).focus();
-    announce(msg);
-    emit('error', { kind: 'callback', status: p.status, detail: msg });
+    var msg = /^en/i.test(strLang) && clean(p.detail || p.title) || t('cbFailed');
+    var said = [];
+    var focus;
+    (list && list.length ? list : [{ name: status > 399 && status < 500 ? p.field || p.detail : '', reason: msg }]).forEach(function (x) {
+      var hint = x && (x.name || x.field) || '';
+      var id = /number|phone/i.test(hint) ? 'phone' : /time|schedul/i.test(hint) && cfg.showTime ? 'time'
+        : /name/i.test(hint) ? 'first' : 'form';
+      var m = clean(x && x.reason) || msg;
+      var e = el[id + 'Err'];
+      setErr(id, e.textContent ? e.textContent + ' ' + m : m);
+      said.push(m);
+      focus = focus || id;
+    });
+    (focus === 'form' ? el.submit : el[focus]).focus();
+    announce(said.join(' '));
+    emit('error', { kind: 'callback', status: status, detail: said.join(' ') });
+  }
+  // "the `x` is bad" → "The x is bad."
+  function clean(s) {
+    return typeof s === 'string' && s ? (s[0].toUpperCase() + s.slice(1)).replace(/`/g, '').replace(/([^.!?…])$/, '$1.') : '';
   }
 
   // ---- Chat: the Web Messaging client is loaded on first use ----

@@ -1,7 +1,7 @@
 //! What a simulator instance looks like: its org (queues, agents, credentials, deployment) and
 //! its timing (token lifetime, heartbeats, time scale). [`SimConfig::demo`] is the org that
 //! `genesys-sim` and the service's sandbox mode serve; [`SimConfig::for_tests`] is the same org
-//! held still, so tests set exactly the state they assert on.
+//! held still, so tests set exactly the state they assert on. Parsing flags is `main.rs`'s job.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -24,8 +24,8 @@ struct Args {
     /// Simulated seconds per real second (60 = an hour a minute).
     #[arg(long, value_parser = positive_f64)]
     time_scale: Option<f64>,
-    /// Lifetime of issued access tokens, in seconds (`expires_in`).
-    #[arg(long)]
+    /// Lifetime of issued access tokens, in seconds (`expires_in`; Genesys allows 300 to 172800).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=172_800))]
     token_ttl_secs: Option<u64>,
     /// Hold the queues still: no arrivals, no breaks (set state through `/__sim/`).
     #[arg(long)]

@@ -123,7 +123,7 @@ impl TokenSource {
         );
         Ok(CachedToken {
             token: AccessToken::new(response.access_token),
-            refresh_at: requested_at + refresh_after(Duration::from_secs(response.expires_in)),
+            refresh_at: requested_at + refresh_after(token_lifetime(response.expires_in)),
         })
     }
 }
@@ -144,6 +144,14 @@ fn refused_credentials(error: Error) -> Error {
 }
 
 /// When to refresh a token that lives `lifetime`: `lifetime − min(60 s, 10 %)`.
+/// The token's lifetime as the upstream states it, capped at Genesys's maximum (48 h) so that an
+/// absurd `expires_in` cannot overflow the clock.
+pub(crate) fn token_lifetime(expires_in: u64) -> Duration {
+    Duration::from_secs(expires_in.min(MAX_TOKEN_LIFETIME_SECS))
+}
+
+const MAX_TOKEN_LIFETIME_SECS: u64 = 48 * 3600;
+
 pub(crate) fn refresh_after(lifetime: Duration) -> Duration {
     lifetime.saturating_sub(MAX_REFRESH_MARGIN.min(lifetime / 10))
 }
@@ -167,5 +175,8 @@ mod tests {
             Duration::from_millis(1_800)
         );
         assert_eq!(refresh_after(Duration::ZERO), Duration::ZERO);
+        // An absurd lifetime from the upstream is capped, never an overflow.
+        assert_eq!(token_lifetime(u64::MAX), Duration::from_secs(48 * 3600));
+        let _ = std::time::Instant::now() + refresh_after(token_lifetime(u64::MAX));
     }
 }

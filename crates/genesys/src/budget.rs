@@ -78,7 +78,8 @@ impl Budget {
                 Ok(()) => return Ok(()),
                 Err(wait) => wait,
             };
-            let may_wait = priority == Priority::High && Instant::now() + wait <= deadline;
+            let may_wait = priority == Priority::High
+                && Instant::now().checked_add(wait).is_some_and(|ready| ready <= deadline);
             if !may_wait {
                 return Err(Error::BudgetExhausted);
             }
@@ -210,5 +211,14 @@ mod tests {
     fn zero_rate_never_panics() {
         let budget = budget(0, 0, 0);
         assert_eq!(budget.try_acquire(Priority::High), Err(Duration::MAX));
+    }
+
+    #[tokio::test]
+    async fn zero_rate_high_priority_fails_instead_of_waiting_forever() {
+        let budget = budget(0, 0, 0);
+        assert!(matches!(
+            budget.acquire(Priority::High).await,
+            Err(Error::BudgetExhausted)
+        ));
     }
 }

@@ -30,6 +30,9 @@ use crate::secret::{AccessToken, ClientSecret};
 
 /// Genesys's .NET SDK default when a 429 carries no Retry-After (`retryAfterDefaultMs = 3000`).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(3);
+/// The longest `Retry-After` honoured: a larger value is read as this (an hour is already far
+/// longer than any Genesys rate-limit window).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// How a client retries.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -389,7 +392,8 @@ struct RateGates {
 
 impl RateGates {
     fn close_for(&self, route: &Route, wait: Duration) {
-        let until = Instant::now() + wait;
+        // The upstream chooses `wait`; an absurd Retry-After must not overflow the clock.
+        let until = Instant::now() + wait.min(MAX_RETRY_AFTER);
         let mut gates = self
             .not_before
             .lock()

@@ -18,6 +18,7 @@ use memory_serve::CacheControl;
 use serde_json::json;
 use tower::ServiceExt;
 
+use crate::problem::ApiError;
 use crate::sandbox::BROWSER_PREFIX;
 use crate::state::AppState;
 
@@ -33,11 +34,20 @@ static FILES: LazyLock<Router> = LazyLock::new(|| {
         .html_cache_control(CacheControl::NoCache)
         .cache_control(CacheControl::Custom("public, max-age=300"))
         .into_router()
+        .fallback(not_found)
 });
+
+/// Every unknown path: a problem body, like every other error.
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/scripts/demo-config.js", get(demo_config))
+        // widget/ holds the widget's documentation beside its files; it is for developers, not
+        // for the public site.
+        .route("/README.md", get(not_found))
         .fallback_service(FILES.clone())
 }
 

@@ -145,7 +145,12 @@ impl Args {
         if !(1..=3600).contains(&self.cache_seconds) {
             return Err(ConfigError::CacheSeconds(self.cache_seconds));
         }
-        let upstream = match (self.client_id, self.client_secret) {
+        // An empty variable is as good as unset (`PURECLOUD_CLIENT_ID=` in a .env file).
+        let client_id = self.client_id.filter(|id| !id.trim().is_empty());
+        let client_secret = self
+            .client_secret
+            .filter(|secret| !secret.expose_secret().is_empty());
+        let upstream = match (client_id, client_secret) {
             (None, None) => Upstream::Sandbox,
             (None, Some(_)) => return Err(ConfigError::SecretWithoutId),
             (Some(_), None) => return Err(ConfigError::IdWithoutSecret),
@@ -209,6 +214,21 @@ mod tests {
     fn a_secret_without_an_id_is_refused_by_name() {
         let error = parse(&["--client-secret", "s"]).unwrap_err();
         assert!(error.contains("PURECLOUD_CLIENT_ID"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_client_id_counts_as_missing() {
+        let error = parse(&["--client-id", "", "--client-secret", "s"]).unwrap_err();
+        assert!(error.contains("PURECLOUD_CLIENT_ID is not"), "{error}");
+    }
+
+    #[test]
+    fn cache_seconds_must_be_sensible() {
+        for bad in ["0", "3601"] {
+            let error = parse(&["--cache-seconds", bad]).unwrap_err();
+            assert!(error.contains("CACHE_SECONDS"), "{bad}: {error}");
+        }
+        assert!(parse(&["--cache-seconds", "3600"]).is_ok());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::error::{ContextKind, ContextValue};
+use clap::{CommandFactory, Parser};
 use public_stats::config::Args;
 use public_stats::startup::Application;
 use tokio_util::sync::CancellationToken;
@@ -17,11 +18,17 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("info,memory_serve=warn")),
         )
         .init();
-    let settings = match Args::parse().into_settings() {
+    let settings = match Args::try_parse() {
+        Ok(args) => args.into_settings().map_err(|error| error.to_string()),
+        // --help and --version are "errors" to clap; they print and exit 0.
+        Err(error) if !error.use_stderr() => error.exit(),
+        Err(error) => Err(explain(&error)),
+    };
+    let settings = match settings {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("public-stats: configuration error: {error}");
-            return ExitCode::from(64);
+        Err(message) => {
+            eprintln!("public-stats: configuration error: {message}");
+            return ExitCode::from(EX_USAGE);
         }
     };
     let app = match Application::build(settings).await {
@@ -44,6 +51,29 @@ async fn main() -> ExitCode {
             eprintln!("public-stats: server error: {error}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The conventional exit code for a usage/configuration error (sysexits.h).
+const EX_USAGE: u8 = 64;
+
+/// clap's message, plus the environment variable behind the flag it names: most users set
+/// variables, not flags, and should see the name they set.
+fn explain(error: &clap::Error) -> String {
+    let message = error.render().to_string();
+    let message = message.trim().trim_start_matches("error: ").to_owned();
+    let flag = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => return message,
+    };
+    let env = Args::command().get_arguments().find_map(|arg| {
+        let long = arg.get_long()?;
+        let named = flag == format!("--{long}") || flag.starts_with(&format!("--{long} "));
+        named.then(|| arg.get_env()).flatten().map(|env| env.to_string_lossy().into_owned())
+    });
+    match env {
+        Some(env) => format!("{env} (or {flag}): {message}"),
+        None => message,
     }
 }
 

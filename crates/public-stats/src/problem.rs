@@ -36,6 +36,15 @@ pub enum ApiError {
     UpstreamBusy { retry_after: std::time::Duration },
     #[error("no such resource")]
     NotFound,
+    /// One field of a JSON body is wrong; `field` is its name (RFC 9457 `invalid-params`), so a
+    /// form can show the message next to the right input.
+    #[error("{reason}")]
+    InvalidField { field: &'static str, reason: String },
+    /// A WebSocket endpoint asked for without a WebSocket handshake.
+    #[error("this endpoint is a WebSocket: connect with a WebSocket client (Upgrade: websocket)")]
+    NotWebSocket,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     /// A browser page from an origin that is not allowed to create callbacks (`ALLOWED_ORIGINS`).
     #[error(
         "this page's origin may not send requests here; the site owner can add it to ALLOWED_ORIGINS"
@@ -48,7 +57,11 @@ impl ApiError {
         match self {
             ApiError::UnknownQueue | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::ForeignOrigin => StatusCode::FORBIDDEN,
-            ApiError::BadQuery(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadQuery(_) | ApiError::BadBody(_) | ApiError::InvalidField { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::NotWebSocket => StatusCode::UPGRADE_REQUIRED,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,7 +74,9 @@ impl ApiError {
         match self {
             ApiError::UnknownQueue => "unknown-queue",
             ApiError::BadQuery(_) => "bad-query",
-            ApiError::BadBody(_) => "bad-body",
+            ApiError::BadBody(_) | ApiError::InvalidField { .. } => "bad-body",
+            ApiError::NotWebSocket => "websocket-required",
+            ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::BodyTooLarge(_) => "body-too-large",
             ApiError::UpstreamUnavailable => "upstream-unavailable",
@@ -75,7 +90,9 @@ impl ApiError {
         match self {
             ApiError::UnknownQueue => "Unknown queue",
             ApiError::BadQuery(_) => "Invalid query parameters",
-            ApiError::BadBody(_) => "Invalid request body",
+            ApiError::BadBody(_) | ApiError::InvalidField { .. } => "Invalid request body",
+            ApiError::NotWebSocket => "WebSocket required",
+            ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::BodyTooLarge(_) => "Request body too large",
             ApiError::UpstreamUnavailable => "Contact centre unavailable",
@@ -94,16 +111,32 @@ struct Problem {
     title: &'static str,
     status: u16,
     detail: String,
+    #[serde(rename = "invalid-params", skip_serializing_if = "Vec::is_empty")]
+    invalid_params: Vec<InvalidParam>,
+}
+
+#[derive(Serialize)]
+struct InvalidParam {
+    name: &'static str,
+    reason: String,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let invalid_params = match &self {
+            ApiError::InvalidField { field, reason } => vec![InvalidParam {
+                name: field,
+                reason: reason.clone(),
+            }],
+            _ => Vec::new(),
+        };
         let problem = Problem {
             kind: format!("/problems/{}", self.kind()),
             title: self.title(),
             status: status.as_u16(),
             detail: self.to_string(),
+            invalid_params,
         };
         let mut response = (status, Json(problem)).into_response();
         response.headers_mut().insert(

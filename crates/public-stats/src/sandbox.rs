@@ -73,7 +73,7 @@ impl Sandbox {
     pub fn browser_routes(&self) -> Router {
         Router::new().nest(
             BROWSER_PREFIX,
-            genesys_sim::api::webmessaging::router().with_state(self.sim.state().clone()),
+            genesys_sim::api::webmessaging::guest_router().with_state(self.sim.state().clone()),
         )
     }
 

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::config::{Settings, Upstream};
+use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::state::{AppState, Inner};
@@ -210,6 +211,7 @@ pub fn router(state: AppState) -> Router {
         .merge(callbacks)
         .merge(health::router())
         .merge(assets::router())
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .merge(sandbox_routes)
 }

@@ -1,4 +1,6 @@
-//! The Genesys Cloud API surface the simulator serves, one module per API area.
+//! The Genesys Cloud API surface the simulator serves, one module per API area: wire formats
+//! and protocol rules only. What happens in the contact centre is `model`; test hooks are
+//! `control`.
 
 pub mod analytics;
 pub mod auth;

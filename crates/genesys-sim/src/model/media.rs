@@ -1,5 +1,6 @@
 //! Media types under the two names Genesys uses for them: analytics (`voice`, `message`, …, used
 //! by observations) and routing (`call`, `videoComm`, …, used by the estimated-wait-time API).
+//! Names only; how each media type behaves in a queue is in the model's queue specs.
 
 /// A kind of interaction a queue handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

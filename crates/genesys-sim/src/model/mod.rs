@@ -242,7 +242,7 @@ impl Model {
                 .iter()
                 .enumerate()
                 .map(|(index, name)| {
-                    let id = Uuid::from_u64_pair(rng.random(), rng.random());
+                    let id = new_id(&mut rng);
                     // Mostly idle at start, one on break, so the demo has something to show.
                     let status = if index == 1 {
                         RoutingStatus::OffQueue
@@ -384,21 +384,29 @@ impl Model {
             .map(|a| a.status);
         let on_queue = statuses.clone().filter(|s| s.is_on_queue()).count();
         let idle = statuses.filter(|s| *s == RoutingStatus::Idle).count();
+        let longest = waiting
+            .iter()
+            .map(|i| (self.clock - i.queued_at).max(0.0))
+            .fold(None, |acc: Option<f64>, w| {
+                Some(acc.map_or(w, |a| a.max(w)))
+            });
         if on_queue == 0 {
-            let longest = waiting
-                .iter()
-                .map(|i| self.clock - i.queued_at)
-                .fold(None, |acc: Option<f64>, w| {
-                    Some(acc.map_or(w, |a| a.max(w)))
-                })?;
-            return Some(longest.max(0.0).ceil() as u64);
+            return longest.map(|w| w.ceil() as u64);
         }
         if idle > waiting.len() {
             return Some(0);
         }
         let handle = media.map_or(DEFAULT_HANDLE_SECONDS, |m| handle_seconds(&q.spec, m));
         let ahead = (waiting.len() + 1 - idle) as f64;
-        Some((ahead * handle / on_queue as f64).ceil() as u64)
+        let estimate = ahead * handle / on_queue as f64;
+        // With nobody idle, a newcomer waits at least as long as the oldest waiting interaction
+        // already has: the estimate rises for as long as nobody frees up.
+        let estimate = if idle == 0 {
+            estimate.max(longest.unwrap_or(0.0))
+        } else {
+            estimate
+        };
+        Some(estimate.ceil() as u64)
     }
 
     /// Puts a queue into exactly the state a test asks for and holds it there.
@@ -423,9 +431,10 @@ impl Model {
                 queue_id: queue,
             });
         }
+        let spec = spec.clamped();
         let wanted = (spec.idle + spec.busy + spec.off_queue) as usize;
         while q.agents.len() < wanted {
-            let id = Uuid::from_u64_pair(self.rng.random(), self.rng.random());
+            let id = new_id(&mut self.rng);
             let name = format!("Agent {}", q.agents.len() + 1);
             self.agents.insert(
                 id,
@@ -471,7 +480,7 @@ impl Model {
                 // More interacting interactions than busy agents is allowed (an agent may handle
                 // several emails at once); they are then not tied to an agent.
                 let agent = busy_agents.next();
-                let conversation_id = Uuid::new_v4();
+                let conversation_id = new_id(&mut self.rng);
                 if let Some(agent) = agent.and_then(|id| self.agents.get_mut(&id)) {
                     agent.conversation = Some(conversation_id);
                 }
@@ -490,7 +499,7 @@ impl Model {
         for (media, n) in &spec.waiting {
             for _ in 0..*n {
                 q.interactions.push_back(Interaction {
-                    conversation_id: Uuid::new_v4(),
+                    conversation_id: new_id(&mut self.rng),
                     media: *media,
                     origin: Origin::Traffic,
                     queued_at: clock,
@@ -518,8 +527,8 @@ impl Model {
         let conversation_id = self.enqueue(queue, MediaType::Callback, Origin::Callback)?;
         let created = CallbackCreated {
             conversation_id,
-            acd_id: Uuid::new_v4(),
-            external_id: Uuid::new_v4(),
+            acd_id: new_id(&mut self.rng),
+            external_id: new_id(&mut self.rng),
         };
         self.callbacks.insert(
             conversation_id,
@@ -577,7 +586,7 @@ impl Model {
     fn enqueue(&mut self, queue: Uuid, media: MediaType, origin: Origin) -> Option<Uuid> {
         let clock = self.clock;
         let q = self.queues.get_mut(&queue)?;
-        let conversation_id = Uuid::new_v4();
+        let conversation_id = new_id(&mut self.rng);
         q.interactions.push_back(Interaction {
             conversation_id,
             media,
@@ -777,6 +786,32 @@ impl Model {
                 self.last_snapshots.insert(queue_id, snapshot);
                 self.events.push(ModelEvent::QueueChanged(queue_id));
             }
+        }
+    }
+}
+
+/// Ids come from the model's seeded generator, so a seeded run is reproducible to the id.
+fn new_id(rng: &mut StdRng) -> Uuid {
+    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+}
+
+/// The most agents or interactions of one kind a test may ask a queue to hold.
+const MAX_STATE_COUNT: u32 = 10_000;
+
+impl QueueStateSpec {
+    /// Caps every count, so a control request cannot exhaust memory or overflow a sum.
+    fn clamped(self) -> Self {
+        let cap = |map: BTreeMap<MediaType, u32>| {
+            map.into_iter()
+                .map(|(media, n)| (media, n.min(MAX_STATE_COUNT)))
+                .collect()
+        };
+        QueueStateSpec {
+            idle: self.idle.min(MAX_STATE_COUNT),
+            busy: self.busy.min(MAX_STATE_COUNT),
+            off_queue: self.off_queue.min(MAX_STATE_COUNT),
+            waiting: cap(self.waiting),
+            interacting: cap(self.interacting),
         }
     }
 }

@@ -161,3 +161,45 @@ fn message_conversations_last_until_ended() {
     let snap = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
     assert_eq!(snap.routing_statuses[&RoutingStatus::Idle], 1);
 }
+
+#[test]
+fn ewt_rises_while_every_agent_is_busy() {
+    let mut model = still_model();
+    model.set_queue_state(DEMO_SALES_QUEUE, spec(0, 2, 0, &[(MediaType::Voice, 3)]));
+    // 4 calls of 240 s shared by 2 agents.
+    assert_eq!(
+        model.estimated_wait_seconds(DEMO_SALES_QUEUE, Some(MediaType::Voice)),
+        Some(480)
+    );
+    model.advance(Duration::from_secs(600));
+    assert_eq!(
+        model.estimated_wait_seconds(DEMO_SALES_QUEUE, Some(MediaType::Voice)),
+        Some(600)
+    );
+}
+
+#[test]
+fn a_seeded_run_is_reproducible_to_the_id() {
+    let ids = || {
+        let mut model = still_model();
+        model.set_queue_state(DEMO_SALES_QUEUE, spec(1, 0, 0, &[]));
+        let spec = CallbackSpec {
+            numbers: vec!["+13175551234".into()],
+            user_name: None,
+            scheduled_time: None,
+        };
+        let created = model.create_callback(DEMO_SALES_QUEUE, spec).unwrap();
+        (created.conversation_id, created.acd_id, created.external_id)
+    };
+    let first = ids();
+    assert_eq!(first, ids());
+    assert_eq!(first.0.get_version_num(), 4, "ids look like Genesys's (v4)");
+}
+
+#[test]
+fn absurd_state_requests_are_capped_not_overflowed() {
+    let mut model = still_model();
+    assert!(model.set_queue_state(DEMO_SALES_QUEUE, spec(u32::MAX, u32::MAX, u32::MAX, &[])));
+    let snapshot = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
+    assert_eq!(snapshot.member_users, 30_000);
+}

@@ -378,3 +378,20 @@ async fn an_exhausted_budget_fails_statistics_fast_but_lets_a_callback_through()
     let _ = Priority::High;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_an_error_not_a_panic() -> Result<()> {
+    let sim = Sim::start().await?;
+    sim.fault(json!({"route": EWT, "status": 429, "retryAfter": u64::MAX, "times": 1}))
+        .await?;
+    let client = sim.client_with(|config| config.retry.max_attempts = 1);
+    let error = client
+        .estimated_wait_time(DEMO_SALES_QUEUE)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
+    // The endpoint stays closed (for at most an hour), and other endpoints are unaffected.
+    assert!(client.estimated_wait_time(DEMO_SALES_QUEUE).await.is_err());
+    assert!(client.list_queues().await.is_ok());
+    Ok(())
+}

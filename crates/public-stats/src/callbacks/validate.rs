@@ -69,9 +69,28 @@ pub enum Invalid {
     ScheduledTime,
 }
 
+impl Invalid {
+    /// The request field the problem is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Invalid::MissingQueue | Invalid::ConflictingQueues => "queueId",
+            Invalid::MissingNumbers
+            | Invalid::TooManyNumbers
+            | Invalid::EmptyNumber
+            | Invalid::NumberTooLong
+            | Invalid::NumberCharacters => "callbackNumbers",
+            Invalid::NameTooLong | Invalid::NameCharacters => "callbackUserName",
+            Invalid::ScheduledTime => "callbackScheduledTime",
+        }
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(error: Invalid) -> Self {
-        ApiError::BadBody(error.to_string())
+        ApiError::InvalidField {
+            field: error.field(),
+            reason: error.to_string(),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod socket;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequestParts, RawQuery, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +41,7 @@ pub async fn root(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(_) => return ApiError::NotWebSocket.into_response(),
     };
     // Held until the socket's task ends, so shutdown waits for it (axum's does not).
     let tracked = state.tasks.token();
@@ -62,8 +63,9 @@ async fn live(
     State(state): State<AppState>,
     PublicQueue(queue): PublicQueue,
     RawQuery(raw): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|_| ApiError::NotWebSocket)?;
     let key = EwtKey {
         queue,
         media: media_type(raw.as_deref())?,

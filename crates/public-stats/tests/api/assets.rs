@@ -1,3 +1,5 @@
+//! The widget's static files: the seed's paths, ETags, compression, cache headers, the demo config.
+
 use reqwest::header;
 
 use crate::helpers::*;
@@ -89,4 +91,75 @@ async fn the_demo_page_is_configured_for_the_sandbox_org() {
     );
     assert!(script.contains(&DEMO_SALES_QUEUE.to_string()), "{script}");
     assert!(script.contains("/sandbox/genesys/v1"), "{script}");
+}
+
+/// gzipped bytes of a file as the service serves it.
+async fn gzipped_size(app: &TestApp, path: &str) -> usize {
+    let response = app
+        .http
+        .get(app.url(path))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip"),
+        "{path} is served gzipped"
+    );
+    response.bytes().await.unwrap().len()
+}
+
+/// The language packs in widget/scripts/i18n, as served paths.
+fn language_packs() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../widget/scripts/i18n");
+    let mut packs: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            format!(
+                "/scripts/i18n/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    packs.sort();
+    packs
+}
+
+#[tokio::test]
+async fn the_widget_stays_within_its_size_budgets() {
+    // Issue 4 §8: the loader ≤ 2 KB gzipped; everything loaded before a chat starts (JS, CSS,
+    // images, and the largest language pack a page may ask for) ≤ 15 KB gzipped.
+    const LOADER_BUDGET: usize = 2 * 1024;
+    const BEFORE_CHAT_BUDGET: usize = 15 * 1024;
+    let app = spawn_app().await;
+    let loader = gzipped_size(&app, "/scripts/chat-injector.js").await;
+    assert!(
+        loader <= LOADER_BUDGET,
+        "the loader is {loader} B gzipped, over {LOADER_BUDGET}"
+    );
+    let mut before_chat = loader;
+    for path in [
+        "/scripts/chat-widget.js",
+        "/style/widget.css",
+        "/img/logo.svg",
+    ] {
+        before_chat += gzipped_size(&app, path).await;
+    }
+    let packs = language_packs();
+    assert!(!packs.is_empty(), "the widget ships language packs");
+    let mut largest_pack = 0;
+    for pack in &packs {
+        largest_pack = largest_pack.max(gzipped_size(&app, pack).await);
+    }
+    before_chat += largest_pack;
+    assert!(
+        before_chat <= BEFORE_CHAT_BUDGET,
+        "everything before a chat is {before_chat} B gzipped, over {BEFORE_CHAT_BUDGET}"
+    );
+    println!("loader {loader} B, before a chat (largest language) {before_chat} B gzipped");
 }

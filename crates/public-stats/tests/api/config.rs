@@ -15,28 +15,41 @@ fn run(env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
     )
 }
 
+/// sysexits.h EX_USAGE: what every configuration error exits with.
+const EX_USAGE: i32 = 64;
+
 #[test]
-fn a_secret_without_an_id_exits_non_zero_naming_the_setting() {
+fn a_secret_without_an_id_exits_64_naming_the_setting() {
     let (code, stderr) = run(&[("PURECLOUD_CLIENT_SECRET", "s"), ("PORT", "0")], &[]);
-    assert_ne!(code, 0);
+    assert_eq!(code, EX_USAGE, "{stderr}");
     assert!(stderr.contains("PURECLOUD_CLIENT_ID"), "{stderr}");
 }
 
 #[test]
-fn a_malformed_queue_id_exits_non_zero_naming_the_value() {
+fn a_malformed_queue_id_exits_64_naming_the_variable_and_the_value() {
     let (code, stderr) = run(
         &[("PURECLOUD_MONITORED_QUEUES", "not-a-uuid"), ("PORT", "0")],
         &[],
     );
-    assert_ne!(code, 0);
+    assert_eq!(code, EX_USAGE, "{stderr}");
+    assert!(stderr.contains("PURECLOUD_MONITORED_QUEUES"), "{stderr}");
     assert!(stderr.contains("not-a-uuid"), "{stderr}");
 }
 
 #[test]
-fn a_bad_port_exits_non_zero() {
-    let (code, stderr) = run(&[("PORT", "99999")], &[]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("port"), "{stderr}");
+fn a_bad_port_exits_64_naming_the_variable() {
+    for port in ["99999", "eighty"] {
+        let (code, stderr) = run(&[("PORT", port)], &[]);
+        assert_eq!(code, EX_USAGE, "{stderr}");
+        assert!(stderr.contains("PORT"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_bad_allowed_origin_exits_64_naming_the_variable() {
+    let (code, stderr) = run(&[("ALLOWED_ORIGINS", "https://shop.example/checkout")], &[]);
+    assert_eq!(code, EX_USAGE, "{stderr}");
+    assert!(stderr.contains("ALLOWED_ORIGINS"), "{stderr}");
 }
 
 #[test]
@@ -62,11 +75,12 @@ fn a_monitored_queue_the_org_does_not_have_stops_the_service() {
 }
 
 #[test]
-fn help_describes_every_setting() {
+fn help_describes_every_setting_and_exits_0() {
     let output = Command::new(env!("CARGO_BIN_EXE_public-stats"))
         .arg("--help")
         .output()
         .expect("the binary runs");
+    assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
     for setting in [
         "PURECLOUD_CLIENT_ID",
@@ -75,7 +89,10 @@ fn help_describes_every_setting() {
         "PURECLOUD_ENVIRONMENT",
         "PURECLOUD_BASE_URL",
         "PORT",
+        "BIND_ADDRESS",
         "CACHE_SECONDS",
+        "ALLOWED_ORIGINS",
+        "WEB_MESSAGING_DEPLOYMENT_ID",
     ] {
         assert!(help.contains(setting), "--help does not mention {setting}");
     }

@@ -1,3 +1,5 @@
+//! Liveness and readiness probes.
+
 use crate::helpers::*;
 
 #[tokio::test]

@@ -37,11 +37,19 @@ pub async fn spawn_app() -> TestApp {
 
 /// The service in sandbox mode on a free port, with extra command-line flags.
 pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
+    spawn_app_tuned(flags, |client| client).await
+}
+
+/// The service in sandbox mode with extra flags and an adjusted Genesys client (budget, timeouts).
+pub async fn spawn_app_tuned(
+    flags: &[&str],
+    adjust: impl FnOnce(genesys::ClientConfig) -> genesys::ClientConfig,
+) -> TestApp {
     let settings = settings(flags);
     let app = Application::build_with(settings, |mut client| {
         // Fail fast in tests: nothing upstream is slow unless a test makes it so.
         client.request_timeout = Duration::from_secs(2);
-        client
+        adjust(client)
     })
     .await
     .expect("the service starts");

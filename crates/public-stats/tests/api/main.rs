@@ -9,6 +9,7 @@ mod callbacks;
 mod config;
 mod connected;
 mod cors;
+mod errors;
 mod health;
 mod push;
 mod queues;

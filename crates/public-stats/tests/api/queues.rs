@@ -1,3 +1,5 @@
+//! The public allow-list: `GET /api/queues` and the default monitored queues.
+
 use crate::helpers::*;
 
 #[tokio::test]

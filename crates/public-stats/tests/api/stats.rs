@@ -359,3 +359,55 @@ async fn when_the_last_idle_agent_gets_busy_available_agents_drops_to_zero() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn extra_query_parameters_share_the_cached_ewt() {
+    // The cache is keyed by what is asked (queue, media type), not by the URL: cache-busting
+    // parameters neither reach Genesys nor add entries.
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    app.set_queue(DEMO_SALES_QUEUE, busy_sales()).await;
+    for n in 0..50 {
+        let path = stats_path(DEMO_SALES_QUEUE, &format!("key=ewt&_={n}&utm_source=x{n}"));
+        assert_eq!(app.get(&path).await.status(), 200);
+    }
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 1);
+}
+
+#[tokio::test]
+async fn a_spent_request_budget_serves_the_last_good_ewt_marked_stale() {
+    // A tiny budget that does not refill within the test: start-up and one good EWT fit in it,
+    // then reads of other media types spend it, and the next refresh fails fast locally.
+    let app = spawn_app_tuned(&["--cache-seconds", "1"], |mut client| {
+        client.budget.per_minute = 1;
+        client.budget.burst = 8;
+        client.budget.high_priority_reserve = 0;
+        client
+    })
+    .await;
+    app.wait_ready().await;
+    app.set_queue(DEMO_SALES_QUEUE, busy_sales()).await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=ewt");
+    let (_, good) = app.get_json(&path).await;
+    let good_ewt = good["ewt"].as_i64().unwrap();
+    assert!(good_ewt > 0 && good.get("stale").is_none(), "{good}");
+    for media in ["call", "chat", "callback", "email", "message", "videoComm"] {
+        app.get(&stats_path(
+            DEMO_SALES_QUEUE,
+            &format!("key=ewt&mediaType={media}"),
+        ))
+        .await;
+    }
+    let before = app.upstream_count(QUEUE_EWT).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, stale) = app.get_json(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(stale["ewt"], good_ewt, "{stale}");
+    assert_eq!(stale["stale"], true, "{stale}");
+    assert!(stale["ewtAgeSeconds"].as_u64().is_some(), "{stale}");
+    assert_eq!(
+        app.upstream_count(QUEUE_EWT).await,
+        before,
+        "a spent budget sends nothing upstream"
+    );
+}

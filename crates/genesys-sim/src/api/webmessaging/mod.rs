@@ -34,7 +34,15 @@ use crate::state::SimState;
 /// Largest guest frame accepted; a 4,000-character text in 4-byte UTF-8 plus its envelope fits.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// The guest API and its `/__sim/webmessaging/` control routes.
 pub fn router() -> Router<SimState> {
+    guest_router().merge(control::router())
+}
+
+/// Only what a visitor's browser uses: the deployment config, the guest WebSocket and the
+/// history. Safe to expose where visitors can reach it (the service's sandbox mode mounts it);
+/// the control routes would hand out every guest's session token.
+pub fn guest_router() -> Router<SimState> {
     Router::new()
         .route(
             "/webdeployments/v1/deployments/{deployment_id}/config.json",
@@ -42,7 +50,6 @@ pub fn router() -> Router<SimState> {
         )
         .route("/v1", get(connect))
         .route("/api/v2/webmessaging/messages", get(history))
-        .merge(control::router())
 }
 
 fn deployment(state: &SimState, id: &str) -> Result<Uuid, ApiError> {

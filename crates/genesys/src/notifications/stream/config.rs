@@ -1,5 +1,6 @@
 //! The stream's knobs: heartbeat watchdog, reconnect backoff, channel renewal and socket limits.
 //! Defaults follow Genesys's documented behaviour; tests shrink the timings to milliseconds.
+//! Plain values only: the logic that uses them is in `plan`, `backoff` and `session`.
 
 use std::time::Duration;
 

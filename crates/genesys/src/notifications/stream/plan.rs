@@ -62,6 +62,8 @@ pub(crate) const MIN_CHANNEL_USE: Duration = Duration::from_secs(1);
 ///
 /// With Genesys's 24 h, 0.9 and 5 min this is 21.6 h; with a test's 2 s it is 1.8 s.
 pub(crate) fn renew_after(lifetime: Duration, fraction: f64, margin: Duration) -> Duration {
+    // `expires` is the upstream's; a channel "valid for centuries" is renewed daily anyway.
+    let lifetime = lifetime.min(MAX_CHANNEL_LIFETIME);
     let by_fraction = lifetime.mul_f64(fraction.clamp(0.0, 1.0));
     let after = if lifetime > margin {
         by_fraction.min(lifetime - margin)
@@ -70,6 +72,9 @@ pub(crate) fn renew_after(lifetime: Duration, fraction: f64, margin: Duration) -
     };
     after.max(MIN_CHANNEL_USE)
 }
+
+/// Genesys channels live 24 h; anything longer is treated as 24 h.
+const MAX_CHANNEL_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 #[cfg(test)]
 mod tests {
@@ -99,5 +104,6 @@ mod tests {
             Duration::from_millis(1800)
         );
         assert_eq!(renew_after(Duration::ZERO, 0.9, five_min), MIN_CHANNEL_USE);
+        assert_eq!(renew_after(Duration::MAX, 0.9, five_min), day.mul_f64(0.9));
     }
 }
