@@ -20,7 +20,7 @@ async fn post_callback(app: &TestApp, origin: Option<&str>) -> reqwest::Response
     if let Some(origin) = origin {
         request = request.header(header::ORIGIN, origin);
     }
-    request.send().await.unwrap()
+    request.send().await.expect("request sent")
 }
 
 #[tokio::test]

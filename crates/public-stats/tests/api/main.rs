@@ -2,6 +2,9 @@
 //! capability. Every test spawns the real service on port 0 in sandbox mode — the simulator is
 //! its upstream — and talks to it over real HTTP and WebSocket.
 
+// A panic is how a test fails; unwrap in helpers is as fine as in #[test] functions.
+#![allow(clippy::unwrap_used)]
+
 mod helpers;
 
 mod assets;

@@ -263,25 +263,9 @@ impl Browser {
     /// The browser's console messages at level SEVERE since the last call (chromedriver's log
     /// endpoint; CSP violations and uncaught exceptions land here).
     pub async fn console_errors(&self) -> Vec<String> {
-        let session = self
-            .client
-            .session_id()
-            .await
-            .expect("session id")
-            .expect("an open session");
-        let url = format!(
-            "http://127.0.0.1:{}/session/{session}/se/log",
-            self.driver.port
-        );
-        let response: Value = reqwest::Client::new()
-            .post(url)
-            .json(&json!({ "type": "browser" }))
-            .send()
-            .await
-            .expect("chromedriver log request")
-            .json()
-            .await
-            .expect("chromedriver log is JSON");
+        let response = self
+            .driver_post("se/log", json!({ "type": "browser" }))
+            .await;
         response["value"]
             .as_array()
             .into_iter()
@@ -291,6 +275,44 @@ impl Browser {
             // Chromium asks every origin for a favicon on its own; no page here declares one.
             .filter(|message| !message.contains("/favicon.ico "))
             .collect()
+    }
+}
+
+impl Browser {
+    /// Runs a Chrome DevTools Protocol command (chromedriver's `goog/cdp/execute`), e.g.
+    /// `Emulation.setEmulatedMedia`; fails the test if Chromium refuses it.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let response = self
+            .driver_post("goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+            .await;
+        assert!(
+            response["value"]["error"].is_null(),
+            "the DevTools command {cmd} failed: {response}"
+        );
+        response["value"].clone()
+    }
+
+    /// POSTs to one of chromedriver's own endpoints of this session (`/session/{id}/{path}`).
+    async fn driver_post(&self, path: &str, body: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("an open session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/{path}",
+            self.driver.port
+        );
+        reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver {path} request: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver {path} answer is not JSON: {e}"))
     }
 }
 
