@@ -97,3 +97,53 @@ fn help_describes_every_setting_and_exits_0() {
         assert!(help.contains(setting), "--help does not mention {setting}");
     }
 }
+
+#[test]
+fn with_no_credentials_the_banner_says_sandbox_mode_and_how_to_connect_a_real_org() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_public-stats"))
+        .env_clear()
+        .env("PORT", "0")
+        .env("BIND_ADDRESS", "127.0.0.1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    // Lines arrive through a channel so that waiting for them is bounded.
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut banner = String::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(line) = received.recv_timeout(left) else {
+            break;
+        };
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("see --help") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(banner.contains("SANDBOX MODE"), "{banner}");
+    for setting in [
+        "PURECLOUD_CLIENT_ID",
+        "PURECLOUD_CLIENT_SECRET",
+        "PURECLOUD_MONITORED_QUEUES",
+    ] {
+        assert!(
+            banner.contains(setting),
+            "the banner does not say how to set {setting}:\n{banner}"
+        );
+    }
+}
