@@ -35,6 +35,29 @@ async fn a_hundred_concurrent_calls_share_one_token_request() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_hundred_concurrent_calls_on_a_revoked_token_share_one_new_token() -> Result<()> {
+    // The harder case: a cached token that the upstream no longer accepts. All 100 calls get a
+    // 401 at about the same time; exactly one of them may fetch the replacement.
+    let sim = Sim::start().await?;
+    let client = sim.client();
+    client.estimated_wait_time(DEMO_SALES_QUEUE).await?;
+    sim.expire_tokens().await?;
+    let calls = (0..100).map(|_| {
+        let client = client.clone();
+        async move { client.estimated_wait_time(DEMO_SALES_QUEUE).await }
+    });
+    let results = join_all(calls).await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "{:?}",
+        results.iter().find(|r| r.is_err())
+    );
+    let log = sim.requests().await?;
+    assert_eq!(log.count(TOKEN), 2, "the first token, then one replacement");
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_token_is_refreshed_before_it_expires() -> Result<()> {
     let sim = Sim::start_with(|config| config.token_ttl = Duration::from_secs(2)).await?;
     let client = sim.client();

@@ -12,7 +12,7 @@ use crate::journey::page_queue;
 use crate::widget::Widget;
 
 /// Opens a test page and waits for the widget, with the page's queue at three free agents.
-async fn open_page(app: &TestApp, pages: &HostPages, file: &str, test: &str) -> Browser {
+pub async fn open_page(app: &TestApp, pages: &HostPages, file: &str, test: &str) -> Browser {
     let browser = Browser::launch(test, Viewport::Desktop).await;
     browser.goto(&pages.url(file)).await;
     Widget::new(&browser).wait_ready().await;
@@ -23,7 +23,7 @@ async fn open_page(app: &TestApp, pages: &HostPages, file: &str, test: &str) -> 
 }
 
 /// What the page's probe (`pages/watch.js`) recorded: CSP violations and uncaught errors.
-async fn probe(browser: &Browser) -> (Vec<String>, Vec<String>) {
+pub async fn probe(browser: &Browser) -> (Vec<String>, Vec<String>) {
     let p = browser.js("return window.__testProbe;", vec![]).await;
     let list = |k: &str| -> Vec<String> {
         p[k].as_array()
@@ -66,7 +66,7 @@ async fn a_page_with_a_strict_csp_runs_the_whole_widget() {
     // Styled (the stylesheet loaded under style-src 'self'), live, and every view works.
     let background = w.style("#psw-header", "background-color").await;
     assert_eq!(
-        background, "rgb(43, 106, 128)",
+        background, "rgb(68, 152, 180)",
         "the header is unstyled under the CSP"
     );
     w.open().await;
