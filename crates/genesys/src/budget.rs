@@ -1,6 +1,7 @@
 //! The client's own request budget: one token bucket shared by every API call of a client, kept
 //! below Genesys's 300 requests/minute per client-credentials token, with a share reserved for
-//! high-priority calls (callback creation) that statistics polling cannot spend.
+//! high-priority calls (callback creation) that no statistics traffic can spend, and a smaller
+//! share for keeping the notification channel alive that statistics polling cannot spend.
 //!
 //! It is not Genesys's limiter: a 429 from Genesys is handled by the transport (`http.rs`).
 
@@ -14,9 +15,13 @@ use crate::error::Error;
 /// How urgent a call is when the budget runs low.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
-    /// Must go through (callback creation): may use the reserve and may wait a bounded time.
+    /// Must go through (callback creation): may use every reserve and may wait a bounded time.
     High,
-    /// Can be skipped (statistics): fails fast with [`Error::BudgetExhausted`], never queues.
+    /// Keeps the statistics live (notification channel calls): may use its own reserve but not
+    /// the callbacks'; fails fast (the stream backs off and tries again).
+    Normal,
+    /// Can be skipped (statistics polling): fails fast with [`Error::BudgetExhausted`], never
+    /// queues, and leaves both reserves alone.
     Low,
 }
 
@@ -29,6 +34,8 @@ pub struct BudgetConfig {
     pub burst: u32,
     /// Tokens only [`Priority::High`] may take. Keep it below `burst`.
     pub high_priority_reserve: u32,
+    /// Further tokens [`Priority::Low`] may not take. Keep both reserves together below `burst`.
+    pub normal_priority_reserve: u32,
     /// Longest a high-priority call waits for a token before failing.
     pub high_priority_max_wait: Duration,
 }
@@ -39,6 +46,7 @@ impl Default for BudgetConfig {
             per_minute: 240,
             burst: 20,
             high_priority_reserve: 5,
+            normal_priority_reserve: 3,
             high_priority_max_wait: Duration::from_secs(2),
         }
     }
@@ -79,7 +87,9 @@ impl Budget {
                 Err(wait) => wait,
             };
             let may_wait = priority == Priority::High
-                && Instant::now().checked_add(wait).is_some_and(|ready| ready <= deadline);
+                && Instant::now()
+                    .checked_add(wait)
+                    .is_some_and(|ready| ready <= deadline);
             if !may_wait {
                 return Err(Error::BudgetExhausted);
             }
@@ -105,7 +115,11 @@ impl Budget {
     fn untouchable(&self, priority: Priority) -> u32 {
         match priority {
             Priority::High => 0,
-            Priority::Low => self.config.high_priority_reserve,
+            Priority::Normal => self.config.high_priority_reserve,
+            Priority::Low => self
+                .config
+                .high_priority_reserve
+                .saturating_add(self.config.normal_priority_reserve),
         }
     }
 
@@ -135,8 +149,23 @@ mod tests {
             per_minute,
             burst,
             high_priority_reserve: reserve,
+            normal_priority_reserve: 0,
             high_priority_max_wait: Duration::from_secs(2),
         })
+    }
+
+    #[test]
+    fn each_priority_leaves_the_reserves_above_it_alone() {
+        let budget = Budget::new(BudgetConfig {
+            per_minute: 0,
+            burst: 10,
+            high_priority_reserve: 3,
+            normal_priority_reserve: 2,
+            high_priority_max_wait: Duration::ZERO,
+        });
+        assert_eq!(take_all(&budget, Priority::Low), 5);
+        assert_eq!(take_all(&budget, Priority::Normal), 2);
+        assert_eq!(take_all(&budget, Priority::High), 3);
     }
 
     fn take_all(budget: &Budget, priority: Priority) -> usize {

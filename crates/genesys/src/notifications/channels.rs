@@ -159,7 +159,7 @@ impl GenesysClient {
         // Creating a channel twice only leaves an unused one, which Genesys evicts first.
         let route = route(Method::POST, CHANNELS);
         let body: ChannelBody = self
-            .send(Request::new(route, url, Priority::High))
+            .send(Request::new(route, url, Priority::Normal))
             .await?
             .json("channel")?;
         Ok(Channel {
@@ -184,7 +184,7 @@ impl GenesysClient {
             "subscriptions",
         ])?;
         let request =
-            Request::new(route(Method::PUT, SUBSCRIPTIONS), url, Priority::High).json(&topics)?;
+            Request::new(route(Method::PUT, SUBSCRIPTIONS), url, Priority::Normal).json(&topics)?;
         let listing: TopicList = self.send(request).await?.json("channel topics")?;
         Ok(match listing {
             TopicList::Listing { entities } => entities,
@@ -212,7 +212,7 @@ impl GenesysClient {
             .send(Request::new(
                 route(Method::HEAD, CHANNEL),
                 url,
-                Priority::High,
+                Priority::Normal,
             ))
             .await
         {

@@ -347,6 +347,7 @@ async fn an_exhausted_budget_fails_statistics_fast_but_lets_a_callback_through()
             per_minute: 1,
             burst: 3,
             high_priority_reserve: 1,
+            normal_priority_reserve: 0,
             high_priority_max_wait: Duration::from_millis(100),
         }
     });

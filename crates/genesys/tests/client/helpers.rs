@@ -170,6 +170,7 @@ pub fn fast_config(base_url: &str) -> ClientConfig {
         per_minute: 60_000,
         burst: 1_000,
         high_priority_reserve: 10,
+        normal_priority_reserve: 0,
         high_priority_max_wait: Duration::from_millis(200),
     };
     config

@@ -382,6 +382,7 @@ async fn a_spent_request_budget_serves_the_last_good_ewt_marked_stale() {
         client.budget.per_minute = 1;
         client.budget.burst = 8;
         client.budget.high_priority_reserve = 0;
+        client.budget.normal_priority_reserve = 0;
         client
     })
     .await;

@@ -166,6 +166,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("navigating to {url}: {e}"));
     }
 
+    /// Forgets what the widget kept in this origin's storage (the open view, the chat session),
+    /// then navigates: the next page starts as on a first visit.
+    pub async fn goto_fresh(&self, url: &str) {
+        self.js("sessionStorage.clear(); localStorage.clear();", vec![])
+            .await;
+        self.goto(url).await;
+    }
+
     pub async fn reload(&self) {
         self.client.refresh().await.expect("reload");
     }

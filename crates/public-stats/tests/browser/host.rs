@@ -70,6 +70,14 @@ impl HostPages {
     pub fn url(&self, file: &str) -> String {
         format!("http://{}/__test/{file}", self.addr)
     }
+
+    /// `config.html` with these top-level widget settings replacing the demo configuration's
+    /// (`null` removes one; see `pages/config.js`).
+    pub fn configured(&self, settings: &serde_json::Value) -> String {
+        reqwest::Url::parse_with_params(&self.url("config.html"), [("c", settings.to_string())])
+            .expect("a valid page URL")
+            .into()
+    }
 }
 
 #[derive(Clone)]
