@@ -69,7 +69,10 @@ fn explain(error: &clap::Error) -> String {
     let env = Args::command().get_arguments().find_map(|arg| {
         let long = arg.get_long()?;
         let named = flag == format!("--{long}") || flag.starts_with(&format!("--{long} "));
-        named.then(|| arg.get_env()).flatten().map(|env| env.to_string_lossy().into_owned())
+        named
+            .then(|| arg.get_env())
+            .flatten()
+            .map(|env| env.to_string_lossy().into_owned())
     });
     match env {
         Some(env) => format!("{env} (or {flag}): {message}"),
