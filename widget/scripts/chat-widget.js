@@ -187,6 +187,8 @@
   var unread = 0;
   var stats = { obs: null, ewt: null, stale: false, ewtStale: false };
   var shadow;
+  var styled = false;
+  var focusLater = false;
 
   function mount() {
     if (d.getElementById(cfg.containerEl)) {
@@ -205,7 +207,12 @@
     var dir = raw.dir || getComputedStyle(d.body).direction || 'ltr';
     box.setAttribute('data-position', raw.position || (dir === 'rtl' ? 'left' : 'right'));
     shadow = box.attachShadow({ mode: 'open' });
-    var css = h('link', { rel: 'stylesheet', href: host + 'style/widget.css' });
+    // Nothing can take the focus before the stylesheet shows the widget: an open() queued by the
+    // page focuses once it has loaded.
+    var css = h('link', { rel: 'stylesheet', href: host + 'style/widget.css', onload: function () {
+      styled = true;
+      if (focusLater && isOpen) focusView();
+    } });
     if (api.nonce) css.nonce = api.nonce;
     shadow.appendChild(css);
 
@@ -313,6 +320,8 @@
   }
   function focusView() {
     var target;
+    focusLater = !styled;
+    if (focusLater) return;
     if (view === 'chooser') target = el.chatTile.hidden ? el.cbTile : el.chatTile;
     else if (view === 'callback') target = el.done.hidden ? el.first : el.doneBtn;
     else target = api.chat && api.chat.focusTarget();
@@ -542,9 +551,10 @@
     announce(said.join(' '));
     emit('error', { kind: 'callback', status: status, detail: said.join(' ') });
   }
-  // "the `x` is bad" → "The x is bad."
+  // "`field` is bad; see `x`" → "Is bad; see x." (shown next to that field)
   function clean(s) {
-    return typeof s === 'string' && s ? (s[0].toUpperCase() + s.slice(1)).replace(/`/g, '').replace(/([^.!?…])$/, '$1.') : '';
+    s = typeof s === 'string' ? s.replace(/^`[^`]*`\s*/, '').replace(/`/g, '') : '';
+    return s && (s[0].toUpperCase() + s.slice(1)).replace(/([^.!?…])$/, '$1.');
   }
 
   // ---- Chat: the Web Messaging client is loaded on first use ----

@@ -33,7 +33,11 @@ async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
     set_time(&w, "2001-02-03T04:05").await;
     w.click("#psw-callback-submit").await;
     w.wait_text("#psw-time-error", "in the future").await;
-    assert_eq!(w.focused().await, "psw-time", "the focus is not on the bad time");
+    assert_eq!(
+        w.focused().await,
+        "psw-time",
+        "the focus is not on the bad time"
+    );
     set_time(&w, TIME).await;
 
     // The service refuses the name ('<' is not allowed in `callbackUserName`), which the widget
@@ -46,8 +50,15 @@ async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
         json!(["psw-first"]),
         "only the name field should be marked invalid: {state}"
     );
-    assert_eq!(state["formError"], "", "a field error also went above the buttons: {state}");
-    assert_eq!(w.focused().await, "psw-first", "the focus is not on the refused field");
+    assert_eq!(
+        state["formError"], "",
+        "a field error also went above the buttons: {state}"
+    );
+    assert_eq!(
+        w.focused().await,
+        "psw-first",
+        "the focus is not on the refused field"
+    );
     wait_announced(&w, &reason).await;
     assert_kept(&w, "Ada <3").await;
     let errors = w.events("error").await;
@@ -75,7 +86,11 @@ async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
             Some(json!({ "route": "POST /api/v2/conversations/callbacks", "status": 500, "times": 1 })),
         )
         .await;
-    assert!(fault.status().is_success(), "adding the fault: {}", fault.status());
+    assert!(
+        fault.status().is_success(),
+        "adding the fault: {}",
+        fault.status()
+    );
     w.click("#psw-callback-submit").await;
     let message = wait_error(&w, "#psw-callback-error").await;
     assert!(
@@ -83,7 +98,11 @@ async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
         "the 503 message does not tell the visitor what to do: {message}"
     );
     let state = form_state(&w).await;
-    assert_eq!(state["invalid"], json!([]), "a field was blamed for a server failure: {state}");
+    assert_eq!(
+        state["invalid"],
+        json!([]),
+        "a field was blamed for a server failure: {state}"
+    );
     assert_eq!(
         state["errorBeforeButtons"],
         json!(true),
@@ -127,7 +146,11 @@ async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
     let received = callbacks(&app).await;
     assert_eq!(received.len(), 1, "the simulator received {received:?}");
     let body = &received[0];
-    assert_eq!(body["routingData"]["queueId"], json!(queue.to_string()), "{body}");
+    assert_eq!(
+        body["routingData"]["queueId"],
+        json!(queue.to_string()),
+        "{body}"
+    );
     assert_eq!(body["callbackUserName"], "Ada Lovelace", "{body}");
     let same_instant = browser
         .js(
@@ -184,16 +207,18 @@ async fn wait_announced(w: &Widget<'_>, text: &str) {
     let region = w
         .eval("const a = $('#psw-announce'); return a.getAttribute('aria-live');")
         .await;
-    assert_eq!(region, json!("assertive"), "#psw-announce is not an assertive live region");
+    assert_eq!(
+        region,
+        json!("assertive"),
+        "#psw-announce is not an assertive live region"
+    );
     w.wait_text("#psw-announce", text).await;
 }
 
 /// The visitor's input is still in the form.
 async fn assert_kept(w: &Widget<'_>, first: &str) {
     let values = w
-        .eval(
-            "return ['#psw-first', '#psw-last', '#psw-phone', '#psw-time'].map(s => $(s).value);",
-        )
+        .eval("return ['#psw-first', '#psw-last', '#psw-phone', '#psw-time'].map(s => $(s).value);")
         .await;
     assert_eq!(
         values,

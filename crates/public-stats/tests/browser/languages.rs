@@ -30,8 +30,10 @@ async fn a_french_page_gets_a_french_widget_and_strings_override_the_built_in_on
     // The chooser: title, availability with the French plural, both tiles.
     w.open().await;
     w.wait_text("#psw-title", "Choisissez un canal").await;
-    w.wait_text("#psw-agents", "3 conseillers disponibles").await;
-    w.wait_text("#psw-tile-chat", "Discuter avec un expert").await;
+    w.wait_text("#psw-agents", "3 conseillers disponibles")
+        .await;
+    w.wait_text("#psw-tile-chat", "Discuter avec un expert")
+        .await;
     w.wait_text("#psw-tile-callback", "Être rappelé").await;
     browser.screenshot("fr-opened").await;
     assert_no_violations(&browser, "French page, chooser").await;
@@ -41,22 +43,23 @@ async fn a_french_page_gets_a_french_widget_and_strings_override_the_built_in_on
     w.wait_visible("#psw-callback-form").await;
     w.wait_text("#psw-callback", "Prénom").await;
     w.click("#psw-callback-submit").await;
-    w.wait_text("#psw-first-error", "Saisissez votre prénom.").await;
+    w.wait_text("#psw-first-error", "Saisissez votre prénom.")
+        .await;
     browser.screenshot("fr-callback-errors").await;
     assert_no_violations(&browser, "French page, callback form with errors").await;
 
     // An English page whose configuration asks for German and overrides one string: the pack
     // is used, except where the configuration says otherwise.
     let settings = json!({ "locale": "de", "strings": { "callbackTile": "Rufen Sie mich an!" } });
-    browser
-        .goto_fresh(&pages.configured(&settings))
-        .await;
+    browser.goto_fresh(&pages.configured(&settings)).await;
     w.wait_ready().await;
     w.wait_text("#psw-title", "Hier klicken zum Chatten").await;
     w.open().await;
     w.wait_text("#psw-agents", "3 Mitarbeiter verfügbar").await;
-    w.wait_text("#psw-tile-chat", "Mit einem Experten chatten").await;
-    w.wait_text("#psw-tile-callback", "Rufen Sie mich an!").await;
+    w.wait_text("#psw-tile-chat", "Mit einem Experten chatten")
+        .await;
+    w.wait_text("#psw-tile-callback", "Rufen Sie mich an!")
+        .await;
     assert_eq!(
         w.eval("return $('#psw').getAttribute('lang');").await,
         json!("de"),
@@ -67,14 +70,13 @@ async fn a_french_page_gets_a_french_widget_and_strings_override_the_built_in_on
 
     // English (the page's language) with overrides of a header text and a tile.
     let settings = json!({ "strings": { "defaultText": "Talk to us", "chatTile": "Chat now" } });
-    browser
-        .goto_fresh(&pages.configured(&settings))
-        .await;
+    browser.goto_fresh(&pages.configured(&settings)).await;
     w.wait_ready().await;
     w.wait_text("#psw-title", "Talk to us").await;
     w.open().await;
     w.wait_text("#psw-tile-chat", "Chat now").await;
-    w.wait_text("#psw-tile-callback", "Let us call you back").await;
+    w.wait_text("#psw-tile-callback", "Let us call you back")
+        .await;
     browser.screenshot("en-overridden").await;
     browser.close().await;
 }

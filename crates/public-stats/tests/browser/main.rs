@@ -18,8 +18,13 @@ mod browser;
 mod host;
 mod widget;
 
+mod callback;
+mod chat;
 mod host_pages;
 mod journey;
 mod keyboard;
+mod languages;
 mod loader;
 mod mobile;
+mod settings;
+mod stats;
