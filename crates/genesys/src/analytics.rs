@@ -136,7 +136,9 @@ impl QueueObservations {
     /// A notification carries the whole current breakdown of each metric it names, and Genesys
     /// leaves out qualifiers whose count is 0: when the last idle agent gets busy, the next
     /// `oOnQueueUsers` lists only `INTERACTING`. So every qualifier of a named metric that the
-    /// notification does not mention is reset to 0 before the new counts are applied.
+    /// notification does not mention is reset to 0 before the new counts are applied. (When no
+    /// qualifier has members, e.g. nobody on queue, we expect the metric as one unqualified 0, as
+    /// the simulator sends it; Genesys's exact form for that case is unconfirmed.)
     pub fn replace_row(&mut self, media_type: Option<&str>, updates: Vec<MetricUpdate>) {
         let named: BTreeSet<&str> = updates.iter().map(|u| u.metric.as_str()).collect();
         self.counts.retain(|key, _| {

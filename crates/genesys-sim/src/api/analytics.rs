@@ -335,8 +335,24 @@ fn row(queue: Uuid, media: Option<MediaType>, data: Vec<Datum>) -> Value {
 
 /// A user metric's data. Unqualified metrics are always present (0 included); qualified ones
 /// (by routing status or presence) list only the qualifiers that have members, which is how the
-/// observation samples look and lets a client treat a missing qualifier as 0.
+/// observation samples look and lets a client treat a missing qualifier as 0 — and when no
+/// qualifier has members, one unqualified 0, so the metric is never silently absent.
 fn user_metric(snapshot: &QueueSnapshot, metric: &str) -> Vec<Datum> {
+    let data = user_metric_data(snapshot, metric);
+    match (data.is_empty(), known_metric(metric)) {
+        (true, Some(name)) => vec![datum(name, None, 0)],
+        _ => data,
+    }
+}
+
+/// The metric's `'static` name, for the metrics this simulator reports.
+fn known_metric(metric: &str) -> Option<&'static str> {
+    ["oOnQueueUsers", "oUserRoutingStatuses", "oUserPresences"]
+        .into_iter()
+        .find(|known| *known == metric)
+}
+
+fn user_metric_data(snapshot: &QueueSnapshot, metric: &str) -> Vec<Datum> {
     let by_status = |filter: fn(RoutingStatus) -> bool, name: &'static str| -> Vec<Datum> {
         snapshot
             .routing_statuses

@@ -412,3 +412,25 @@ async fn a_spent_request_budget_serves_the_last_good_ewt_marked_stale() {
         "a spent budget sends nothing upstream"
     );
 }
+
+#[tokio::test]
+async fn when_every_agent_goes_off_queue_available_agents_drops_to_zero() {
+    // With nobody on queue no routing-status qualifier has members; the count must still reach 0.
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":3}}))
+        .await;
+    wait_for(&app, &path, Duration::from_secs(4), |body| {
+        body["observations"]["availableAgents"] == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"offQueue":3}}))
+        .await;
+    wait_for(&app, &path, Duration::from_secs(4), |body| {
+        let o = &body["observations"];
+        o["availableAgents"] == 0 && o["busyAgents"] == 0
+    })
+    .await;
+}

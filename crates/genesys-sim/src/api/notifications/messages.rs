@@ -114,17 +114,18 @@ fn queue_wide_body(snapshot: &QueueSnapshot, interval: &str) -> Value {
         .filter(|(_, n)| **n > 0)
         .map(|(status, n)| (*status, *n))
         .collect();
-    let mut metrics: Vec<Value> = statuses
-        .iter()
-        .map(|(status, n)| count_metric("oUserRoutingStatuses", Some(status.qualifier()), *n))
-        .collect();
+    let mut metrics: Vec<Value> = qualified(
+        "oUserRoutingStatuses",
+        statuses.iter().map(|(status, n)| (status.qualifier(), *n)),
+    );
     // Split by routing status like oUserRoutingStatuses (reference §2.2 says "likely").
-    metrics.extend(
+    metrics.extend(qualified(
+        "oOnQueueUsers",
         statuses
             .iter()
             .filter(|(status, _)| status.is_on_queue())
-            .map(|(status, n)| count_metric("oOnQueueUsers", Some(status.qualifier()), *n)),
-    );
+            .map(|(status, n)| (status.qualifier(), *n)),
+    ));
     let offline = snapshot.presences.get("OFFLINE").copied().unwrap_or(0);
     metrics.push(count_metric(
         "oOffQueueUsers",
@@ -137,17 +138,32 @@ fn queue_wide_body(snapshot: &QueueSnapshot, interval: &str) -> Value {
         None,
         snapshot.member_users.saturating_sub(offline),
     ));
-    metrics.extend(
+    metrics.extend(qualified(
+        "oUserPresences",
         snapshot
             .presences
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(presence, n)| count_metric("oUserPresences", Some(presence), *n)),
-    );
+            .map(|(presence, n)| (*presence, *n)),
+    ));
     json!({
         "group": {"queueId": snapshot.queue_id.to_string()},
         "data": [{"interval": interval, "metrics": metrics}],
     })
+}
+
+/// A metric split by qualifier: one entry per non-zero qualifier, or — when every qualifier is 0,
+/// e.g. nobody on queue — one unqualified count of 0, so the notification still says "0" for the
+/// metric instead of leaving it out (a client would keep the last value it saw).
+fn qualified<'a>(metric: &str, counts: impl Iterator<Item = (&'a str, u32)>) -> Vec<Value> {
+    let entries: Vec<Value> = counts
+        .map(|(qualifier, n)| count_metric(metric, Some(qualifier), n))
+        .collect();
+    if entries.is_empty() {
+        vec![count_metric(metric, None, 0)]
+    } else {
+        entries
+    }
 }
 
 fn count_metric(metric: &str, qualifier: Option<&str>, count: u32) -> Value {
