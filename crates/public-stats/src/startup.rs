@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use genesys::{ClientConfig, GenesysClient};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -188,6 +190,21 @@ async fn resolve_queues(
     }
 }
 
+/// axum answers a wrong method with an empty 405; visitors get a problem body like every other
+/// error (keeping `Allow`). Done on the response, not with a router-wide fallback, so the CORS
+/// layers still see preflight `OPTIONS` requests.
+async fn method_not_allowed_as_problem(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut problem = ApiError::MethodNotAllowed.into_response();
+    if let Some(allow) = allow {
+        problem.headers_mut().insert(header::ALLOW, allow);
+    }
+    problem
+}
+
 /// Every route the service answers, with the layers that apply to all of them.
 pub fn router(state: AppState) -> Router {
     let sandbox_routes = state
@@ -211,7 +228,9 @@ pub fn router(state: AppState) -> Router {
         .merge(callbacks)
         .merge(health::router())
         .merge(assets::router())
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        .layer(axum::middleware::map_response(
+            method_not_allowed_as_problem,
+        ))
         .merge(sandbox_routes)
 }
