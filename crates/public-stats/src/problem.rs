@@ -64,8 +64,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::UpstreamBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UpstreamUnavailable | ApiError::UpstreamBusy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

@@ -3,11 +3,12 @@
 //! into a queue ID only if it parses as a UUID *and* is on the list, so an unknown queue is a 404
 //! before anything reaches Genesys.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -20,7 +21,7 @@ use crate::state::AppState;
 #[derive(Clone, Debug)]
 pub struct PublicQueues {
     ordered: Arc<Vec<PublicQueueInfo>>,
-    index: Arc<HashMap<Uuid, usize>>,
+    ids: Arc<HashSet<Uuid>>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -31,10 +32,10 @@ pub struct PublicQueueInfo {
 
 impl PublicQueues {
     pub fn new(queues: Vec<PublicQueueInfo>) -> Self {
-        let index = queues.iter().enumerate().map(|(i, q)| (q.id, i)).collect();
+        let ids = queues.iter().map(|q| q.id).collect();
         PublicQueues {
             ordered: Arc::new(queues),
-            index: Arc::new(index),
+            ids: Arc::new(ids),
         }
     }
 
@@ -43,7 +44,7 @@ impl PublicQueues {
     }
 
     pub fn contains(&self, id: Uuid) -> bool {
-        self.index.contains_key(&id)
+        self.ids.contains(&id)
     }
 
     pub fn all(&self) -> &[PublicQueueInfo] {
@@ -68,10 +69,14 @@ impl FromRequestParts<AppState> for PublicQueue {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        // Raw (percent-decoded, not deserialised): no map or strings built on the busiest routes.
+        let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::UnknownQueue)?;
-        let raw = params.get("queueId").ok_or(ApiError::UnknownQueue)?;
+        let (_, raw) = params
+            .iter()
+            .find(|(name, _)| *name == "queueId")
+            .ok_or(ApiError::UnknownQueue)?;
         state.queues.resolve(raw).map(PublicQueue)
     }
 }
@@ -85,12 +90,11 @@ struct QueueList<'a> {
     queues: &'a [PublicQueueInfo],
 }
 
-async fn list(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Json<serde_json::Value> {
-    Json(serde_json::json!(QueueList {
-        queues: state.queues.all()
-    }))
+async fn list(State(state): State<AppState>) -> Response {
+    Json(QueueList {
+        queues: state.queues.all(),
+    })
+    .into_response()
 }
 
 #[cfg(test)]

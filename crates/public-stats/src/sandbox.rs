@@ -59,11 +59,6 @@ impl Sandbox {
         self.sim.state().config.org.deployment_id
     }
 
-    /// The simulator's own address (for tests and the banner).
-    pub fn simulator_url(&self) -> String {
-        self.sim.base_url()
-    }
-
     /// The simulator itself, for tests that change its state in-process.
     pub fn simulator(&self) -> &RunningSim {
         &self.sim

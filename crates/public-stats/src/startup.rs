@@ -206,7 +206,7 @@ async fn method_not_allowed_as_problem(response: Response) -> Response {
 }
 
 /// Every route the service answers, with the layers that apply to all of them.
-pub fn router(state: AppState) -> Router {
+fn router(state: AppState) -> Router {
     let sandbox_routes = state
         .sandbox
         .as_ref()
@@ -214,7 +214,7 @@ pub fn router(state: AppState) -> Router {
         .unwrap_or_default();
     let public_reads = Router::new()
         .merge(queues::router())
-        .merge(stats::router())
+        .merge(stats::router(state.settings.ewt_cache_ttl))
         .layer(cors::public_reads());
     let callbacks = callbacks::router()
         .layer(axum::middleware::from_fn_with_state(

@@ -24,9 +24,10 @@ pub struct Inner {
     pub ewt: EwtCache,
     /// Present in sandbox mode: the in-process simulator.
     pub sandbox: Option<Arc<Sandbox>>,
-    /// Cancelled at shutdown; long-lived tasks (WebSockets, the stream) watch it.
+    /// Cancelled at shutdown; long-lived tasks (WebSockets, feeds, the stream) watch it.
     pub shutdown: CancellationToken,
-    /// Tracks WebSocket tasks so shutdown can wait for them (axum's graceful shutdown does not).
+    /// Tracks WebSocket and feed tasks so shutdown can wait for them (axum's graceful shutdown
+    /// does not).
     pub tasks: TaskTracker,
 }
 

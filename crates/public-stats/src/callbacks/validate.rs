@@ -139,7 +139,7 @@ impl fmt::Debug for ValidCallback {
 }
 
 /// `…42`: the last two digits, enough to tell two requests apart in a log, not to call anyone.
-pub fn number_hint(number: &str) -> String {
+fn number_hint(number: &str) -> String {
     let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
     let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
     format!("…{tail}")

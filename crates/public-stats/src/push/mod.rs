@@ -20,8 +20,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-pub use socket::PING_INTERVAL;
-
 use crate::problem::ApiError;
 use crate::queues::PublicQueue;
 use crate::state::AppState;
@@ -34,7 +32,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /`: the seed's clients open their WebSocket here; a plain page load gets the demo page.
-pub async fn root(State(state): State<AppState>, request: Request) -> Response {
+async fn root(State(state): State<AppState>, request: Request) -> Response {
     if !wants_websocket(request.headers()) {
         return crate::assets::index(request).await;
     }

@@ -14,7 +14,7 @@ use genesys::{EwtMediaType, GenesysClient};
 use moka::future::Cache;
 use uuid::Uuid;
 
-use super::view::Stamp;
+use super::view::{Freshness, Stamp};
 
 /// Far above queues × media types for any real allow-list; a backstop, not a policy.
 const MAX_KEYS: u64 = 4_096;
@@ -40,23 +40,14 @@ enum Fetched {
     Failed { at: Instant },
 }
 
-/// Whether an [`EwtReading`] is Genesys's current answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EwtFreshness {
-    Fresh,
-    /// Genesys could not be asked or did not answer; `as_of` is when the value served was
-    /// obtained, `None` when there has never been a good value.
-    Stale {
-        as_of: Option<Stamp>,
-    },
-}
-
 /// What a visitor is told about one estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EwtReading {
     /// Seconds; `None` when unknown (the wire's `-1`).
     pub seconds: Option<u64>,
-    pub freshness: EwtFreshness,
+    /// Stale when Genesys could not be asked or did not answer; `as_of` is then when the value
+    /// served was obtained, `None` when there has never been a good value.
+    pub freshness: Freshness,
     /// When the cache entry behind this reading was made: it is asked again `ttl` later.
     pub entry_at: Instant,
 }
@@ -101,7 +92,7 @@ impl EwtCache {
         match fetched {
             Fetched::Good(good) => EwtReading {
                 seconds: good.seconds,
-                freshness: EwtFreshness::Fresh,
+                freshness: Freshness::Fresh,
                 entry_at: good.at.instant(),
             },
             Fetched::Failed { at } => {
@@ -110,7 +101,7 @@ impl EwtCache {
                 let last = self.last_good.get(&key).await;
                 EwtReading {
                     seconds: last.and_then(|good| good.seconds),
-                    freshness: EwtFreshness::Stale {
+                    freshness: Freshness::Stale {
                         as_of: last.map(|good| good.at),
                     },
                     entry_at: at,
@@ -156,7 +147,7 @@ mod tests {
     fn unknown_estimates_are_minus_one_on_the_wire() {
         let reading = |seconds| EwtReading {
             seconds,
-            freshness: EwtFreshness::Fresh,
+            freshness: Freshness::Fresh,
             entry_at: Instant::now(),
         };
         assert_eq!(reading(None).wire_seconds(), -1);

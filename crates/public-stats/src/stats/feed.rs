@@ -24,8 +24,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::ewt::{EwtCache, EwtFreshness, EwtKey, EwtReading};
-use super::live::{LiveView, ObservationsFreshness};
+use super::ewt::{EwtCache, EwtKey, EwtReading};
+use super::live::LiveView;
 use super::view::ObservationsView;
 use crate::state::AppState;
 
@@ -183,14 +183,8 @@ struct QueueFrame<'a> {
 fn queue_frame(queue: Uuid, view: &LiveView, reading: &EwtReading) -> Utf8Bytes {
     let empty = ObservationsView::default();
     let observations = view.observations(queue).unwrap_or(&empty);
-    let (observations_stale, observations_as_of) = match view.freshness() {
-        ObservationsFreshness::Fresh => (false, None),
-        ObservationsFreshness::Stale { as_of } => (true, as_of.map(|s| s.utc())),
-    };
-    let (ewt_stale, ewt_as_of) = match reading.freshness {
-        EwtFreshness::Fresh => (false, None),
-        EwtFreshness::Stale { as_of } => (true, as_of.map(|s| s.utc())),
-    };
+    let (observations_stale, observations_as_of) = view.freshness().stale_as_of();
+    let (ewt_stale, ewt_as_of) = reading.freshness.stale_as_of();
     let frame = QueueFrame {
         queue_id: queue,
         observations,

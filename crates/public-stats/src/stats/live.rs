@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::feed::QueueFeeds;
-use super::view::{ObservationsView, Stamp};
+use super::view::{Freshness, ObservationsView, Stamp};
 
 /// The live observations of the monitored queues. Cheap to clone.
 #[derive(Clone)]
@@ -44,16 +44,6 @@ pub struct LiveView {
     root_frame: Utf8Bytes,
 }
 
-/// How old the observations are, when they are not current.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ObservationsFreshness {
-    Fresh,
-    /// The stream is down; `as_of` is when the data was last known current (`None`: never).
-    Stale {
-        as_of: Option<Stamp>,
-    },
-}
-
 impl LiveView {
     pub fn observations(&self, queue: Uuid) -> Option<&ObservationsView> {
         self.queues
@@ -62,15 +52,12 @@ impl LiveView {
             .map(|(_, view)| view)
     }
 
-    pub fn is_fresh(&self) -> bool {
-        self.fresh
-    }
-
-    pub fn freshness(&self) -> ObservationsFreshness {
+    /// Stale while the stream is down, as of when the data was last known current.
+    pub fn freshness(&self) -> Freshness {
         if self.fresh {
-            ObservationsFreshness::Fresh
+            Freshness::Fresh
         } else {
-            ObservationsFreshness::Stale {
+            Freshness::Stale {
                 as_of: self.current_at,
             }
         }
@@ -146,10 +133,6 @@ async fn follow(
             }
         }
         let connected = *status.borrow_and_update() == StreamStatus::Connected;
-        if !connected {
-            // Whatever arrives after this is only current once a new snapshot has been read.
-            tracker.snapshot_since_connect = false;
-        }
         let view = tracker.view(connected);
         publish.send_if_modified(|current| {
             let visible = current.fresh != view.fresh || current.root_frame != view.root_frame;
@@ -157,7 +140,6 @@ async fn follow(
             visible
         });
     }
-    tracker.snapshot_since_connect = false;
     publish.send_replace(Arc::new(tracker.view(false)));
 }
 
@@ -205,6 +187,10 @@ impl Tracker {
     /// The view to publish; moves `current_at` forward while fresh and at the moment freshness
     /// is lost.
     fn view(&mut self, connected: bool) -> LiveView {
+        if !connected {
+            // Whatever arrives after this is only current once a new snapshot has been read.
+            self.snapshot_since_connect = false;
+        }
         let fresh = connected && self.snapshot_since_connect;
         if fresh || self.was_fresh {
             self.current_at = Some(Stamp::now());
@@ -215,13 +201,14 @@ impl Tracker {
             .iter()
             .map(|q| (q.queue_id, ObservationsView::of(q)))
             .collect();
-        let root_frame = root_frame(&queues, fresh, self.current_at);
-        LiveView {
+        let mut view = LiveView {
             queues,
             fresh,
             current_at: self.current_at,
-            root_frame,
-        }
+            root_frame: Utf8Bytes::default(),
+        };
+        view.root_frame = root_frame(&view.queues, view.freshness());
+        view
     }
 }
 
@@ -247,19 +234,12 @@ impl Serialize for QueueStats<'_> {
     }
 }
 
-fn root_frame(
-    queues: &[(Uuid, ObservationsView)],
-    fresh: bool,
-    current_at: Option<Stamp>,
-) -> Utf8Bytes {
+fn root_frame(queues: &[(Uuid, ObservationsView)], freshness: Freshness) -> Utf8Bytes {
+    let (stale, as_of) = freshness.stale_as_of();
     let frame = RootFrame {
         queue_stats: QueueStats(queues),
-        stale: !fresh,
-        as_of: if fresh {
-            None
-        } else {
-            current_at.map(|s| s.utc())
-        },
+        stale,
+        as_of,
     };
     match serde_json::to_string(&frame) {
         Ok(json) => Utf8Bytes::from(json),
@@ -315,7 +295,7 @@ mod tests {
         assert!(!view.fresh);
         assert!(matches!(
             view.freshness(),
-            ObservationsFreshness::Stale { as_of: Some(_) }
+            Freshness::Stale { as_of: Some(_) }
         ));
         let json = frame(&view);
         assert_eq!(json["stale"], true);

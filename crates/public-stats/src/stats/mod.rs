@@ -7,13 +7,15 @@
 //! notification stream's state (no upstream call per request); the EWT from the cache. Data that
 //! is not current is served anyway and marked: `"stale": true`, plus `"observationsAgeSeconds"`
 //! and/or `"ewtAgeSeconds"` (seconds since that part was last current; absent if it never was).
-//! Nothing about the WebSocket lives here (`push`).
+//! The WebSocket frames are made here, serialised once per change; the sockets are `push`'s.
 
 mod ewt;
 pub mod feed;
 mod live;
 mod query;
 mod view;
+
+use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
@@ -22,17 +24,26 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-pub use ewt::{EwtCache, EwtFreshness, EwtKey, EwtReading};
-pub use live::{LiveStats, LiveView, ObservationsFreshness};
+pub use ewt::{EwtCache, EwtKey, EwtReading};
+pub use live::{LiveStats, LiveView};
 pub use query::{StatsQuery, media_type};
-pub use view::{MediaCounts, ObservationsView, SEED_MEDIA_TYPES, Stamp};
+pub use view::{Freshness, MediaCounts, ObservationsView, SEED_MEDIA_TYPES, Stamp};
 
 use crate::problem::ApiError;
 use crate::queues::PublicQueue;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/stats/{queueId}", get(stats))
+/// `ewt_cache_ttl` is also how long browsers and proxies may keep an answer: asking sooner would
+/// get the same estimate.
+pub fn router(ewt_cache_ttl: Duration) -> Router<AppState> {
+    // Built once: this is the busiest route.
+    let cache_control =
+        HeaderValue::try_from(format!("public, max-age={}", ewt_cache_ttl.as_secs()))
+            .expect("digits make a valid header value");
+    Router::new().route(
+        "/api/stats/{queueId}",
+        get(move |state, queue, query| stats(state, queue, query, cache_control)),
+    )
 }
 
 /// The response body: the seed's two keys, each only when asked for, plus staleness markers.
@@ -55,6 +66,7 @@ async fn stats(
     State(state): State<AppState>,
     PublicQueue(queue): PublicQueue,
     RawQuery(raw): RawQuery,
+    cache_control: HeaderValue,
 ) -> Result<Response, ApiError> {
     let query = StatsQuery::parse(raw.as_deref())?;
     let mut body = StatsBody::default();
@@ -71,17 +83,16 @@ async fn stats(
             .await;
         add_ewt(&mut body, &reading);
     }
-    let max_age = state.settings.ewt_cache_ttl.as_secs();
     let mut response = Json(body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-        response.headers_mut().insert(header::CACHE_CONTROL, value);
-    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, cache_control);
     Ok(response)
 }
 
 fn add_observations(body: &mut StatsBody, view: &LiveView, queue: uuid::Uuid) {
     body.observations = Some(view.observations(queue).cloned().unwrap_or_default());
-    if let ObservationsFreshness::Stale { as_of } = view.freshness() {
+    if let Freshness::Stale { as_of } = view.freshness() {
         body.stale = true;
         body.observations_age_seconds = as_of.map(|stamp| stamp.age_seconds());
     }
@@ -89,7 +100,7 @@ fn add_observations(body: &mut StatsBody, view: &LiveView, queue: uuid::Uuid) {
 
 fn add_ewt(body: &mut StatsBody, reading: &EwtReading) {
     body.ewt = Some(reading.wire_seconds());
-    if let EwtFreshness::Stale { as_of } = reading.freshness {
+    if let Freshness::Stale { as_of } = reading.freshness {
         body.stale = true;
         body.ewt_age_seconds = as_of.map(|stamp| stamp.age_seconds());
     }

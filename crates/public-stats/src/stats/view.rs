@@ -1,10 +1,11 @@
-//! The seed's `observations` object, built from the counts the notification stream keeps, and
-//! [`Stamp`], the moment a piece of data was last known to be current.
+//! The seed's `observations` object, built from the counts the notification stream keeps;
+//! [`Stamp`], the moment a piece of data was last known to be current; and [`Freshness`], how
+//! `live` and `ewt` say whether their data is current.
 //!
 //! It decides the public shape and nothing else: which counts are read comes from
 //! `genesys::QueueObservations`, and when data is stale is decided by `live` and `ewt`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use genesys::QueueObservations;
 use serde::Serialize;
@@ -88,17 +89,33 @@ impl Stamp {
         self.at
     }
 
-    pub fn age(&self) -> Duration {
-        self.at.elapsed()
-    }
-
     /// Whole seconds since then, as the `…AgeSeconds` fields carry it.
     pub fn age_seconds(&self) -> u64 {
-        self.age().as_secs()
+        self.at.elapsed().as_secs()
     }
 
     pub fn utc(&self) -> OffsetDateTime {
         self.utc
+    }
+}
+
+/// Whether a piece of data (the observations, an estimate) is current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    Fresh,
+    /// Not current; `as_of` is when it last was (`None`: never).
+    Stale {
+        as_of: Option<Stamp>,
+    },
+}
+
+impl Freshness {
+    /// The frames' `stale` flag and `…AsOf` time (when the data was last current, in UTC).
+    pub fn stale_as_of(self) -> (bool, Option<OffsetDateTime>) {
+        match self {
+            Freshness::Fresh => (false, None),
+            Freshness::Stale { as_of } => (true, as_of.map(|stamp| stamp.utc())),
+        }
     }
 }
 
