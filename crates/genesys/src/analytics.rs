@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::GenesysClient;
 use crate::budget::Priority;
 use crate::error::Error;
-use crate::http::{Idempotency, Request, Route};
+use crate::http::{Request, Route};
 
 const OBSERVATIONS_QUERY: &str = "/api/v2/analytics/queues/observations/query";
 /// Keeps one query's filter to a size Genesys accepts; more queues are asked in several queries.
@@ -396,12 +396,8 @@ impl GenesysClient {
         &self,
         queues: &[Uuid],
     ) -> Result<Vec<QueueObservations>, Error> {
-        let route = Route {
-            method: Method::POST,
-            template: OBSERVATIONS_QUERY,
-            // A query: it reads, so repeating it after a 5xx or a timeout is harmless.
-            idempotency: Idempotency::Idempotent,
-        };
+        // A query: it reads, so repeating it after a 5xx or a timeout is harmless.
+        let route = Route::idempotent(Method::POST, OBSERVATIONS_QUERY);
         let url = self.api_url(&["api", "v2", "analytics", "queues", "observations", "query"])?;
         let request = Request::new(route, url, Priority::Low).json(&query_for(queues))?;
         let response = self.send(request).await?.json("queue observations")?;

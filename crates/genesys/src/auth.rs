@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::budget::Priority;
 use crate::error::Error;
-use crate::http::{Credentials, Idempotency, Payload, Request, Route, Transport};
+use crate::http::{Credentials, Payload, Request, Route, Transport};
 use crate::secret::{AccessToken, ClientSecret};
 
 const TOKEN_ROUTE: &str = "/oauth/token";
@@ -100,11 +100,7 @@ impl TokenSource {
 
     #[tracing::instrument(name = "genesys_token", skip_all)]
     async fn fetch(&self, transport: &Transport) -> Result<CachedToken, Error> {
-        let route = Route {
-            method: Method::POST,
-            template: TOKEN_ROUTE,
-            idempotency: Idempotency::Idempotent,
-        };
+        let route = Route::idempotent(Method::POST, TOKEN_ROUTE);
         let mut request = Request::new(route, self.token_url.clone(), Priority::High);
         request.payload = Payload::Form(&[("grant_type", "client_credentials")]);
         let credentials = Credentials::Basic {
@@ -143,16 +139,16 @@ fn refused_credentials(error: Error) -> Error {
     }
 }
 
-/// When to refresh a token that lives `lifetime`: `lifetime − min(60 s, 10 %)`.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 48 * 3600;
+
 /// The token's lifetime as the upstream states it, capped at Genesys's maximum (48 h) so that an
 /// absurd `expires_in` cannot overflow the clock.
-pub(crate) fn token_lifetime(expires_in: u64) -> Duration {
+fn token_lifetime(expires_in: u64) -> Duration {
     Duration::from_secs(expires_in.min(MAX_TOKEN_LIFETIME_SECS))
 }
 
-const MAX_TOKEN_LIFETIME_SECS: u64 = 48 * 3600;
-
-pub(crate) fn refresh_after(lifetime: Duration) -> Duration {
+/// When to refresh a token that lives `lifetime`: `lifetime − min(60 s, 10 %)`.
+fn refresh_after(lifetime: Duration) -> Duration {
     lifetime.saturating_sub(MAX_REFRESH_MARGIN.min(lifetime / 10))
 }
 

@@ -183,11 +183,7 @@ impl GenesysClient {
         &self,
         conversation_id: Uuid,
     ) -> Result<CallbackConversation, Error> {
-        let route = Route {
-            method: Method::GET,
-            template: CALLBACK,
-            idempotency: Idempotency::Idempotent,
-        };
+        let route = Route::idempotent(Method::GET, CALLBACK);
         let id = conversation_id.to_string();
         let url = self.api_url(&["api", "v2", "conversations", "callbacks", &id])?;
         self.send(Request::new(route, url, Priority::Low))

@@ -32,7 +32,7 @@ use crate::secret::{AccessToken, ClientSecret};
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(3);
 /// The longest `Retry-After` honoured: a larger value is read as this (an hour is already far
 /// longer than any Genesys rate-limit window).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// How a client retries.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,6 +88,17 @@ pub(crate) struct Route {
     pub method: Method,
     pub template: &'static str,
     pub idempotency: Idempotency,
+}
+
+impl Route {
+    /// An endpoint that is safe to repeat after an unclear outcome.
+    pub(crate) fn idempotent(method: Method, template: &'static str) -> Self {
+        Route {
+            method,
+            template,
+            idempotency: Idempotency::Idempotent,
+        }
+    }
 }
 
 impl fmt::Display for Route {
@@ -348,11 +359,6 @@ fn into_error(outcome: Outcome) -> Error {
         Outcome::Reply(reply) if reply.status.is_redirection() => Error::Redirect {
             status: reply.status,
         },
-        Outcome::Reply(reply) if reply.status == StatusCode::TOO_MANY_REQUESTS => {
-            Error::RateLimited {
-                retry_after: reply.retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-            }
-        }
         Outcome::Reply(reply) => Error::Api {
             status: reply.status,
             body: ErrorBody::parse(&reply.body),

@@ -6,9 +6,10 @@
 //! and single-flight refresh, a request budget below Genesys's per-token limit, 429 Retry-After
 //! gates, retries only where repeating is safe, timeouts, a body size cap and no redirects.
 //!
-//! It is not the notification WebSocket stream (that lives in `notifications::stream`, written on
-//! top of the pieces exposed here), it caches no statistics, and it never decides what a visitor
-//! may see: upstream error text is kept for callers, who must not forward it.
+//! The self-healing notification WebSocket stream (`notifications::stream`) is written on top of
+//! the client's public calls, not inside the transport. The crate caches no statistics, and it
+//! never decides what a visitor may see: upstream error text is kept for callers, who must not
+//! forward it.
 
 pub mod analytics;
 mod auth;

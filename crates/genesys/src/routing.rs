@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::GenesysClient;
 use crate::budget::Priority;
 use crate::error::Error;
-use crate::http::{Idempotency, Request, Route};
+use crate::http::{Request, Route};
 
 const QUEUES: &str = "/api/v2/routing/queues";
 const QUEUE_EWT: &str = "/api/v2/routing/queues/{queueId}/estimatedwaittime";
@@ -186,17 +186,7 @@ impl GenesysClient {
 
     /// `GET /api/v2/routing/queues/{queueId}/estimatedwaittime` → seconds, `None` when unknown.
     pub async fn estimated_wait_time(&self, queue_id: Uuid) -> Result<Option<u64>, Error> {
-        let queue = queue_id.to_string();
-        let url = self.api_url(&[
-            "api",
-            "v2",
-            "routing",
-            "queues",
-            &queue,
-            "estimatedwaittime",
-        ])?;
-        let predictions = self.ewt_predictions(QUEUE_EWT, url).await?;
-        Ok(predictions.seconds_for(None))
+        self.ewt_seconds(queue_id, None).await
     }
 
     /// `GET /api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime`.
@@ -205,32 +195,48 @@ impl GenesysClient {
         queue_id: Uuid,
         media: EwtMediaType,
     ) -> Result<Option<u64>, Error> {
-        let queue = queue_id.to_string();
-        let segments = [
-            "api",
-            "v2",
-            "routing",
-            "queues",
-            &queue,
-            "mediatypes",
-            media.as_path(),
-            "estimatedwaittime",
-        ];
-        let predictions = self
-            .ewt_predictions(MEDIA_EWT, self.api_url(&segments)?)
-            .await?;
-        Ok(predictions.seconds_for(Some(media)))
+        self.ewt_seconds(queue_id, Some(media)).await
     }
 
-    async fn ewt_predictions(
+    /// The queue-wide endpoint for `None`, the per-media one otherwise.
+    async fn ewt_seconds(
         &self,
-        template: &'static str,
-        url: url::Url,
-    ) -> Result<EstimatedWaitTimePredictions, Error> {
-        let reply = self
-            .send(Request::new(get(template), url, Priority::Low))
-            .await?;
-        reply.json("estimated wait time predictions")
+        queue_id: Uuid,
+        media: Option<EwtMediaType>,
+    ) -> Result<Option<u64>, Error> {
+        let queue = queue_id.to_string();
+        let (template, url) = match media {
+            None => (
+                QUEUE_EWT,
+                self.api_url(&[
+                    "api",
+                    "v2",
+                    "routing",
+                    "queues",
+                    &queue,
+                    "estimatedwaittime",
+                ])?,
+            ),
+            Some(media) => (
+                MEDIA_EWT,
+                self.api_url(&[
+                    "api",
+                    "v2",
+                    "routing",
+                    "queues",
+                    &queue,
+                    "mediatypes",
+                    media.as_path(),
+                    "estimatedwaittime",
+                ])?,
+            ),
+        };
+        let request = Request::new(Route::idempotent(Method::GET, template), url, Priority::Low);
+        let predictions: EstimatedWaitTimePredictions = self
+            .send(request)
+            .await?
+            .json("estimated wait time predictions")?;
+        Ok(predictions.seconds_for(media))
     }
 
     async fn queue_page(
@@ -247,9 +253,8 @@ impl GenesysClient {
                 query.append_pair("name", name);
             }
         }
-        let reply = self
-            .send(Request::new(get(QUEUES), url, Priority::Low))
-            .await?;
+        let route = Route::idempotent(Method::GET, QUEUES);
+        let reply = self.send(Request::new(route, url, Priority::Low)).await?;
         reply.json("queue listing")
     }
 }
@@ -272,14 +277,6 @@ fn is_last_page(
         return collected as u64 >= total;
     }
     received < page_size as usize
-}
-
-fn get(template: &'static str) -> Route {
-    Route {
-        method: Method::GET,
-        template,
-        idempotency: Idempotency::Idempotent,
-    }
 }
 
 #[cfg(test)]

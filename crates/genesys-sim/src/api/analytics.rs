@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::api::error::{ApiError, GenesysJson};
-use crate::model::{MediaType, QueueSnapshot, RoutingStatus};
+use crate::model::{MediaCounts, MediaType, QueueSnapshot, RoutingStatus};
 use crate::state::SimState;
 
 /// The metrics a queue observation query accepts (`QueueObservationQuery.MetricsEnum`).
@@ -257,9 +257,9 @@ fn add_media(selection: &mut Selection, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `ObservationMetricData`.
+/// `ObservationMetricData`; the notification events (`notifications/messages.rs`) carry the same.
 #[derive(Serialize)]
-struct Datum {
+pub(crate) struct Datum {
     metric: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     qualifier: Option<&'static str>,
@@ -311,12 +311,7 @@ fn rows(snapshot: &QueueSnapshot, selection: &Selection) -> Vec<Value> {
             let data = selection
                 .metrics
                 .iter()
-                .filter_map(|m| match m.as_str() {
-                    "oWaiting" => Some(datum("oWaiting", None, counts.waiting)),
-                    "oInteracting" => Some(datum("oInteracting", None, counts.interacting)),
-                    "oAlerting" => Some(datum("oAlerting", None, counts.alerting)),
-                    _ => None,
-                })
+                .filter_map(|m| media_metric(counts, m))
                 .collect();
             rows.push(row(snapshot.queue_id, Some(*media), data));
         }
@@ -333,48 +328,63 @@ fn row(queue: Uuid, media: Option<MediaType>, data: Vec<Datum>) -> Value {
     json!({ "group": group, "data": data })
 }
 
-/// A user metric's data. Unqualified metrics are always present (0 included); qualified ones
-/// (by routing status or presence) list only the qualifiers that have members, which is how the
-/// observation samples look and lets a client treat a missing qualifier as 0 — and when no
-/// qualifier has members, one unqualified 0, so the metric is never silently absent.
-fn user_metric(snapshot: &QueueSnapshot, metric: &str) -> Vec<Datum> {
-    let data = user_metric_data(snapshot, metric);
-    match (data.is_empty(), known_metric(metric)) {
-        (true, Some(name)) => vec![datum(name, None, 0)],
-        _ => data,
+/// An interaction metric's datum for one media row; `None` for a user metric.
+pub(crate) fn media_metric(counts: &MediaCounts, metric: &str) -> Option<Datum> {
+    match metric {
+        "oWaiting" => Some(datum("oWaiting", None, counts.waiting)),
+        "oInteracting" => Some(datum("oInteracting", None, counts.interacting)),
+        "oAlerting" => Some(datum("oAlerting", None, counts.alerting)),
+        _ => None,
     }
 }
 
-/// The metric's `'static` name, for the metrics this simulator reports.
-fn known_metric(metric: &str) -> Option<&'static str> {
-    ["oOnQueueUsers", "oUserRoutingStatuses", "oUserPresences"]
-        .into_iter()
-        .find(|known| *known == metric)
-}
-
-fn user_metric_data(snapshot: &QueueSnapshot, metric: &str) -> Vec<Datum> {
-    let by_status = |filter: fn(RoutingStatus) -> bool, name: &'static str| -> Vec<Datum> {
-        snapshot
-            .routing_statuses
-            .iter()
-            .filter(|(status, n)| filter(**status) && **n > 0)
-            .map(|(status, n)| datum(name, Some(status.qualifier()), *n))
-            .collect()
+/// A user metric's data for the queue-wide row; empty for an interaction metric. Unqualified
+/// metrics are always present (0 included); qualified ones (by routing status or presence) list
+/// only the qualifiers that have members, which is how the observation samples look and lets a
+/// client treat a missing qualifier as 0 — and when no qualifier has members, one unqualified 0,
+/// so the metric is never silently absent (a notification client would keep its last value).
+pub(crate) fn user_metric(snapshot: &QueueSnapshot, metric: &str) -> Vec<Datum> {
+    let by_status = |filter: fn(RoutingStatus) -> bool, name: &'static str| {
+        let statuses = snapshot.routing_statuses.iter();
+        qualified(
+            name,
+            statuses
+                .filter(|(status, _)| filter(**status))
+                .map(|(status, n)| (status.qualifier(), *n)),
+        )
     };
     match metric {
+        // Split by routing status like oUserRoutingStatuses (reference §2.2 says "likely").
         "oOnQueueUsers" => by_status(RoutingStatus::is_on_queue, "oOnQueueUsers"),
         "oUserRoutingStatuses" => by_status(|_| true, "oUserRoutingStatuses"),
-        "oUserPresences" => snapshot
-            .presences
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(presence, n)| datum("oUserPresences", Some(presence), *n))
-            .collect(),
+        "oUserPresences" => qualified(
+            "oUserPresences",
+            snapshot
+                .presences
+                .iter()
+                .map(|(presence, n)| (*presence, *n)),
+        ),
         "oOffQueueUsers" => vec![datum("oOffQueueUsers", None, snapshot.off_queue_users())],
         "oMemberUsers" => vec![datum("oMemberUsers", None, snapshot.member_users)],
         // Every simulated member is logged in (none OFFLINE), so all members are active.
         "oActiveUsers" => vec![datum("oActiveUsers", None, active_users(snapshot))],
         _ => Vec::new(),
+    }
+}
+
+/// One datum per qualifier with members, or one unqualified 0 when none has any.
+fn qualified(
+    metric: &'static str,
+    counts: impl Iterator<Item = (&'static str, u32)>,
+) -> Vec<Datum> {
+    let data: Vec<Datum> = counts
+        .filter(|(_, n)| *n > 0)
+        .map(|(qualifier, n)| datum(metric, Some(qualifier), n))
+        .collect();
+    if data.is_empty() {
+        vec![datum(metric, None, 0)]
+    } else {
+        data
     }
 }
 

@@ -2,7 +2,7 @@
 //! issued, and the bearer check every Platform API call (`/api/v2/...`) goes through.
 //!
 //! It is not user login (no implicit/code grants, no scopes or permissions: every valid token may
-//! call everything), and not the web messaging guest's JWT, which `webmessaging.rs` checks itself.
+//! call everything), and not the web messaging guest's JWT, which `webmessaging` checks itself.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -165,13 +165,14 @@ pub async fn require_bearer(
     if !path.starts_with("/api/v2/") || exempt {
         return next.run(request).await;
     }
-    match bearer_status(&state, request.headers()) {
-        Ok(()) => next.run(request).await,
+    match bearer_token(&state, request.headers()) {
+        Ok(_) => next.run(request).await,
         Err(error) => error.into_response(),
     }
 }
 
-fn bearer_status(state: &SimState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// The request's bearer token if it is live; Genesys's 401 for a missing, unknown or expired one.
+pub fn bearer_token<'h>(state: &SimState, headers: &'h HeaderMap) -> Result<&'h str, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -179,7 +180,7 @@ fn bearer_status(state: &SimState, headers: &HeaderMap) -> Result<(), ApiError> 
         .filter(|t| !t.is_empty())
         .ok_or_else(ApiError::authentication_required)?;
     match state.auth.check(token) {
-        TokenStatus::Valid => Ok(()),
+        TokenStatus::Valid => Ok(token),
         TokenStatus::Expired => Err(ApiError::credentials_expired()),
         TokenStatus::Unknown => Err(ApiError::bad_credentials()),
     }

@@ -62,8 +62,8 @@ async fn create(
     GenesysJson(raw): GenesysJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     state.control.log().record_callback(raw.clone());
-    let command: CreateCallbackCommand = serde_json::from_value(raw)
-        .map_err(|e| ApiError::bad_request(format!("The request body is invalid: {e}")))?;
+    let command: CreateCallbackCommand =
+        serde_json::from_value(raw).map_err(ApiError::invalid_body)?;
     let (queue, spec) = validate(command)?;
     // An unknown queue in the body is a bad request, not a missing resource: the URL names none.
     let created = state
@@ -150,49 +150,43 @@ async fn fetch(
 fn conversation_json(record: &CallbackRecord) -> Value {
     let ended = record.state == InteractionState::Ended;
     let waiting = record.state == InteractionState::Waiting;
-    let state_of = |connected: bool| {
-        if connected {
-            "connected"
-        } else {
-            "disconnected"
-        }
-    };
     let queue = json!({"id": record.queue_id, "selfUri": format!("/api/v2/routing/queues/{}", record.queue_id)});
     let spec = &record.spec;
+    // Every participant carries the queue and the callback's details; `extra` adds its own fields.
+    let participant = |id: Uuid, purpose: &str, connected: bool, extra: Value| {
+        let mut participant = json!({
+            "id": id,
+            "purpose": purpose,
+            "state": if connected { "connected" } else { "disconnected" },
+            "queue": queue,
+            "callbackNumbers": spec.numbers,
+            "callbackUserName": spec.user_name,
+            "callbackScheduledTime": spec.scheduled_time,
+        });
+        if let (Value::Object(fields), Value::Object(extra)) = (&mut participant, extra) {
+            fields.extend(extra);
+        }
+        participant
+    };
     let mut participants = vec![
-        json!({
-            "id": record.customer_participant,
-            "name": spec.user_name,
-            "purpose": "customer",
-            "state": state_of(!ended),
-            "queue": queue,
-            "callbackNumbers": spec.numbers,
-            "callbackUserName": spec.user_name,
-            "callbackScheduledTime": spec.scheduled_time,
-        }),
-        json!({
-            "id": record.acd_participant,
-            "purpose": "acd",
-            "state": state_of(waiting),
-            "queue": queue,
-            "callbackNumbers": spec.numbers,
-            "callbackUserName": spec.user_name,
-            "callbackScheduledTime": spec.scheduled_time,
-        }),
+        participant(
+            record.customer_participant,
+            "customer",
+            !ended,
+            json!({"name": spec.user_name}),
+        ),
+        participant(record.acd_participant, "acd", waiting, json!({})),
     ];
     if let Some((agent_id, agent_name)) = &record.agent {
-        participants.push(json!({
-            // Stable without storing it: the agent participant id derives from the ACD one.
-            "id": Uuid::from_u128(record.acd_participant.as_u128() ^ agent_id.as_u128()),
-            "name": agent_name,
-            "purpose": "agent",
-            "state": state_of(!ended),
-            "queue": queue,
-            "user": {"id": agent_id, "selfUri": format!("/api/v2/users/{agent_id}")},
-            "callbackNumbers": spec.numbers,
-            "callbackUserName": spec.user_name,
-            "callbackScheduledTime": spec.scheduled_time,
-        }));
+        // Stable without storing it: the agent participant id derives from the ACD one.
+        let id = Uuid::from_u128(record.acd_participant.as_u128() ^ agent_id.as_u128());
+        let user = json!({"id": agent_id, "selfUri": format!("/api/v2/users/{agent_id}")});
+        participants.push(participant(
+            id,
+            "agent",
+            !ended,
+            json!({"name": agent_name, "user": user}),
+        ));
     }
     json!({
         "id": record.conversation_id,

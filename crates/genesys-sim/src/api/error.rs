@@ -5,6 +5,8 @@
 //! It is not the OAuth login's error format (`/oauth/token` answers OAuth-style bodies, see
 //! `auth.rs`), nor the web messaging socket's `{"type":"response","class":"string",…}` errors.
 
+use std::fmt;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -53,13 +55,14 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad.request", message)
     }
 
+    /// 400 `bad.request` for a body that is not what the endpoint takes; `reason` says why.
+    pub fn invalid_body(reason: impl fmt::Display) -> Self {
+        Self::bad_request(format!("The request body is invalid: {reason}"))
+    }
+
     /// 401 `authentication.required`: no bearer token at all.
     pub fn authentication_required() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "authentication.required",
-            "No authentication bearer token specified in authorization header.",
-        )
+        Self::for_status(StatusCode::UNAUTHORIZED, None)
     }
 
     /// 401 `bad.credentials`: a token the simulator never issued.
@@ -204,10 +207,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => {
             ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, None)
         }
-        other => ApiError::bad_request(format!(
-            "The request body is invalid: {}",
-            other.body_text()
-        )),
+        other => ApiError::invalid_body(other.body_text()),
     }
 }
 
@@ -220,5 +220,5 @@ pub fn parse_uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {
 
 /// The answer to a path no module serves: Genesys's 404 body rather than axum's empty one.
 pub async fn fallback() -> ApiError {
-    ApiError::not_found("The requested resource was not found.")
+    ApiError::for_status(StatusCode::NOT_FOUND, None)
 }

@@ -12,6 +12,8 @@ pub mod webmessaging;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::control;
 use crate::state::SimState;
@@ -35,4 +37,15 @@ pub fn router(state: SimState) -> Router {
         .merge(control::router())
         .fallback(error::fallback)
         .with_state(state)
+}
+
+/// `2020-08-12T12:41:54.707Z`: the millisecond UTC form of every Genesys timestamp the simulator
+/// sends (channel expiry, notification intervals, web messaging times).
+pub fn iso_millis(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let utc = at.to_offset(UtcOffset::UTC);
+    // Formatting these components cannot fail; the fallback only avoids a panic path.
+    utc.format(format)
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }

@@ -229,15 +229,11 @@ fn parse_ewt_media(raw: &str) -> Result<Option<MediaType>, ApiError> {
     if raw.eq_ignore_ascii_case("all") {
         return Ok(None);
     }
-    MediaType::ALL
-        .into_iter()
-        .find(|m| m.ewt_name().is_some_and(|n| n.eq_ignore_ascii_case(raw)))
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Invalid mediaType '{raw}'. Valid values: all, call, chat, callback, email, videoComm, message"
-            ))
-        })
+    MediaType::from_ewt_name(raw).map(Some).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "Invalid mediaType '{raw}'. Valid values: all, call, chat, callback, email, videoComm, message"
+        ))
+    })
 }
 
 /// When no estimate is possible (nobody on queue and nothing waiting) Genesys's behaviour is not

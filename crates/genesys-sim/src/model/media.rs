@@ -61,10 +61,11 @@ impl MediaType {
         }
     }
 
+    /// The media type of an EWT path name, in any case (as Genesys accepts it).
     pub fn from_ewt_name(name: &str) -> Option<Self> {
         MediaType::ALL
             .into_iter()
-            .find(|m| m.ewt_name() == Some(name))
+            .find(|m| m.ewt_name().is_some_and(|n| n.eq_ignore_ascii_case(name)))
     }
 
     /// The `intent` of an EWT prediction for this media type (`CALL`, `CHAT`, …).

@@ -287,11 +287,6 @@ impl Model {
         model
     }
 
-    /// Simulated seconds since start.
-    pub fn now(&self) -> f64 {
-        self.clock
-    }
-
     pub fn queue_ids(&self) -> Vec<Uuid> {
         self.queues.keys().copied().collect()
     }
@@ -457,7 +452,7 @@ impl Model {
                 RoutingStatus::OffQueue,
                 spec.off_queue as usize,
             ));
-        for (id, status) in q.agents.clone().iter().zip(statuses) {
+        for (id, status) in q.agents.iter().zip(statuses) {
             if let Some(agent) = self.agents.get_mut(id) {
                 agent.status = status;
                 agent.conversation = None;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::GenesysClient;
 use crate::budget::Priority;
 use crate::error::Error;
-use crate::http::{Idempotency, Request, Route};
+use crate::http::{Request, Route};
 
 const CHANNELS: &str = "/api/v2/notifications/channels";
 const CHANNEL: &str = "/api/v2/notifications/channels/{channelId}";
@@ -157,7 +157,7 @@ impl GenesysClient {
     pub async fn create_channel(&self) -> Result<Channel, Error> {
         let url = self.api_url(&["api", "v2", "notifications", "channels"])?;
         // Creating a channel twice only leaves an unused one, which Genesys evicts first.
-        let route = route(Method::POST, CHANNELS);
+        let route = Route::idempotent(Method::POST, CHANNELS);
         let body: ChannelBody = self
             .send(Request::new(route, url, Priority::Normal))
             .await?
@@ -183,8 +183,12 @@ impl GenesysClient {
             channel.expose(),
             "subscriptions",
         ])?;
-        let request =
-            Request::new(route(Method::PUT, SUBSCRIPTIONS), url, Priority::Normal).json(&topics)?;
+        let request = Request::new(
+            Route::idempotent(Method::PUT, SUBSCRIPTIONS),
+            url,
+            Priority::Normal,
+        )
+        .json(&topics)?;
         let listing: TopicList = self.send(request).await?.json("channel topics")?;
         Ok(match listing {
             TopicList::Listing { entities } => entities,
@@ -210,7 +214,7 @@ impl GenesysClient {
         let url = self.api_url(&["api", "v2", "notifications", "channels", channel.expose()])?;
         match self
             .send(Request::new(
-                route(Method::HEAD, CHANNEL),
+                Route::idempotent(Method::HEAD, CHANNEL),
                 url,
                 Priority::Normal,
             ))
@@ -223,14 +227,6 @@ impl GenesysClient {
             }) => Ok(false),
             Err(error) => Err(error),
         }
-    }
-}
-
-fn route(method: Method, template: &'static str) -> Route {
-    Route {
-        method,
-        template,
-        idempotency: Idempotency::Idempotent,
     }
 }
 

@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::messages::{self, iso_millis};
+use super::messages;
 use crate::api::error::GenesysJson;
+use crate::api::iso_millis;
 use crate::state::SimState;
 
 #[derive(Deserialize)]

@@ -6,24 +6,16 @@
 
 use rand::Rng;
 use serde_json::{Value, json};
-use time::macros::format_description;
 use time::{Duration as TimeDuration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::model::{MediaCounts, MediaType, QueueSnapshot, RoutingStatus};
+use crate::api::analytics::{self, Datum};
+use crate::api::iso_millis;
+use crate::model::{MediaCounts, MediaType, QueueSnapshot};
 
 /// Genesys's organization id for the simulated org, in system messages. The org has no id in the
 /// configuration; a fixed one keeps runs comparable.
 const SIM_ORGANIZATION_ID: &str = "7c3f9b2e-0d41-4a8e-b6c5-2f1e8d9a0b34";
-
-/// `2020-08-12T12:41:54.707Z`: the millisecond UTC form every Genesys timestamp here uses.
-pub fn iso_millis(at: OffsetDateTime) -> String {
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    let utc = at.to_offset(time::UtcOffset::UTC);
-    utc.format(format)
-        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
-}
 
 pub fn observations_topic(queue: Uuid) -> String {
     format!("v2.analytics.queues.{queue}.observations")
@@ -92,86 +84,33 @@ pub fn observation_events(
 }
 
 fn media_body(queue: Uuid, media: MediaType, counts: &MediaCounts, interval: &str) -> Value {
+    let metrics: Vec<Datum> = ["oAlerting", "oWaiting", "oInteracting"]
+        .into_iter()
+        .filter_map(|metric| analytics::media_metric(counts, metric))
+        .collect();
     json!({
         "group": {"queueId": queue.to_string(), "mediaType": media.analytics_name()},
-        "data": [{
-            "interval": interval,
-            "metrics": [
-                count_metric("oAlerting", None, counts.alerting),
-                count_metric("oWaiting", None, counts.waiting),
-                count_metric("oInteracting", None, counts.interacting),
-            ],
-        }],
-    })
-}
-
-/// Qualified metrics list only qualifiers with members, like the observation query's answer
-/// (`analytics.rs`): a client must read a missing qualifier as 0.
-fn queue_wide_body(snapshot: &QueueSnapshot, interval: &str) -> Value {
-    let statuses: Vec<(RoutingStatus, u32)> = snapshot
-        .routing_statuses
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(status, n)| (*status, *n))
-        .collect();
-    let mut metrics: Vec<Value> = qualified(
-        "oUserRoutingStatuses",
-        statuses.iter().map(|(status, n)| (status.qualifier(), *n)),
-    );
-    // Split by routing status like oUserRoutingStatuses (reference §2.2 says "likely").
-    metrics.extend(qualified(
-        "oOnQueueUsers",
-        statuses
-            .iter()
-            .filter(|(status, _)| status.is_on_queue())
-            .map(|(status, n)| (status.qualifier(), *n)),
-    ));
-    let offline = snapshot.presences.get("OFFLINE").copied().unwrap_or(0);
-    metrics.push(count_metric(
-        "oOffQueueUsers",
-        None,
-        snapshot.off_queue_users(),
-    ));
-    metrics.push(count_metric("oMemberUsers", None, snapshot.member_users));
-    metrics.push(count_metric(
-        "oActiveUsers",
-        None,
-        snapshot.member_users.saturating_sub(offline),
-    ));
-    metrics.extend(qualified(
-        "oUserPresences",
-        snapshot
-            .presences
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(presence, n)| (*presence, *n)),
-    ));
-    json!({
-        "group": {"queueId": snapshot.queue_id.to_string()},
         "data": [{"interval": interval, "metrics": metrics}],
     })
 }
 
-/// A metric split by qualifier: one entry per non-zero qualifier, or — when every qualifier is 0,
-/// e.g. nobody on queue — one unqualified count of 0, so the notification still says "0" for the
-/// metric instead of leaving it out (a client would keep the last value it saw).
-fn qualified<'a>(metric: &str, counts: impl Iterator<Item = (&'a str, u32)>) -> Vec<Value> {
-    let entries: Vec<Value> = counts
-        .map(|(qualifier, n)| count_metric(metric, Some(qualifier), n))
-        .collect();
-    if entries.is_empty() {
-        vec![count_metric(metric, None, 0)]
-    } else {
-        entries
-    }
-}
-
-fn count_metric(metric: &str, qualifier: Option<&str>, count: u32) -> Value {
-    let mut value = json!({"metric": metric, "stats": {"count": count}});
-    if let (Some(qualifier), Value::Object(map)) = (qualifier, &mut value) {
-        map.insert("qualifier".to_owned(), Value::from(qualifier));
-    }
-    value
+/// The user metrics, built exactly as the observation query's queue-wide row (`analytics.rs`).
+fn queue_wide_body(snapshot: &QueueSnapshot, interval: &str) -> Value {
+    let metrics: Vec<Datum> = [
+        "oUserRoutingStatuses",
+        "oOnQueueUsers",
+        "oOffQueueUsers",
+        "oMemberUsers",
+        "oActiveUsers",
+        "oUserPresences",
+    ]
+    .into_iter()
+    .flat_map(|metric| analytics::user_metric(snapshot, metric))
+    .collect();
+    json!({
+        "group": {"queueId": snapshot.queue_id.to_string()},
+        "data": [{"interval": interval, "metrics": metrics}],
+    })
 }
 
 /// A 30-minute aggregate event like the captured `NUM2` (reference §4.6): the current half-hour

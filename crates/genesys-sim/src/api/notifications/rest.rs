@@ -7,16 +7,17 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::messages::{iso_millis, observations_topic, observed_queue};
+use super::messages::{observations_topic, observed_queue};
 use super::registry::{ChannelInfo, MAX_TOPICS, TopicsError};
-use crate::api::auth::TokenStatus;
+use crate::api::auth::bearer_token;
 use crate::api::error::{ApiError, GenesysJson};
+use crate::api::iso_millis;
 use crate::state::SimState;
 
 /// `Channel` (`connectUri`, `id`, `expires`).
@@ -266,24 +267,12 @@ fn new_channel_id() -> String {
     format!("streaming-0-{suffix}")
 }
 
-/// The caller's bearer token, checked like the auth middleware does: the channel belongs to it.
+/// The caller's bearer token, checked as the auth middleware checks it: the channel belongs to it.
 fn caller_token(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|token| !token.is_empty())
-        .ok_or_else(ApiError::authentication_required)?;
-    match state.auth.check(token) {
-        TokenStatus::Valid => Ok(token.to_owned()),
-        TokenStatus::Expired => Err(ApiError::credentials_expired()),
-        TokenStatus::Unknown => Err(ApiError::bad_credentials()),
-    }
+    bearer_token(state, headers).map(str::to_owned)
 }
 
-fn channel_not_found(id: &str) -> ApiError {
+pub(super) fn channel_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Channel {id} not found"))
 }
 

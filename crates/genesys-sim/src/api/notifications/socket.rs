@@ -20,9 +20,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until};
 use uuid::Uuid;
 
-use super::messages;
 use super::registry::Connection;
-use crate::api::error::ApiError;
+use super::{messages, rest};
 use crate::model::{ModelEvent, QueueSnapshot};
 use crate::state::SimState;
 
@@ -45,7 +44,7 @@ pub async fn connect(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if state.notifications.get(&state.auth, &channel_id).is_none() {
-        return channel_not_found(&channel_id);
+        return rest::channel_not_found(&channel_id).into_response();
     }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
@@ -56,7 +55,7 @@ pub async fn connect(
         .notifications
         .attach(&state.auth, &channel_id, connection.clone())
     {
-        return channel_not_found(&channel_id);
+        return rest::channel_not_found(&channel_id).into_response();
     }
     let (failed_state, failed_channel, failed_id) =
         (state.clone(), channel_id.clone(), connection.id);
@@ -68,10 +67,6 @@ pub async fn connect(
         })
         .on_upgrade(move |socket| serve(state, channel_id, connection, outbound, socket))
         .into_response()
-}
-
-fn channel_not_found(channel_id: &str) -> Response {
-    ApiError::not_found(format!("Channel {channel_id} not found")).into_response()
 }
 
 /// How a socket's session ended.

@@ -8,8 +8,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::macros::format_description;
 use uuid::Uuid;
+
+use crate::api::iso_millis;
 
 /// Longest guest text accepted, in characters (Unicode scalar values). Genesys does not publish
 /// the limit; 4,000 is our choice, in line with other Genesys messaging channels.
@@ -238,15 +239,6 @@ pub fn empty_event(class: &str) -> String {
     envelope("message", class, 200, json!({}), None)
 }
 
-/// `2022-08-22T19:24:26.704Z`: Genesys's timestamps carry milliseconds.
-pub fn timestamp(at: OffsetDateTime) -> String {
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_default()
-}
-
 /// Genesys message ids are 32 hex digits.
 fn message_id() -> String {
     Uuid::new_v4().simple().to_string()
@@ -254,7 +246,7 @@ fn message_id() -> String {
 
 fn channel(extra: Value) -> Value {
     let mut channel = json!({
-        "time": timestamp(OffsetDateTime::now_utc()),
+        "time": iso_millis(OffsetDateTime::now_utc()),
         "messageId": message_id(),
     });
     if let (Some(channel), Value::Object(extra)) = (channel.as_object_mut(), extra) {
@@ -396,7 +388,7 @@ mod tests {
     #[test]
     fn timestamp_has_millis() {
         let at = time::macros::datetime!(2022-08-22 19:24:26.704123 UTC);
-        assert_eq!(timestamp(at), "2022-08-22T19:24:26.704Z");
+        assert_eq!(iso_millis(at), "2022-08-22T19:24:26.704Z");
     }
 
     #[test]

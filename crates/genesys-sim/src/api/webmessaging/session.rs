@@ -113,13 +113,9 @@ impl Session {
     }
 
     fn close_connection(connection: &Connection) {
-        connection.offer(Outgoing::Frame(protocol::empty_event(
-            "ConnectionClosedEvent",
-        )));
-        connection.offer(Outgoing::Close {
-            code: 1000,
-            reason: "Connection closed",
-        });
+        for out in connection_closed() {
+            connection.offer(out);
+        }
     }
 
     /// Ends the model conversation, if any, and stops its agent.
@@ -153,6 +149,17 @@ impl Session {
             "connections": self.connections.len(),
         })
     }
+}
+
+/// What a socket the server closes gets: `ConnectionClosedEvent`, then a normal close frame.
+pub fn connection_closed() -> [Outgoing; 2] {
+    [
+        Outgoing::Frame(protocol::empty_event("ConnectionClosedEvent")),
+        Outgoing::Close {
+            code: 1000,
+            reason: "Connection closed",
+        },
+    ]
 }
 
 fn start_conversation(state: &SimState, token: &str) -> Result<Conversation, Failure> {

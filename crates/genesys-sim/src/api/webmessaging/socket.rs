@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::protocol::{self, Failure, GuestEvent, GuestMessage, Request};
-use super::session::{Connection, Outgoing};
+use super::session::{Connection, Outgoing, connection_closed};
 use crate::state::SimState;
 
 /// Frames queued per socket before it counts as too slow and is closed.
@@ -242,12 +242,6 @@ impl Guest {
             return Ok(Vec::new());
         }
         state.webmessaging.detach(&token, self.id);
-        Ok(vec![
-            Outgoing::Frame(protocol::empty_event("ConnectionClosedEvent")),
-            Outgoing::Close {
-                code: 1000,
-                reason: "Connection closed",
-            },
-        ])
+        Ok(connection_closed().into())
     }
 }

@@ -52,6 +52,13 @@ pub(crate) fn next_step(ended: Ended) -> NextStep {
     }
 }
 
+impl NextStep {
+    /// Whether the backoff delay comes first: failures wait, planned replacements do not.
+    pub(crate) fn backs_off(self) -> bool {
+        matches!(self, NextStep::Reconnect | NextStep::NewChannel)
+    }
+}
+
 /// The least time a channel is used before it is replaced, so a channel that looks already
 /// expired (a skewed clock, a tiny lifetime) cannot start a tight create-and-replace loop.
 pub(crate) const MIN_CHANNEL_USE: Duration = Duration::from_secs(1);

@@ -5,7 +5,6 @@
 //! It does not decide what happens after; it reports an [`Ended`] and the supervisor consults
 //! `plan.rs`. It never logs the `connectUri`: the URI alone lets anyone read the channel.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -77,7 +76,7 @@ pub(crate) struct SessionEnd {
 pub(crate) struct Outlet<'a> {
     pub(crate) events: &'a mpsc::Sender<StreamEvent>,
     pub(crate) shutdown: &'a CancellationToken,
-    pub(crate) skipped: &'a Arc<AtomicU64>,
+    pub(crate) skipped: &'a AtomicU64,
 }
 
 /// The silence watchdog: quiet for `silence_timeout` → ping; still quiet after `ping_grace` → give up.

@@ -1,7 +1,7 @@
 //! The stream's task: a loop of connect (channel, socket, snapshot) → serve → decide → wait.
 //!
 //! Each turn runs one [`NextStep`] from `plan.rs` and ends with an [`Ended`]; the step after
-//! it, and whether to back off first, come from `plan::next_step`. The loop holds the current
+//! it comes from `plan::next_step`, and whether to back off first from `NextStep::backs_off`. The loop holds the current
 //! channel between turns so a reconnect can reuse it, and the old socket during a hand-over so the
 //! new one opens before the old one closes. It is not where messages are read (`session.rs`) or
 //! REST calls made (`upstream.rs`).
@@ -88,10 +88,13 @@ impl Supervisor {
                 self.set_status(StreamStatus::Disconnected);
             }
             step = plan::next_step(end.ended);
-            delay = match step {
-                NextStep::Stop => break,
-                NextStep::HandOver | NextStep::Renew => Duration::ZERO,
-                NextStep::Reconnect | NextStep::NewChannel => self.backoff.next_delay(),
+            if step == NextStep::Stop {
+                break;
+            }
+            delay = if step.backs_off() {
+                self.backoff.next_delay()
+            } else {
+                Duration::ZERO
             };
             tracing::info!(ended = ?end.ended, next = ?step, ?delay, "notification connection ended");
         }
