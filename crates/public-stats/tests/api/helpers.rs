@@ -142,6 +142,35 @@ impl TestApp {
         );
     }
 
+    /// Adds a fault to the simulator (`POST /__sim/faults`).
+    pub async fn fault(&self, spec: Value) {
+        let response = self
+            .sim_control(reqwest::Method::POST, "/__sim/faults", Some(spec))
+            .await;
+        assert_eq!(response.status().as_u16(), 201, "fault accepted");
+    }
+
+    pub async fn clear_faults(&self) {
+        let response = self
+            .sim_control(reqwest::Method::DELETE, "/__sim/faults", None)
+            .await;
+        assert_eq!(response.status().as_u16(), 204);
+    }
+
+    /// Drops the service's notification socket and keeps it from coming back (channel checks and
+    /// creation fail) until [`TestApp::clear_faults`].
+    pub async fn take_down_notification_stream(&self) {
+        for route in [
+            "GET /channels/{channelId}",
+            "POST /api/v2/notifications/channels",
+        ] {
+            self.fault(serde_json::json!({ "route": route, "status": 503 }))
+                .await;
+        }
+        self.sim_control(reqwest::Method::POST, "/__sim/notifications/drop", None)
+            .await;
+    }
+
     /// How many requests the simulator received per route template.
     pub async fn upstream_count(&self, route: &str) -> u64 {
         let log: Value = self

@@ -290,31 +290,18 @@ async fn shutdown_closes_sockets_with_service_restart() {
 
 #[tokio::test]
 async fn root_frames_say_stale_while_the_stream_is_down_and_recover() {
-    use crate::stats::{clear_faults, fault};
-
     let app = spawn_app().await;
     app.wait_ready().await;
     let mut socket = connect(&app, "/").await;
     let first = next_json(&mut socket, Duration::from_secs(2)).await;
     assert!(first.get("stale").is_none(), "{first}");
-    fault(
-        &app,
-        json!({"route": "GET /channels/{channelId}", "status": 503}),
-    )
-    .await;
-    fault(
-        &app,
-        json!({"route": "POST /api/v2/notifications/channels", "status": 503}),
-    )
-    .await;
-    app.sim_control(Method::POST, "/__sim/notifications/drop", None)
-        .await;
+    app.take_down_notification_stream().await;
     let stale = until(&mut socket, Duration::from_secs(3), |f| f["stale"] == true).await;
     assert!(
         stale["asOf"].is_string() && stale["queueStats"].is_object(),
         "{stale}"
     );
-    clear_faults(&app).await;
+    app.clear_faults().await;
     until(&mut socket, Duration::from_secs(4), |f| {
         f.get("stale").is_none()
     })

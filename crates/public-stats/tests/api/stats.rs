@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -25,18 +24,6 @@ const MEDIA: [&str; 8] = [
 ];
 
 /// Makes the simulator answer `route` with `status` (and optionally a delay) until cleared.
-pub async fn fault(app: &TestApp, spec: Value) {
-    let response = app
-        .sim_control(Method::POST, "/__sim/faults", Some(spec))
-        .await;
-    assert_eq!(response.status().as_u16(), 201, "fault accepted");
-}
-
-pub async fn clear_faults(app: &TestApp) {
-    let response = app.sim_control(Method::DELETE, "/__sim/faults", None).await;
-    assert_eq!(response.status().as_u16(), 204);
-}
-
 fn stats_path(queue: Uuid, query: &str) -> String {
     format!("/api/stats/{queue}?{query}")
 }
@@ -178,11 +165,8 @@ async fn observations_follow_the_queue_with_no_upstream_call_per_request() {
 async fn a_thousand_concurrent_cold_requests_make_one_upstream_call() {
     let app = spawn_app().await;
     // The one upstream call stays in flight while all requests arrive.
-    fault(
-        &app,
-        json!({"route": QUEUE_EWT, "delayMs": 500, "times": 1}),
-    )
-    .await;
+    app.fault(json!({"route": QUEUE_EWT, "delayMs": 500, "times": 1}))
+        .await;
     let path = stats_path(DEMO_BILLING_QUEUE, "key=ewt");
     let requests = (0..1_000).map(|_| async {
         let (status, body) = app.get_json(&path).await;
@@ -282,7 +266,7 @@ async fn an_upstream_failure_serves_the_last_good_ewt_marked_stale() {
     let good = fresh["ewt"].as_i64().unwrap();
     assert!(good > 0, "a real estimate to remember: {fresh}");
     assert!(fresh.get("stale").is_none(), "{fresh}");
-    fault(&app, json!({"route": QUEUE_EWT, "status": 503})).await;
+    app.fault(json!({"route": QUEUE_EWT, "status": 503})).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let response = app.get(&path).await;
     assert_eq!(response.status(), 200);
@@ -301,7 +285,7 @@ async fn an_upstream_failure_serves_the_last_good_ewt_marked_stale() {
 #[tokio::test]
 async fn with_no_good_value_ever_the_ewt_is_unknown_and_stale() {
     let app = spawn_app().await;
-    fault(&app, json!({"route": MEDIA_EWT, "status": 503})).await;
+    app.fault(json!({"route": MEDIA_EWT, "status": 503})).await;
     let (status, body) = app
         .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=chat"))
         .await;
@@ -313,23 +297,12 @@ async fn with_no_good_value_ever_the_ewt_is_unknown_and_stale() {
 async fn observations_are_marked_stale_while_the_stream_is_down() {
     let app = spawn_app().await;
     app.wait_ready().await;
-    fault(
-        &app,
-        json!({"route": "GET /channels/{channelId}", "status": 503}),
-    )
-    .await;
-    fault(
-        &app,
-        json!({"route": "POST /api/v2/notifications/channels", "status": 503}),
-    )
-    .await;
-    app.sim_control(Method::POST, "/__sim/notifications/drop", None)
-        .await;
+    app.take_down_notification_stream().await;
     let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
     let body = wait_for(&app, &path, Duration::from_secs(3), |b| b["stale"] == true).await;
     assert!(body["observationsAgeSeconds"].is_u64(), "{body}");
     assert_seed_observations(&body["observations"]);
-    clear_faults(&app).await;
+    app.clear_faults().await;
     wait_for(&app, &path, Duration::from_secs(4), |b| {
         b.get("stale").is_none()
     })
