@@ -54,6 +54,18 @@ impl RunningSim {
         &self.state
     }
 
+    /// The simulated org: its OAuth client, queues and Web Messaging deployment.
+    pub fn org(&self) -> &config::OrgSpec {
+        &self.state.config.org
+    }
+
+    /// What a visitor's browser must reach (the Web Messaging deployment config, guest WebSocket
+    /// and history), for an embedding service to serve on its own port. Never the control
+    /// routes: they would hand out every guest's session token.
+    pub fn browser_router(&self) -> axum::Router {
+        api::webmessaging::guest_router().with_state(self.state.clone())
+    }
+
     /// Stops serving and waits for the server task to finish.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();

@@ -2,7 +2,7 @@
 //!
 //! It does not cache: the service decides how often to ask.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 
 use reqwest::Method;
@@ -27,6 +27,15 @@ const MAX_PAGES: u32 = 1_000;
 pub struct Queue {
     pub id: Uuid,
     pub name: String,
+}
+
+/// The answer of [`GenesysClient::find_queues`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueLookup {
+    /// The queues that exist, in the order they were asked for.
+    pub found: Vec<Queue>,
+    /// The ids asked for that the org does not have.
+    pub missing: Vec<Uuid>,
 }
 
 /// Which queues to list.
@@ -169,19 +178,23 @@ impl GenesysClient {
         Ok(queues)
     }
 
-    /// The configured queue ids that do not exist (or that this client may not see).
-    pub async fn missing_queues(&self, configured: &[Uuid]) -> Result<Vec<Uuid>, Error> {
-        let existing: HashSet<Uuid> = self
+    /// Looks `wanted` up in the org's queues: those found (in `wanted`'s order, with their names)
+    /// and those the org does not have (or that this client may not see).
+    pub async fn find_queues(&self, wanted: &[Uuid]) -> Result<QueueLookup, Error> {
+        let existing: HashMap<Uuid, Queue> = self
             .list_queues()
             .await?
             .into_iter()
-            .map(|queue| queue.id)
+            .map(|queue| (queue.id, queue))
             .collect();
-        Ok(configured
-            .iter()
-            .copied()
-            .filter(|id| !existing.contains(id))
-            .collect())
+        let mut lookup = QueueLookup::default();
+        for id in wanted {
+            match existing.get(id) {
+                Some(queue) => lookup.found.push(queue.clone()),
+                None => lookup.missing.push(*id),
+            }
+        }
+        Ok(lookup)
     }
 
     /// `GET /api/v2/routing/queues/{queueId}/estimatedwaittime` → seconds, `None` when unknown.

@@ -13,6 +13,8 @@ use clap::Parser;
 use genesys::{ClientSecret, Environment};
 use uuid::Uuid;
 
+use crate::sandbox::SandboxDefaults;
+
 /// Command-line flags and environment variables, as the user wrote them.
 #[derive(Parser, Clone, Debug)]
 #[command(
@@ -71,9 +73,10 @@ pub struct Args {
 pub struct Settings {
     pub listen: SocketAddr,
     pub upstream: Upstream,
-    /// Empty in sandbox mode until the simulator says which queues it has.
+    /// Never empty: in sandbox mode, unless set, the demo org's queues.
     pub monitored_queues: Vec<Uuid>,
     pub ewt_cache_ttl: Duration,
+    /// In sandbox mode, unless set, the demo org's deployment.
     pub web_messaging_deployment_id: Option<Uuid>,
     /// Origins, besides the service's own, whose pages may create callbacks.
     pub allowed_origins: Vec<HeaderValue>,
@@ -172,12 +175,21 @@ impl Args {
                 }
             }
         };
+        let mut monitored_queues = dedup(self.monitored_queues);
+        let mut web_messaging_deployment_id = self.web_messaging_deployment_id;
+        if matches!(upstream, Upstream::Sandbox) {
+            let demo = SandboxDefaults::demo();
+            if monitored_queues.is_empty() {
+                monitored_queues = demo.monitored_queues;
+            }
+            web_messaging_deployment_id.get_or_insert(demo.web_messaging_deployment_id);
+        }
         Ok(Settings {
             listen: SocketAddr::new(self.bind_address, self.port),
             upstream,
-            monitored_queues: dedup(self.monitored_queues),
+            monitored_queues,
             ewt_cache_ttl: Duration::from_secs(self.cache_seconds),
-            web_messaging_deployment_id: self.web_messaging_deployment_id,
+            web_messaging_deployment_id,
             allowed_origins: self.allowed_origins,
         })
     }
@@ -208,6 +220,24 @@ mod tests {
         assert!(matches!(settings.upstream, Upstream::Sandbox));
         assert_eq!(settings.listen.port(), 8080);
         assert_eq!(settings.ewt_cache_ttl, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn sandbox_mode_monitors_the_demo_queues_and_chats_on_the_demo_deployment() {
+        let demo = SandboxDefaults::demo();
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.monitored_queues, demo.monitored_queues);
+        assert!(!settings.monitored_queues.is_empty());
+        assert_eq!(
+            settings.web_messaging_deployment_id,
+            Some(demo.web_messaging_deployment_id)
+        );
+        let chosen = "2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02";
+        let settings = parse(&["--monitored-queues", chosen]).unwrap();
+        assert_eq!(
+            settings.monitored_queues,
+            [Uuid::parse_str(chosen).unwrap()]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! `Origin` (not from a browser page) are left to the callback endpoint's own checks.
 //! The WebSockets need no CORS.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -18,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::problem::ApiError;
-use crate::state::AppState;
 
 /// Preflight answers may be cached by browsers for this long.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
@@ -40,15 +40,16 @@ pub fn callbacks(allowed: &[HeaderValue]) -> CorsLayer {
         .max_age(PREFLIGHT_MAX_AGE)
 }
 
-/// Refuses a POST whose `Origin` is neither the service's own nor an allowed one.
+/// Refuses a POST whose `Origin` is neither the service's own nor one of `allowed` (the
+/// `ALLOWED_ORIGINS` setting).
 pub async fn refuse_foreign_origin(
-    State(state): State<AppState>,
+    State(allowed): State<Arc<[HeaderValue]>>,
     request: Request,
     next: Next,
 ) -> Response {
     if request.method() == Method::POST
         && let Some(origin) = request.headers().get(header::ORIGIN)
-        && !state.settings.allowed_origins.contains(origin)
+        && !allowed.contains(origin)
         && !is_same_origin(origin, request.headers())
     {
         return ApiError::ForeignOrigin.into_response();

@@ -2,15 +2,19 @@
 //! `/readyz` answers 200 only once a token has been obtained and the notification stream is
 //! connected (a fresh snapshot behind it), 503 otherwise.
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::stats::LiveStats;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    LiveStats: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route(
             "/healthz",
@@ -19,9 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
-async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+async fn ready(State(live): State<LiveStats>) -> (StatusCode, Json<Value>) {
     // The stream connects only with a valid token, so "connected" covers both conditions.
-    let connected = state.live.is_connected();
+    let connected = live.is_connected();
     let status = if connected {
         StatusCode::OK
     } else {

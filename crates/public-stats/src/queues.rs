@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRef, FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,7 +15,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
-use crate::state::AppState;
 
 /// The monitored queues with their names, in configured order.
 #[derive(Clone, Debug)]
@@ -65,10 +64,14 @@ impl PublicQueues {
 /// A `{queueId}` path parameter that names a public queue.
 pub struct PublicQueue(pub Uuid);
 
-impl FromRequestParts<AppState> for PublicQueue {
+impl<S> FromRequestParts<S> for PublicQueue
+where
+    PublicQueues: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         // Raw (percent-decoded, not deserialised): no map or strings built on the busiest routes.
         let params = RawPathParams::from_request_parts(parts, state)
             .await
@@ -77,11 +80,15 @@ impl FromRequestParts<AppState> for PublicQueue {
             .iter()
             .find(|(name, _)| *name == "queueId")
             .ok_or(ApiError::UnknownQueue)?;
-        state.queues.resolve(raw).map(PublicQueue)
+        PublicQueues::from_ref(state).resolve(raw).map(PublicQueue)
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    PublicQueues: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/api/queues", get(list))
 }
 
@@ -90,9 +97,9 @@ struct QueueList<'a> {
     queues: &'a [PublicQueueInfo],
 }
 
-async fn list(State(state): State<AppState>) -> Response {
+async fn list(State(queues): State<PublicQueues>) -> Response {
     Json(QueueList {
-        queues: state.queues.all(),
+        queues: queues.all(),
     })
     .into_response()
 }

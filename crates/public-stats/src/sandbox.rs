@@ -9,12 +9,31 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use genesys::{ClientSecret, Environment};
+use genesys::{ClientConfig, ClientSecret, Environment};
+use genesys_sim::config::OrgSpec;
 use genesys_sim::{RunningSim, SimConfig};
 use uuid::Uuid;
 
 /// Where the simulator's browser-facing endpoints live on the service's port.
 pub const BROWSER_PREFIX: &str = "/sandbox/genesys";
+
+/// What sandbox mode fills in when the settings leave it open: the demo org's queues and its
+/// Web Messaging deployment. Known before the simulator starts, so settings are complete when
+/// they are built.
+pub struct SandboxDefaults {
+    pub monitored_queues: Vec<Uuid>,
+    pub web_messaging_deployment_id: Uuid,
+}
+
+impl SandboxDefaults {
+    pub fn demo() -> Self {
+        let org = OrgSpec::demo();
+        SandboxDefaults {
+            monitored_queues: org.queues.iter().map(|queue| queue.id).collect(),
+            web_messaging_deployment_id: org.deployment_id,
+        }
+    }
+}
 
 pub struct Sandbox {
     sim: RunningSim,
@@ -32,31 +51,14 @@ impl Sandbox {
         })
     }
 
-    pub fn environment(&self) -> Result<Environment, genesys::environment::EnvironmentError> {
-        Environment::base_url(&self.sim.base_url())
-    }
-
-    pub fn client_id(&self) -> String {
-        self.sim.state().config.org.client_id.clone()
-    }
-
-    pub fn client_secret(&self) -> ClientSecret {
-        ClientSecret::new(self.sim.state().config.org.client_secret.clone())
-    }
-
-    pub fn queue_ids(&self) -> Vec<Uuid> {
-        self.sim
-            .state()
-            .config
-            .org
-            .queues
-            .iter()
-            .map(|q| q.id)
-            .collect()
-    }
-
-    pub fn deployment_id(&self) -> Uuid {
-        self.sim.state().config.org.deployment_id
+    /// How the service's Genesys client reaches the simulator and logs in to it.
+    pub fn client_config(&self) -> Result<ClientConfig, genesys::environment::EnvironmentError> {
+        let org = self.sim.org();
+        Ok(ClientConfig::new(
+            Environment::base_url(&self.sim.base_url())?,
+            org.client_id.clone(),
+            ClientSecret::new(org.client_secret.clone()),
+        ))
     }
 
     /// The simulator itself, for tests that change its state in-process.
@@ -66,10 +68,7 @@ impl Sandbox {
 
     /// The Web Messaging guest endpoints, to be served under [`BROWSER_PREFIX`].
     pub fn browser_routes(&self) -> Router {
-        Router::new().nest(
-            BROWSER_PREFIX,
-            genesys_sim::api::webmessaging::guest_router().with_state(self.sim.state().clone()),
-        )
+        Router::new().nest(BROWSER_PREFIX, self.sim.browser_router())
     }
 
     /// The start-up banner: this is sandbox mode, and how to connect a real org.

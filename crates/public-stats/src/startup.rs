@@ -18,12 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use crate::callbacks::CallbackSubmitter;
 use crate::config::{Settings, Upstream};
 use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::state::{AppState, Inner};
-use crate::stats::{EwtCache, LiveStats};
+use crate::stats::{EwtCache, LiveStats, QueueFeeds};
 use crate::{assets, callbacks, cors, health, push, queues, stats};
 
 /// Why the service could not start.
@@ -63,28 +64,31 @@ impl Application {
     /// Like [`Application::build`], letting tests adjust the client's configuration (timeouts,
     /// budget) before it is created.
     pub async fn build_with(
-        mut settings: Settings,
+        settings: Settings,
         adjust_client: impl FnOnce(ClientConfig) -> ClientConfig,
     ) -> Result<Self, StartupError> {
-        let (sandbox, client_config) = upstream(&mut settings).await?;
+        let (sandbox, client_config) = upstream(&settings.upstream).await?;
         let client =
             GenesysClient::new(adjust_client(client_config)).map_err(StartupError::Client)?;
         let queues = resolve_queues(&client, &settings.monitored_queues).await?;
         let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
         let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone());
         let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl);
+        let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|error| StartupError::Bind(settings.listen, error))?;
         let state = AppState::new(Inner {
             settings,
             queues,
-            client,
             live,
             ewt,
+            feeds,
+            callbacks: CallbackSubmitter::new(client),
             sandbox: sandbox.map(Arc::new),
             shutdown,
-            tasks: TaskTracker::new(),
+            tasks,
         });
         let router = router(state.clone());
         Ok(Application {
@@ -129,10 +133,8 @@ impl Application {
 }
 
 /// Chooses the upstream: the sandbox simulator, or the configured org.
-async fn upstream(
-    settings: &mut Settings,
-) -> Result<(Option<Sandbox>, ClientConfig), StartupError> {
-    match &settings.upstream {
+async fn upstream(upstream: &Upstream) -> Result<(Option<Sandbox>, ClientConfig), StartupError> {
+    match upstream {
         Upstream::Genesys {
             environment,
             client_id,
@@ -147,17 +149,9 @@ async fn upstream(
         )),
         Upstream::Sandbox => {
             let sandbox = Sandbox::start().await.map_err(StartupError::Sandbox)?;
-            let environment = sandbox
-                .environment()
+            let config = sandbox
+                .client_config()
                 .map_err(|e| StartupError::Sandbox(std::io::Error::other(e)))?;
-            if settings.monitored_queues.is_empty() {
-                settings.monitored_queues = sandbox.queue_ids();
-            }
-            settings
-                .web_messaging_deployment_id
-                .get_or_insert(sandbox.deployment_id());
-            let config =
-                ClientConfig::new(environment, sandbox.client_id(), sandbox.client_secret());
             Ok((Some(sandbox), config))
         }
     }
@@ -168,26 +162,23 @@ async fn resolve_queues(
     client: &GenesysClient,
     monitored: &[Uuid],
 ) -> Result<PublicQueues, StartupError> {
-    let org_queues = client
-        .list_queues()
+    let lookup = client
+        .find_queues(monitored)
         .await
         .map_err(StartupError::QueueLookup)?;
-    let mut found = Vec::with_capacity(monitored.len());
-    let mut missing = Vec::new();
-    for id in monitored {
-        match org_queues.iter().find(|q| q.id == *id) {
-            Some(queue) => found.push(PublicQueueInfo {
-                id: *id,
-                name: queue.name.clone(),
-            }),
-            None => missing.push(*id),
-        }
+    if !lookup.missing.is_empty() {
+        return Err(StartupError::UnknownQueues(lookup.missing));
     }
-    if missing.is_empty() {
-        Ok(PublicQueues::new(found))
-    } else {
-        Err(StartupError::UnknownQueues(missing))
-    }
+    Ok(PublicQueues::new(
+        lookup
+            .found
+            .into_iter()
+            .map(|queue| PublicQueueInfo {
+                id: queue.id,
+                name: queue.name,
+            })
+            .collect(),
+    ))
 }
 
 /// axum answers a wrong method with an empty 405; visitors get a problem body like every other
@@ -218,7 +209,7 @@ fn router(state: AppState) -> Router {
         .layer(cors::public_reads());
     let callbacks = callbacks::router()
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::from(state.settings.allowed_origins.as_slice()),
             cors::refuse_foreign_origin,
         ))
         .layer(cors::callbacks(&state.settings.allowed_origins));

@@ -1,15 +1,22 @@
 //! What every handler shares, built once by `startup` and passed explicitly (axum `State`).
+//!
+//! Each part has one owner and a narrow interface: the public queues (the allow-list), the live
+//! observations, the EWT cache, the per-queue feeds built from those two, and the callback
+//! submitter. Handlers take only the part they need through axum's [`FromRef`] sub-states, so a
+//! capability module depends on its own types, not on this whole struct. A shared (multi-instance)
+//! backend would stand behind those same types.
 
 use std::sync::Arc;
 
-use genesys::GenesysClient;
+use axum::extract::FromRef;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::callbacks::CallbackSubmitter;
 use crate::config::Settings;
 use crate::queues::PublicQueues;
 use crate::sandbox::Sandbox;
-use crate::stats::{EwtCache, LiveStats};
+use crate::stats::{EwtCache, LiveStats, QueueFeeds};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -19,9 +26,11 @@ pub struct Inner {
     pub settings: Settings,
     /// The monitored queues: the only ones any endpoint will talk about.
     pub queues: PublicQueues,
-    pub client: GenesysClient,
     pub live: LiveStats,
     pub ewt: EwtCache,
+    /// The per-queue live feeds (`/api/stats/{queueId}/live`), fed by `live` and `ewt`.
+    pub feeds: QueueFeeds,
+    pub callbacks: CallbackSubmitter,
     /// Present in sandbox mode: the in-process simulator.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Cancelled at shutdown; long-lived tasks (WebSockets, feeds, the stream) watch it.
@@ -41,5 +50,35 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         AppState(Arc::new(inner))
+    }
+}
+
+impl FromRef<AppState> for PublicQueues {
+    fn from_ref(state: &AppState) -> Self {
+        state.queues.clone()
+    }
+}
+
+impl FromRef<AppState> for LiveStats {
+    fn from_ref(state: &AppState) -> Self {
+        state.live.clone()
+    }
+}
+
+impl FromRef<AppState> for EwtCache {
+    fn from_ref(state: &AppState) -> Self {
+        state.ewt.clone()
+    }
+}
+
+impl FromRef<AppState> for QueueFeeds {
+    fn from_ref(state: &AppState) -> Self {
+        state.feeds.clone()
+    }
+}
+
+impl FromRef<AppState> for CallbackSubmitter {
+    fn from_ref(state: &AppState) -> Self {
+        state.callbacks.clone()
     }
 }

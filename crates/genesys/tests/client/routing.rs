@@ -43,14 +43,17 @@ async fn listing_filters_by_name() -> Result<()> {
 }
 
 #[tokio::test]
-async fn missing_queues_are_reported() -> Result<()> {
+async fn queues_are_found_in_the_order_asked_and_missing_ones_reported() -> Result<()> {
     let sim = Sim::start().await?;
     let unknown = Uuid::new_v4();
-    let missing = sim
+    let lookup = sim
         .client()
-        .missing_queues(&[DEMO_SALES_QUEUE, unknown, DEMO_BILLING_QUEUE])
+        .find_queues(&[DEMO_BILLING_QUEUE, unknown, DEMO_SALES_QUEUE])
         .await?;
-    assert_eq!(missing, [unknown]);
+    let found: Vec<Uuid> = lookup.found.iter().map(|queue| queue.id).collect();
+    assert_eq!(found, [DEMO_BILLING_QUEUE, DEMO_SALES_QUEUE]);
+    assert!(lookup.found.iter().all(|queue| !queue.name.is_empty()));
+    assert_eq!(lookup.missing, [unknown]);
     Ok(())
 }
 

@@ -16,28 +16,35 @@ pub mod validate;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 
 pub use request::CallbackRequest;
+pub use submit::CallbackSubmitter;
 pub use validate::ValidCallback;
 
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::queues::PublicQueues;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    PublicQueues: FromRef<S>,
+    CallbackSubmitter: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/api/callback", post(create))
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(queues): State<PublicQueues>,
+    State(submitter): State<CallbackSubmitter>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let request = CallbackRequest::read(&headers, body).await?;
-    let callback = ValidCallback::new(request, &state.queues)?;
-    submit::submit(&state.client, &callback).await?;
+    let callback = ValidCallback::new(request, &queues)?;
+    submitter.submit(&callback).await?;
     // 204 and no body, as the seed answered: pages written for it expect exactly that.
     Ok(StatusCode::NO_CONTENT)
 }

@@ -22,8 +22,25 @@ pub const SOURCE: (&str, &str) = ("source", "public-stats");
 /// What to tell a visitor when our own request budget is spent: it refills within seconds.
 const BUDGET_RETRY_AFTER: Duration = genesys::DEFAULT_RETRY_AFTER;
 
-/// Creates the callback upstream.
-pub async fn submit(client: &GenesysClient, callback: &ValidCallback) -> Result<(), ApiError> {
+/// Hands validated callbacks to Genesys. The one way a callback leaves the service: a durable
+/// queue in front of Genesys would stand behind this same type. Cheap to clone.
+#[derive(Clone)]
+pub struct CallbackSubmitter {
+    client: GenesysClient,
+}
+
+impl CallbackSubmitter {
+    pub fn new(client: GenesysClient) -> Self {
+        CallbackSubmitter { client }
+    }
+
+    /// Creates the callback upstream; `Ok` means the visitor may be told it worked.
+    pub async fn submit(&self, callback: &ValidCallback) -> Result<(), ApiError> {
+        submit(&self.client, callback).await
+    }
+}
+
+async fn submit(client: &GenesysClient, callback: &ValidCallback) -> Result<(), ApiError> {
     match client.create_callback(&upstream_command(callback)).await {
         Ok(created) => {
             tracing::info!(

@@ -72,7 +72,7 @@ async fn live(
     Ok(socket::configure(upgrade).on_upgrade(move |ws| async move {
         let _tracked = tracked;
         // Joined only once upgraded, so a failed handshake starts no refresher.
-        let feed = state.live.feeds().subscribe(&state, key);
+        let feed = state.feeds.subscribe(key);
         socket::pump(ws, feed.frames(), Clone::clone, state.shutdown.clone()).await;
     }))
 }

@@ -8,6 +8,7 @@
 //! It is not where the public `mediaType` names are parsed (`query`) or where stale values are
 //! worded (`mod.rs`, `feed`).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use genesys::{EwtMediaType, GenesysClient};
@@ -60,9 +61,11 @@ impl EwtReading {
     }
 }
 
-/// Cheap to clone; clones share both caches.
+/// Cheap to clone (one `Arc`); clones share both caches.
 #[derive(Clone)]
-pub struct EwtCache {
+pub struct EwtCache(Arc<Caches>);
+
+struct Caches {
     client: GenesysClient,
     ttl: Duration,
     /// Answers (and failures) younger than the TTL.
@@ -73,7 +76,7 @@ pub struct EwtCache {
 
 impl EwtCache {
     pub fn new(client: GenesysClient, ttl: Duration) -> Self {
-        EwtCache {
+        EwtCache(Arc::new(Caches {
             client,
             ttl,
             fresh: Cache::builder()
@@ -81,14 +84,14 @@ impl EwtCache {
                 .time_to_live(ttl)
                 .build(),
             last_good: Cache::builder().max_capacity(MAX_KEYS).build(),
-        }
+        }))
     }
 
     /// The estimate for `key`: cached, fetched (once, however many callers wait), or the last
     /// good one marked stale. Never an error: a visitor is better served by an old estimate, or
     /// by "unknown", than by a failure about something they cannot fix.
     pub async fn get(&self, key: EwtKey) -> EwtReading {
-        let fetched = self.fresh.get_with(key, self.fetch(key)).await;
+        let fetched = self.0.fresh.get_with(key, self.fetch(key)).await;
         match fetched {
             Fetched::Good(good) => EwtReading {
                 seconds: good.seconds,
@@ -98,7 +101,7 @@ impl EwtCache {
             Fetched::Failed { at } => {
                 // Never a good value: "unknown" (-1) rather than an error, marked stale so a
                 // page can tell "Genesys has no estimate" from "we could not ask".
-                let last = self.last_good.get(&key).await;
+                let last = self.0.last_good.get(&key).await;
                 EwtReading {
                     seconds: last.and_then(|good| good.seconds),
                     freshness: Freshness::Stale {
@@ -112,8 +115,13 @@ impl EwtCache {
 
     async fn fetch(&self, key: EwtKey) -> Fetched {
         let answer = match key.media {
-            None => self.client.estimated_wait_time(key.queue).await,
-            Some(media) => self.client.estimated_wait_time_for(key.queue, media).await,
+            None => self.0.client.estimated_wait_time(key.queue).await,
+            Some(media) => {
+                self.0
+                    .client
+                    .estimated_wait_time_for(key.queue, media)
+                    .await
+            }
         };
         match answer {
             Ok(seconds) => {
@@ -121,7 +129,7 @@ impl EwtCache {
                     seconds,
                     at: Stamp::now(),
                 };
-                self.last_good.insert(key, good).await;
+                self.0.last_good.insert(key, good).await;
                 Fetched::Good(good)
             }
             Err(error) => {
@@ -135,7 +143,7 @@ impl EwtCache {
 
     /// When the entry behind `reading` expires, so a refresher asks right after.
     pub fn expires_at(&self, reading: &EwtReading) -> Instant {
-        reading.entry_at + self.ttl
+        reading.entry_at + self.0.ttl
     }
 }
 

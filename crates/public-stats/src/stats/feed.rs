@@ -16,6 +16,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use tokio_util::task::TaskTracker;
+
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -25,16 +27,20 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::ewt::{EwtCache, EwtKey, EwtReading};
-use super::live::LiveView;
+use super::live::{LiveStats, LiveView};
 use super::view::ObservationsView;
-use crate::state::AppState;
 
 type Registry = Mutex<HashMap<EwtKey, Weak<Feed>>>;
 
-/// The running feeds, by what they serve. Cheap to clone.
-#[derive(Clone, Default)]
+/// The running feeds, by what they serve, and what a new one is built from. Cheap to clone.
+#[derive(Clone)]
 pub struct QueueFeeds {
     running: Arc<Registry>,
+    live: LiveStats,
+    ewt: EwtCache,
+    /// Refreshers stop when it is cancelled, and are tracked so shutdown can wait for them.
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
 }
 
 /// One (queue, media type)'s frames. Subscribers hold an `Arc`; the last one to drop it stops the
@@ -70,21 +76,36 @@ impl Drop for Feed {
 }
 
 impl QueueFeeds {
+    pub fn new(
+        live: LiveStats,
+        ewt: EwtCache,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        QueueFeeds {
+            running: Arc::default(),
+            live,
+            ewt,
+            shutdown,
+            tasks,
+        }
+    }
+
     /// Joins the feed for `key`, starting it if nobody is subscribed.
-    pub fn subscribe(&self, state: &AppState, key: EwtKey) -> Arc<Feed> {
+    pub fn subscribe(&self, key: EwtKey) -> Arc<Feed> {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(feed) = running.get(&key).and_then(Weak::upgrade) {
             return feed;
         }
         let (publish, frames) = watch::channel(None);
-        let stop = state.shutdown.child_token();
+        let stop = self.shutdown.child_token();
         let refresher = Refresher {
             key,
-            ewt: state.ewt.clone(),
-            live: state.live.subscribe(),
+            ewt: self.ewt.clone(),
+            live: self.live.subscribe(),
             publish,
         };
-        state.tasks.spawn(refresher.run(stop.clone()));
+        self.tasks.spawn(refresher.run(stop.clone()));
         let feed = Arc::new(Feed {
             key,
             frames,

@@ -20,14 +20,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::feed::QueueFeeds;
 use super::view::{Freshness, ObservationsView, Stamp};
 
 /// The live observations of the monitored queues. Cheap to clone.
 #[derive(Clone)]
 pub struct LiveStats {
     view: watch::Receiver<Arc<LiveView>>,
-    feeds: QueueFeeds,
 }
 
 /// What is known about the monitored queues at one moment. Replaced, never changed.
@@ -87,10 +85,7 @@ impl LiveStats {
         let (publish, view) = watch::channel(Arc::new(tracker.view(false)));
         let stream = spawn_observation_stream(client, queues, config, shutdown);
         tokio::spawn(follow(stream, tracker, publish));
-        LiveStats {
-            view,
-            feeds: QueueFeeds::default(),
-        }
+        LiveStats { view }
     }
 
     /// The current view.
@@ -106,10 +101,6 @@ impl LiveStats {
     /// Connected with a snapshot behind it. The stream only connects with a valid token.
     pub fn is_connected(&self) -> bool {
         self.view.borrow().fresh
-    }
-
-    pub fn feeds(&self) -> &QueueFeeds {
-        &self.feeds
     }
 }
 

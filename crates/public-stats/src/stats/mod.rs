@@ -10,14 +10,14 @@
 //! The WebSocket frames are made here, serialised once per change; the sockets are `push`'s.
 
 mod ewt;
-pub mod feed;
+mod feed;
 mod live;
 mod query;
 mod view;
 
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRef, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,24 +25,30 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 pub use ewt::{EwtCache, EwtKey, EwtReading};
+pub use feed::{Feed, QueueFeeds};
 pub use live::{LiveStats, LiveView};
 pub use query::{StatsQuery, media_type};
 pub use view::{Freshness, MediaCounts, ObservationsView, SEED_MEDIA_TYPES, Stamp};
 
 use crate::problem::ApiError;
-use crate::queues::PublicQueue;
-use crate::state::AppState;
+use crate::queues::{PublicQueue, PublicQueues};
 
 /// `ewt_cache_ttl` is also how long browsers and proxies may keep an answer: asking sooner would
 /// get the same estimate.
-pub fn router(ewt_cache_ttl: Duration) -> Router<AppState> {
+pub fn router<S>(ewt_cache_ttl: Duration) -> Router<S>
+where
+    LiveStats: FromRef<S>,
+    EwtCache: FromRef<S>,
+    PublicQueues: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     // Built once: this is the busiest route.
     let cache_control =
         HeaderValue::try_from(format!("public, max-age={}", ewt_cache_ttl.as_secs()))
             .expect("digits make a valid header value");
     Router::new().route(
         "/api/stats/{queueId}",
-        get(move |state, queue, query| stats(state, queue, query, cache_control)),
+        get(move |live, ewt, queue, query| stats(live, ewt, queue, query, cache_control)),
     )
 }
 
@@ -63,7 +69,8 @@ struct StatsBody {
 }
 
 async fn stats(
-    State(state): State<AppState>,
+    State(live): State<LiveStats>,
+    State(ewt): State<EwtCache>,
     PublicQueue(queue): PublicQueue,
     RawQuery(raw): RawQuery,
     cache_control: HeaderValue,
@@ -71,11 +78,10 @@ async fn stats(
     let query = StatsQuery::parse(raw.as_deref())?;
     let mut body = StatsBody::default();
     if query.observations {
-        add_observations(&mut body, &state.live.view(), queue);
+        add_observations(&mut body, &live.view(), queue);
     }
     if query.ewt {
-        let reading = state
-            .ewt
+        let reading = ewt
             .get(EwtKey {
                 queue,
                 media: query.media,

@@ -147,7 +147,7 @@ async fn the_per_queue_stream_refuses_unknown_queues_and_media_types() {
             ),
         }
     }
-    assert_eq!(app.state.live.feeds().running(), 0);
+    assert_eq!(app.state.feeds.running(), 0);
 }
 
 #[tokio::test]
@@ -158,11 +158,7 @@ async fn the_ewt_is_refreshed_only_while_someone_listens() {
     let mut second = connect(&app, &path).await;
     next_json(&mut first, Duration::from_secs(2)).await;
     next_json(&mut second, Duration::from_secs(2)).await;
-    assert_eq!(
-        app.state.live.feeds().running(),
-        1,
-        "one refresher for both"
-    );
+    assert_eq!(app.state.feeds.running(), 1, "one refresher for both");
     tokio::time::sleep(Duration::from_millis(2_300)).await;
     let while_listening = app.upstream_count(MEDIA_EWT).await;
     assert!(
@@ -172,7 +168,7 @@ async fn the_ewt_is_refreshed_only_while_someone_listens() {
     first.close(None).await.unwrap();
     second.close(None).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while app.state.live.feeds().running() > 0 {
+    while app.state.feeds.running() > 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the refresher stops"
