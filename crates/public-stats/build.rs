@@ -91,21 +91,20 @@ fn strip(text: &str, language: Language, name: &str) -> String {
     for line in text.lines() {
         let line = line.trim();
         if in_comment || in_banner {
-            if let Some(end) = line.find("*/") {
-                let after = line[end + 2..].trim();
+            let end = line.find("*/");
+            if let Some(end) = end {
                 assert!(
-                    after.is_empty(),
+                    line[end + 2..].trim().is_empty(),
                     "{name}: code after the end of a comment block, on its line: {line}"
                 );
-                if in_banner {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-                in_comment = false;
-                in_banner = false;
-            } else if in_banner {
+            }
+            if in_banner {
                 out.push_str(line);
                 out.push('\n');
+            }
+            if end.is_some() {
+                in_comment = false;
+                in_banner = false;
             }
             continue;
         }
@@ -117,11 +116,11 @@ fn strip(text: &str, language: Language, name: &str) -> String {
             if line.starts_with("//") {
                 continue;
             }
-            if line.starts_with("/*") {
-                let banner = line.starts_with("/*!");
-                match line[2..].find("*/") {
+            if let Some(comment) = line.strip_prefix("/*") {
+                let banner = comment.starts_with('!');
+                match comment.find("*/") {
                     Some(end) => assert!(
-                        line[2 + end + 2..].trim().is_empty(),
+                        comment[end + 2..].trim().is_empty(),
                         "{name}: code after a comment, on its line: {line}"
                     ),
                     None => {

@@ -11,7 +11,7 @@
   var localized = widget.localized;
   var buildElement = widget.buildElement;
   var CHAT_STATE = widget.CHAT_STATE;
-  var webMessagingConfig = widget.config.webMessaging || {};
+  var webMessagingConfig = widget.webMessagingConfig;
   // Guest socket: webMessaging.url (relative URLs are on the service's host, e.g. the sandbox's
   // /sandbox/genesys/v1), else wss://webmessaging.{environment}/v1.
   var environment = webMessagingConfig.environment || '';

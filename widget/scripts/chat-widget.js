@@ -705,7 +705,7 @@
   // What chat-messaging.js uses, as publicStatsWidget.internals.
   var internals = {
     settings: settings,
-    config: config,
+    webMessagingConfig: webMessagingConfig,
     localized: localized,
     buildElement: buildElement,
     emit: emit,
