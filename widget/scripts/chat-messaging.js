@@ -1,329 +1,340 @@
 /*! public-stats widget: chat over the Genesys Cloud Web Messaging guest WebSocket
  * (configureSession / onMessage / echo / getJwt). Loaded by chat-widget.js when a chat starts or
- * resumes. Messages are rendered with textContent only. See widget/README.md. */
-(function (w, d) {
+ * resumes; what it needs from there is publicStatsWidget.internals. Messages are rendered with
+ * textContent only. See widget/README.md. */
+(function () {
   'use strict';
-  var api = w.publicStatsWidget;
-  var c = api && api.core;
-  if (!c || api.chat) return;
-  var cfg = c.cfg;
-  var t = c.t;
-  var h = c.h;
-  var wm = c.raw.webMessaging || {};
+  var api = window.publicStatsWidget;
+  var widget = api && api.internals;
+  if (!widget || api.chat) return;
+  var settings = widget.settings;
+  var localized = widget.localized;
+  var buildElement = widget.buildElement;
+  var CHAT_STATE = widget.CHAT_STATE;
+  var webMessagingConfig = widget.webMessagingConfig;
   // Guest socket: webMessaging.url (relative URLs are on the service's host, e.g. the sandbox's
   // /sandbox/genesys/v1), else wss://webmessaging.{environment}/v1.
-  var env = wm.environment || '';
-  var wsUrl = (wm.url ? new URL(wm.url, cfg.service).href : 'wss://webmessaging.' + env + '/v1').replace(/^http/, 'ws');
-  var apiUrl = wm.apiUrl || (wm.url ? wsUrl.replace(/^ws/, 'http').replace(/\/v1\/?$/, '') : 'https://api.' + env);
-  var ECHO = 'psw-echo';
+  var environment = webMessagingConfig.environment || '';
+  var socketUrl = (webMessagingConfig.url ? new URL(webMessagingConfig.url, settings.serviceUrl).href
+    : 'wss://webmessaging.' + environment + '/v1').replace(/^http/, 'ws');
+  var apiUrl = webMessagingConfig.apiUrl ||
+    (webMessagingConfig.url ? socketUrl.replace(/^ws/, 'http').replace(/\/v1\/?$/, '') : 'https://api.' + environment);
+  var ECHO_TRACING_ID = 'psw-echo';
 
-  var el = {};
-  var sock = null;
+  var elements = {};
+  var socket = null;
   var connected = false;
-  var closing = false; // we closed it: no reconnect
-  var tries = 0;
-  var timer = 0;
-  var pongTimer = 0;
-  var seen = {};
-  var buffer = null; // while the history of a resumed session loads
+  var closedByUs = false; // no reconnect
+  var reconnector = widget.createReconnector(connect);
+  var echoTimeout = 0;
+  var shownIds = {}; // message ids already in the log
+  var heldMessages = null; // live messages held back while a resumed session's history loads
   var agentName = '';
   var typingTimer = 0;
-  var lastTyping = 0;
-  var saved = c.store.get('localStorage', c.key()) || {};
-  var token = saved.t || uuid();
-  var state = saved.s || 'n'; // n: no conversation yet, a: active, r: read-only (agent ended it)
-  var pending = {};
+  var lastTypingSent = 0;
+  var saved = widget.chatRecord.get() || {};
+  var token = saved.t || newUuid();
+  var chatState = saved.s || CHAT_STATE.none;
+  var unsentTexts = {}; // tracing id → the text, put back if the message is refused
   // A chat started from the chooser after the agent ended the last one starts a new conversation.
-  var startNew = state === 'r';
+  var startNew = chatState === CHAT_STATE.readOnly;
 
-  function uuid() {
-    if (w.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = b[6] & 15 | 64;
-    b[8] = b[8] & 63 | 128;
-    var x = [].map.call(b, function (v) { return (v + 256).toString(16).slice(1); }).join('');
-    return x.slice(0, 8) + '-' + x.slice(8, 12) + '-' + x.slice(12, 16) + '-' + x.slice(16, 20) + '-' + x.slice(20);
+  function newUuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = bytes[6] & 15 | 64; // version 4
+    bytes[8] = bytes[8] & 63 | 128; // variant 10
+    var hex = [].map.call(bytes, function (byte) { return (byte + 256).toString(16).slice(1); }).join('');
+    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
   }
-  function save(s) {
-    state = s;
-    c.store.set('localStorage', c.key(), { t: token, s: s });
-    c.setActive(s === 'a');
+  function saveState(state) {
+    chatState = state;
+    widget.chatRecord.set({ t: token, s: state });
+    widget.setChatActive(state === CHAT_STATE.active);
   }
 
-  function build() {
-    var sec = c.section();
-    sec.textContent = '';
-    el.status = h('p', { class: 'psw-status', id: 'psw-chat-status', role: 'status', text: t('connecting') });
-    el.end = h('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-end', onclick: endOrBack });
-    el.log = h('div', { class: 'psw-log', id: 'psw-chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': t('chatTitle'), tabindex: '0' });
-    el.typing = h('p', { class: 'psw-typing', id: 'psw-chat-typing' });
-    el.input = h('textarea', {
-      class: 'psw-text', id: 'psw-chat-input', rows: '1', maxlength: '4000', placeholder: t('placeholder'),
-      enterkeyhint: 'send', oninput: typing, onkeydown: function (e) {
-        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  function buildChatView() {
+    var section = widget.chatSection();
+    section.textContent = '';
+    elements.status = buildElement('p', { class: 'psw-status', id: 'psw-chat-status', role: 'status', text: localized('connecting') });
+    elements.endButton = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-end', onclick: endOrBack });
+    elements.log = buildElement('div', { class: 'psw-log', id: 'psw-chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': localized('chatTitle'), tabindex: '0' });
+    elements.typing = buildElement('p', { class: 'psw-typing', id: 'psw-chat-typing' });
+    elements.input = buildElement('textarea', {
+      class: 'psw-text', id: 'psw-chat-input', rows: '1', maxlength: '4000', placeholder: localized('placeholder'),
+      enterkeyhint: 'send', oninput: sendTyping, onkeydown: function (event) {
+        if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
       }
     });
-    el.form = h('form', { class: 'psw-composer', id: 'psw-chat-form', onsubmit: function (e) { e.preventDefault(); send(); } }, [
-      h('label', { class: 'psw-sr', for: 'psw-chat-input', text: t('message') }),
-      el.input,
-      h('button', { type: 'submit', class: 'psw-primary', id: 'psw-chat-send', text: t('send') })
+    elements.form = buildElement('form', { class: 'psw-composer', id: 'psw-chat-form', onsubmit: function (event) { event.preventDefault(); sendMessage(); } }, [
+      buildElement('label', { class: 'psw-sr', for: 'psw-chat-input', text: localized('message') }),
+      elements.input,
+      buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-chat-send', text: localized('send') })
     ]);
-    el.endedText = h('p', { id: 'psw-chat-ended-text' });
-    el.again = h('button', { type: 'button', class: 'psw-primary', id: 'psw-chat-new', text: t('newChat'), onclick: newChat });
-    el.ended = h('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [el.endedText, el.again]);
-    sec.appendChild(h('div', { class: 'psw-bar' }, [el.status, el.end]));
-    sec.appendChild(el.log);
-    sec.appendChild(el.typing);
-    sec.appendChild(el.form);
-    sec.appendChild(el.ended);
-    bar();
+    elements.endedText = buildElement('p', { id: 'psw-chat-ended-text' });
+    elements.newChat = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-chat-new', text: localized('newChat'), onclick: startNewChat });
+    elements.ended = buildElement('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [elements.endedText, elements.newChat]);
+    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, elements.endButton]));
+    section.appendChild(elements.log);
+    section.appendChild(elements.typing);
+    section.appendChild(elements.form);
+    section.appendChild(elements.ended);
+    updateEndButton();
   }
-  function bar() { el.end.textContent = t(state === 'a' ? 'end' : 'back'); }
-  function status(k, v) { el.status.textContent = t(k, v); }
+  // "End chat" while a conversation is active, else "Back" (to the chooser).
+  function updateEndButton() { elements.endButton.textContent = localized(chatState === CHAT_STATE.active ? 'end' : 'back'); }
+  function showStatus(key, values) { elements.status.textContent = localized(key, values); }
 
   // ---- Socket ----
   function connect() {
-    clearTimeout(timer);
-    if (sock) return;
-    closing = false;
-    var s;
-    try { s = new WebSocket(wsUrl + (wsUrl.indexOf('?') < 0 ? '?' : '&') + 'deploymentId=' + encodeURIComponent(cfg.deploymentId)); } catch (e) { return retry(); }
-    sock = s;
-    s.onopen = function () {
-      var m = { action: 'configureSession', token: token, deploymentId: cfg.deploymentId };
-      if (startNew) m.startNew = true;
-      out(m);
+    reconnector.cancel();
+    if (socket) return;
+    closedByUs = false;
+    var opening;
+    try {
+      opening = new WebSocket(socketUrl + (socketUrl.indexOf('?') < 0 ? '?' : '&') + 'deploymentId=' + encodeURIComponent(settings.deploymentId));
+    } catch (e) { return reconnector.retry(); }
+    socket = opening;
+    opening.onopen = function () {
+      var frame = { action: 'configureSession', token: token, deploymentId: settings.deploymentId };
+      if (startNew) frame.startNew = true;
+      sendFrame(frame);
     };
-    s.onmessage = function (e) {
-      var m;
-      try { m = JSON.parse(e.data); } catch (x) { return; }
-      frame(m);
+    opening.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      receiveFrame(frame);
     };
-    s.onclose = function () {
-      if (sock !== s) return;
-      sock = null;
+    opening.onclose = function () {
+      if (socket !== opening) return;
+      socket = null;
       connected = false;
-      clearTimeout(pongTimer);
-      if (closing) return;
-      status('reconnecting');
-      retry();
+      clearTimeout(echoTimeout);
+      if (closedByUs) return;
+      showStatus('reconnecting');
+      reconnector.retry();
     };
   }
-  // Full-jitter exponential backoff, capped at 30 s.
-  function retry() {
-    timer = setTimeout(connect, Math.random() * Math.min(30000, 1000 * Math.pow(2, tries++)));
-  }
-  function out(m) {
-    if (sock && sock.readyState === 1) { sock.send(JSON.stringify(m)); return true; }
+  // False when the socket is not open.
+  function sendFrame(frame) {
+    if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); return true; }
     return false;
   }
   function hangUp() {
-    closing = true;
-    clearTimeout(timer);
-    if (sock) { var s = sock; sock = null; connected = false; s.close(1000); }
+    closedByUs = true;
+    reconnector.cancel();
+    if (socket) { var closing = socket; socket = null; connected = false; closing.close(1000); }
+  }
+  function reconnectNow() {
+    if (!socket && !closedByUs) { reconnector.reset(); connect(); }
   }
   // Health check: an echo every 30 s; no answer within 10 s means a dead socket.
   setInterval(function () {
     if (!connected) return;
-    out({ action: 'echo', token: token, tracingId: ECHO, message: { type: 'Text', text: 'ping' } });
-    clearTimeout(pongTimer);
-    pongTimer = setTimeout(function () { if (sock) sock.close(); }, 10000);
+    sendFrame({ action: 'echo', token: token, tracingId: ECHO_TRACING_ID, message: { type: 'Text', text: 'ping' } });
+    clearTimeout(echoTimeout);
+    echoTimeout = setTimeout(function () { if (socket) socket.close(); }, 10000);
   }, 30000);
-  d.addEventListener('visibilitychange', function () {
-    if (d.visibilityState === 'visible' && !sock && !closing) { tries = 0; connect(); }
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') reconnectNow();
   });
-  w.addEventListener('online', function () { if (!sock && !closing) { tries = 0; connect(); } });
+  window.addEventListener('online', reconnectNow);
 
-  function frame(m) {
-    var b = m.body;
-    if (m.tracingId === ECHO) { clearTimeout(pongTimer); return; }
-    switch (m.class) {
+  function receiveFrame(frame) {
+    var body = frame.body;
+    if (frame.tracingId === ECHO_TRACING_ID) { clearTimeout(echoTimeout); return; }
+    switch (frame.class) {
       case 'SessionResponse':
         connected = true;
-        tries = 0;
+        reconnector.reset();
         startNew = false;
-        if (b.newSession && state === 'a') save('n');
-        if (b.clearedExistingSession) { el.log.textContent = ''; seen = {}; agentName = ''; }
-        if (b.readOnly) readOnly(false);
+        if (body.newSession && chatState === CHAT_STATE.active) saveState(CHAT_STATE.none);
+        if (body.clearedExistingSession) { elements.log.textContent = ''; shownIds = {}; agentName = ''; }
+        if (body.readOnly) becomeReadOnly(false);
         else {
-          if (state === 'r') save('n');
-          el.ended.hidden = true;
-          el.form.hidden = false;
-          status(state === 'a' ? (agentName ? 'joined' : 'waiting') : 'ready', { name: agentName });
+          if (chatState === CHAT_STATE.readOnly) saveState(CHAT_STATE.none);
+          elements.ended.hidden = true;
+          elements.form.hidden = false;
+          showStatus(chatState === CHAT_STATE.active ? (agentName ? 'joined' : 'waiting') : 'ready', { name: agentName });
         }
-        bar();
-        if (!b.newSession) history();
+        updateEndButton();
+        if (!body.newSession) loadHistory();
         break;
       case 'StructuredMessage':
-        if (buffer) buffer.push(b); else message(b, true);
+        if (heldMessages) heldMessages.push(body); else showMessage(body, true);
         break;
       case 'JwtResponse':
-        fetch(apiUrl + '/api/v2/webmessaging/messages?pageSize=25', { headers: { Authorization: 'Bearer ' + b.jwt } })
-          .then(function (r) { return r.ok ? r.json() : { entities: [] }; })
-          .then(function (p) { flush((p.entities || []).reverse()); }, function () { flush([]); });
+        fetch(apiUrl + '/api/v2/webmessaging/messages?pageSize=25', { headers: { Authorization: 'Bearer ' + body.jwt } })
+          .then(function (response) { return response.ok ? response.json() : { entities: [] }; })
+          .then(function (page) { showHistory((page.entities || []).reverse()); }, function () { showHistory([]); });
         break;
       case 'SessionClearedEvent':
-        ended('ended');
-        break;
       case 'SessionExpiredEvent':
-        ended('ended');
+        endChat();
         break;
       case 'ConnectionClosedEvent':
         hangUp();
-        status('closedElsewhere');
+        showStatus('closedElsewhere');
         break;
       case 'TooManyRequestsErrorMessage':
-        system(t('tooFast'));
-        restore(m.tracingId);
+        showSystemMessage(localized('tooFast'));
+        restoreUnsent(frame.tracingId);
         break;
       default:
-        if (m.code !== 200 && m.type === 'response') {
-          if (m.code === 4006 || m.code === 4007) { token = uuid(); save('n'); }
-          system(t('sendFailed', { reason: typeof b === 'string' ? b : m.code }));
-          restore(m.tracingId);
+        if (frame.code !== 200 && frame.type === 'response') {
+          if (frame.code === 4006 || frame.code === 4007) { token = newUuid(); saveState(CHAT_STATE.none); }
+          showSystemMessage(localized('sendFailed', { reason: typeof body === 'string' ? body : frame.code }));
+          restoreUnsent(frame.tracingId);
         }
     }
   }
   // A resumed session: fetch what was said (history API with a getJwt token), then show the
   // messages that arrived meanwhile; ids already shown are skipped.
-  function history() {
-    buffer = [];
-    out({ action: 'getJwt', token: token, tracingId: uuid() });
-    setTimeout(function () { if (buffer) flush([]); }, 8000);
+  function loadHistory() {
+    heldMessages = [];
+    sendFrame({ action: 'getJwt', token: token, tracingId: newUuid() });
+    setTimeout(function () { if (heldMessages) showHistory([]); }, 8000);
   }
-  function flush(list) {
-    var later = buffer || [];
-    buffer = null;
-    list.concat(later).forEach(function (b) { message(b, false); });
-    if (state === 'a') status(agentName ? 'joined' : 'waiting', { name: agentName });
+  function showHistory(history) {
+    var held = heldMessages || [];
+    heldMessages = null;
+    history.concat(held).forEach(function (message) { showMessage(message, false); });
+    if (chatState === CHAT_STATE.active) showStatus(agentName ? 'joined' : 'waiting', { name: agentName });
   }
 
-  function message(b, live) {
-    if (!b || seen[b.id]) return;
-    if (b.id) seen[b.id] = 1;
-    var outbound = b.direction === 'Outbound';
-    if (b.type === 'Event') {
-      (b.events || []).forEach(function (e) {
+  // `live`: just received (not from the history): events apply, and it counts as news.
+  function showMessage(message, live) {
+    if (!message || shownIds[message.id]) return;
+    if (message.id) shownIds[message.id] = 1;
+    var outbound = message.direction === 'Outbound'; // from the agent or bot
+    if (message.type === 'Event') {
+      (message.events || []).forEach(function (event) {
         if (!outbound || !live) return;
-        if (e.eventType === 'Typing') showTyping(e.typing && e.typing.duration);
-        if (e.eventType === 'Presence' && e.presence && e.presence.type === 'Disconnect') readOnly(true);
+        if (event.eventType === 'Typing') showTyping(event.typing && event.typing.duration);
+        if (event.eventType === 'Presence' && event.presence && event.presence.type === 'Disconnect') becomeReadOnly(true);
       });
       return;
     }
-    var text = b.text || (b.content || []).map(function (x) { return x.quickReply ? x.quickReply.text : ''; }).join('\n');
+    var text = message.text || (message.content || []).map(function (part) { return part.quickReply ? part.quickReply.text : ''; }).join('\n');
     if (!text) return;
-    var from = b.channel && b.channel.from || {};
-    var bot = b.originatingEntity === 'Bot';
-    var name = outbound ? from.nickname || from.firstName || t(bot ? 'bot' : 'agent') : t('you');
+    var from = message.channel && message.channel.from || {};
+    var bot = message.originatingEntity === 'Bot';
+    var name = outbound ? from.nickname || from.firstName || localized(bot ? 'bot' : 'agent') : localized('you');
     if (outbound && !bot && from.nickname && from.nickname !== agentName) {
       agentName = from.nickname;
-      status('joined', { name: agentName });
+      showStatus('joined', { name: agentName });
     }
     if (!outbound) {
-      delete pending[b.metadata && b.metadata.customMessageId];
-      if (state !== 'a') { save('a'); bar(); status('waiting'); }
+      delete unsentTexts[message.metadata && message.metadata.customMessageId];
+      if (chatState !== CHAT_STATE.active) { saveState(CHAT_STATE.active); updateEndButton(); showStatus('waiting'); }
     }
     if (outbound) hideTyping();
-    var who = h('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: t('said', { name: name }) });
-    el.log.appendChild(h('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') }, [who, d.createTextNode(text)]));
-    el.log.scrollTop = el.log.scrollHeight;
+    var sender = buildElement('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: localized('said', { name: name }) });
+    elements.log.appendChild(buildElement('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') }, [sender, document.createTextNode(text)]));
+    elements.log.scrollTop = elements.log.scrollHeight;
     if (live) {
-      if (outbound) c.unread();
-      c.emit('message', { id: b.id, from: outbound ? (bot ? 'bot' : 'agent') : 'guest', name: name, text: text, time: b.channel && b.channel.time });
+      if (outbound) widget.countUnread();
+      widget.emit('message', {
+        id: message.id, from: outbound ? (bot ? 'bot' : 'agent') : 'guest', name: name, text: text,
+        time: message.channel && message.channel.time
+      });
     }
   }
-  function system(text) {
-    el.log.appendChild(h('p', { class: 'psw-msg psw-msg--system', text: text }));
-    el.log.scrollTop = el.log.scrollHeight;
+  function showSystemMessage(text) {
+    elements.log.appendChild(buildElement('p', { class: 'psw-msg psw-msg--system', text: text }));
+    elements.log.scrollTop = elements.log.scrollHeight;
   }
-  function showTyping(ms) {
-    el.typing.textContent = t('typing', { name: agentName || t('agent') });
+  function showTyping(durationMs) {
+    elements.typing.textContent = localized('typing', { name: agentName || localized('agent') });
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(hideTyping, ms || 5000);
+    typingTimer = setTimeout(hideTyping, durationMs || 5000);
   }
-  function hideTyping() { clearTimeout(typingTimer); el.typing.textContent = ''; }
+  function hideTyping() { clearTimeout(typingTimer); elements.typing.textContent = ''; }
 
   // ---- Visitor actions ----
-  function send() {
-    var text = el.input.value.trim();
-    if (!text || state === 'r') return;
-    var id = uuid();
-    if (!out({ action: 'onMessage', token: token, tracingId: id, message: { type: 'Text', text: text } })) {
-      status('reconnecting');
+  function sendMessage() {
+    var text = elements.input.value.trim();
+    if (!text || chatState === CHAT_STATE.readOnly) return;
+    var tracingId = newUuid();
+    if (!sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: { type: 'Text', text: text } })) {
+      showStatus('reconnecting');
       return; // the text stays in the box
     }
-    pending[id] = el.input.value;
-    el.input.value = '';
-    lastTyping = Date.now();
-    if (state !== 'a') c.emit('chatstarted', {});
+    unsentTexts[tracingId] = elements.input.value;
+    elements.input.value = '';
+    lastTypingSent = Date.now();
+    if (chatState !== CHAT_STATE.active) widget.emit('chatstarted', {});
   }
-  function restore(id) {
-    if (id && pending[id] != null && !el.input.value) el.input.value = pending[id];
-    delete pending[id];
+  function restoreUnsent(tracingId) {
+    if (tracingId && unsentTexts[tracingId] != null && !elements.input.value) elements.input.value = unsentTexts[tracingId];
+    delete unsentTexts[tracingId];
   }
-  function typing() {
-    if (state !== 'a' || Date.now() - lastTyping < 5000) return;
-    lastTyping = Date.now();
-    out({ action: 'onMessage', token: token, message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] } });
+  // The visitor's typing, at most every 5 s.
+  function sendTyping() {
+    if (chatState !== CHAT_STATE.active || Date.now() - lastTypingSent < 5000) return;
+    lastTypingSent = Date.now();
+    sendFrame({ action: 'onMessage', token: token, message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] } });
   }
   function endOrBack() {
-    if (state === 'a') {
-      out({ action: 'onMessage', token: token, message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
+    if (chatState === CHAT_STATE.active) {
+      sendFrame({ action: 'onMessage', token: token, message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
       return;
     }
     hangUp();
-    c.back();
+    widget.showChooser();
   }
-  function newChat() {
-    el.log.textContent = '';
-    seen = {};
+  function startNewChat() {
+    elements.log.textContent = '';
+    shownIds = {};
     agentName = '';
-    el.ended.hidden = true;
-    el.form.hidden = false;
-    startNew = state === 'r';
-    if (startNew && sock && connected) {
-      out({ action: 'configureSession', token: token, deploymentId: cfg.deploymentId, startNew: true });
+    elements.ended.hidden = true;
+    elements.form.hidden = false;
+    startNew = chatState === CHAT_STATE.readOnly;
+    if (startNew && socket && connected) {
+      sendFrame({ action: 'configureSession', token: token, deploymentId: settings.deploymentId, startNew: true });
     } else {
-      if (state !== 'r') { token = uuid(); save('n'); }
+      if (chatState !== CHAT_STATE.readOnly) { token = newUuid(); saveState(CHAT_STATE.none); }
       hangUp();
       connect();
     }
-    el.input.focus();
+    elements.input.focus();
   }
 
   // ---- End states ----
-  function readOnly(live) {
-    save('r');
+  // The agent ended it (`live`) or it was read-only on resume: readable, no reply.
+  function becomeReadOnly(live) {
+    saveState(CHAT_STATE.readOnly);
     hideTyping();
-    finish('endedByAgent', live);
+    showEnded('endedByAgent', live);
   }
-  function ended(k) {
-    token = uuid();
-    c.store.set('localStorage', c.key(), null);
-    state = 'n';
-    c.setActive(false);
+  // Ended (by the visitor, or expired): the token is forgotten.
+  function endChat() {
+    token = newUuid();
+    widget.chatRecord.set(null);
+    chatState = CHAT_STATE.none;
+    widget.setChatActive(false);
     hideTyping();
     hangUp();
-    finish(k, true);
+    showEnded('ended', true);
   }
-  function finish(k, live) {
-    el.form.hidden = true;
-    el.ended.hidden = false;
-    el.endedText.textContent = t(k);
-    status(k);
-    bar();
+  function showEnded(key, live) {
+    elements.form.hidden = true;
+    elements.ended.hidden = false;
+    elements.endedText.textContent = localized(key);
+    showStatus(key);
+    updateEndButton();
     if (live) {
-      c.emit('chatended', { by: k === 'ended' ? 'visitor' : 'agent' });
-      if (c.isOpen()) el.again.focus();
+      widget.emit('chatended', { by: key === 'ended' ? 'visitor' : 'agent' });
+      if (widget.chatViewOpen()) elements.newChat.focus();
     }
   }
 
   api.chat = {
     start: function (noFocus) {
-      if (!el.log) { build(); c.setActive(state === 'a'); }
-      if (!sock) connect();
-      if (!noFocus && c.isOpen()) this.focusTarget().focus();
+      if (!elements.log) { buildChatView(); widget.setChatActive(chatState === CHAT_STATE.active); }
+      if (!socket) connect();
+      if (!noFocus && widget.chatViewOpen()) this.focusTarget().focus();
     },
-    focusTarget: function () { return el.form && !el.form.hidden ? el.input : el.again; }
+    focusTarget: function () { return elements.form && !elements.form.hidden ? elements.input : elements.newChat; }
   };
-})(window, document);
+})();

@@ -1,51 +1,72 @@
 /*! public-stats widget: header, channel chooser with live statistics, callback form. The chat
  * (Web Messaging) is in chat-messaging.js, loaded when a chat starts. See widget/README.md. */
-(function (w, d) {
+
+/* Code map, in file order (the same map is in widget/README.md):
+ *   Settings      window.pureCloudCustomChatConfig → `settings`, with the defaults
+ *   Strings       English `strings`, language packs, localized(), localizedPlural(), waitText()
+ *   Events        on/off/emit behind the public API's events
+ *   DOM helpers   buildElement() (text only ever as textContent), icon(), storage, chatRecord
+ *   Reconnecting  createReconnector(): full-jitter backoff, also used by chat-messaging.js
+ *   Mounting      mount() and its steps: host element, header, chooser, panel, API, restore
+ *   Open/close    setOpen(), showView(), focus, header text, phone viewport, announce()
+ *   Statistics    live socket, REST fallback → "N agents available" and the estimated wait
+ *   Callback      the form, its checks, POST /api/callback, the server's errors by field
+ *   Chat          loads chat-messaging.js on first use; `internals` is what it gets from here
+ *   Start         the language pack, then mount() once <body> exists
+ */
+(function () {
   'use strict';
-  var api = w.publicStatsWidget;
-  if (!api || !api.v || api.w) return; // no loader, or this file included twice
-  api.w = 1;
-  var raw = w.pureCloudCustomChatConfig;
-  var cw = raw.chatWidget || {};
-  var hd = raw.header || {};
-  var wm = raw.webMessaging || {};
-  var host = api.host;
-  function opt(o, k, dflt) { return o[k] != null && o[k] !== '' ? o[k] : dflt; }
-  function abs(u) { return new URL(u, location.href); }
+  var api = window.publicStatsWidget; // set up by chat-injector.js
+  if (!api || !api.v || api.widgetLoaded) return; // no loader, or this file included twice
+  api.widgetLoaded = true;
 
   // ---- Settings (names and defaults documented in widget/README.md) ----
-  var svc = raw.serviceUrl || (raw.statsWebsocketUri ? raw.statsWebsocketUri.replace(/^ws/, 'http') : abs(host).origin);
-  svc = abs(svc).href.replace(/\/?$/, '/');
-  var cfg = {
-    queueId: raw.queueId,
-    containerEl: opt(raw, 'containerEl', 'purecloud-chatwidget-chat-container'),
-    autoConnect: raw.autoConnect === true,
-    width: +opt(cw, 'width', 450),
-    height: +opt(cw, 'height', 500),
-    // The seed's background; its README's `color` default (#4498B4, the background itself) is a
-    // typo, and its example's #F6F6F6 has 3.0:1 on it: black has 6.4:1 (WCAG AA needs 4.5:1).
-    bg: opt(cw, 'backgroundColor', '#4498B4'),
-    fg: opt(cw, 'color', '#000000'),
-    anim: +opt(raw, 'expandAnimationMs', 800),
-    logo: opt(hd, 'logo', host + 'img/logo.svg'),
-    service: svc,
-    statsWs: (raw.statsWebsocketUri ? abs(raw.statsWebsocketUri).href.replace(/\/?$/, '/') : svc).replace(/^http/, 'ws'),
-    connectStats: raw.connectStats === 'load' ? 'load' : 'open',
-    mediaType: raw.mediaType || '',
-    deploymentId: wm.deploymentId || '',
-    zIndex: opt(raw, 'zIndex', 2147483000),
-    countryCode: raw.callback && raw.callback.countryCode || '',
-    showTime: !(raw.callback && raw.callback.scheduling === false)
-  };
-  if (cfg.deploymentId && !wm.environment && !wm.url) {
-    console.error('public-stats widget: webMessaging.deploymentId needs webMessaging.environment (e.g. "mypurecloud.com") or webMessaging.url; the chat is not offered.');
-    cfg.deploymentId = '';
+  var config = window.pureCloudCustomChatConfig;
+  var chatWidgetConfig = config.chatWidget || {};
+  var headerConfig = config.header || {};
+  var webMessagingConfig = config.webMessaging || {};
+  var callbackConfig = config.callback || {};
+  var scriptHost = api.host;
+  // object[key], unless it is absent or empty.
+  function valueOr(object, key, fallback) {
+    return object[key] != null && object[key] !== '' ? object[key] : fallback;
   }
-  var locale = raw.locale || d.documentElement.lang || navigator.language || 'en';
-  var lang = locale.slice(0, 2).toLowerCase();
+  function absoluteUrl(url) { return new URL(url, location.href); }
+  function withSlash(url) { return absoluteUrl(url).href.replace(/\/?$/, '/'); }
+
+  var serviceUrl = withSlash(config.serviceUrl ||
+    (config.statsWebsocketUri ? config.statsWebsocketUri.replace(/^ws/, 'http') : absoluteUrl(scriptHost).origin));
+  var settings = {
+    queueId: config.queueId,
+    containerId: valueOr(config, 'containerEl', 'purecloud-chatwidget-chat-container'),
+    autoConnect: config.autoConnect === true,
+    chatWidth: +valueOr(chatWidgetConfig, 'width', 450),
+    chatHeight: +valueOr(chatWidgetConfig, 'height', 500),
+    // The background of the seed (Genesys's Node.js sample this widget replaces); its README's
+    // `color` default (#4498B4, the background itself) is a typo, and its example's #F6F6F6 has
+    // 3.0:1 on it: black has 6.4:1 (WCAG AA needs 4.5:1).
+    backgroundColor: valueOr(chatWidgetConfig, 'backgroundColor', '#4498B4'),
+    textColor: valueOr(chatWidgetConfig, 'color', '#000000'),
+    animationMs: +valueOr(config, 'expandAnimationMs', 800),
+    logo: valueOr(headerConfig, 'logo', scriptHost + 'img/logo.svg'),
+    serviceUrl: serviceUrl,
+    statsSocketUrl: (config.statsWebsocketUri ? withSlash(config.statsWebsocketUri) : serviceUrl).replace(/^http/, 'ws'),
+    connectStats: config.connectStats === 'load' ? 'load' : 'open',
+    mediaType: config.mediaType || '',
+    deploymentId: webMessagingConfig.deploymentId || '',
+    zIndex: valueOr(config, 'zIndex', 2147483000),
+    countryCode: callbackConfig.countryCode || '',
+    showTime: callbackConfig.scheduling !== false
+  };
+  if (settings.deploymentId && !webMessagingConfig.environment && !webMessagingConfig.url) {
+    console.error('public-stats widget: webMessaging.deploymentId needs webMessaging.environment (e.g. "mypurecloud.com") or webMessaging.url; the chat is not offered.');
+    settings.deploymentId = '';
+  }
+  var locale = config.locale || document.documentElement.lang || navigator.language || 'en';
+  var language = locale.slice(0, 2).toLowerCase();
 
   // ---- Strings: English < language pack < config.strings < config.header.* ----
-  var S = {
+  var strings = {
     defaultText: 'Click here to chat',
     activeText: 'Chatting with PureCloud',
     previewText: 'Choose a channel',
@@ -105,500 +126,616 @@
     tooFast: 'You are sending messages too quickly. Please wait a moment.'
   };
   // The language of the strings shown: English unless a pack or config.strings replaced them.
-  var strLang = raw.strings ? locale : 'en';
-  api.addStrings = function (l, s) { if (l === lang) { mix(s); strLang = locale; } };
-  function mix(s) { for (var k in s) if (typeof s[k] === 'string') S[k] = s[k]; }
-  function t(k, v) {
-    return (S[k] || '').replace(/\{(\w+)\}/g, function (m, n) { return v && v[n] != null ? v[n] : m; });
+  var stringsLanguage = config.strings ? locale : 'en';
+  // Called by scripts/i18n/{language}.js.
+  api.addStrings = function (packLanguage, pack) {
+    if (packLanguage === language) { mergeStrings(pack); stringsLanguage = locale; }
+  };
+  function mergeStrings(overrides) {
+    for (var key in overrides) if (typeof overrides[key] === 'string') strings[key] = overrides[key];
   }
-  var rules;
-  function plural(k, n) {
-    try { rules = rules || new Intl.PluralRules(locale); } catch (e) { rules = new Intl.PluralRules('en'); }
-    var f = k + '_' + rules.select(n);
-    return t(S[f] ? f : k + '_other', { n: n.toLocaleString(locale) });
+  // strings[key] with its {placeholders} filled in from `values`.
+  function localized(key, values) {
+    return (strings[key] || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
+      return values && values[name] != null ? values[name] : placeholder;
+    });
   }
-  function waitText(s) {
-    if (typeof s !== 'number' || !(s >= 0)) return '';
-    if (s < 60) return t('lessMinute');
-    var m = Math.ceil(s / 60);
-    return m > 60 ? t('overHour') : plural('minutes', m);
+  var pluralRules;
+  // key_one, key_other, …: the form Intl.PluralRules picks for `count` (key_other if missing).
+  function localizedPlural(key, count) {
+    try { pluralRules = pluralRules || new Intl.PluralRules(locale); } catch (e) { pluralRules = new Intl.PluralRules('en'); }
+    var pluralKey = key + '_' + pluralRules.select(count);
+    return localized(strings[pluralKey] ? pluralKey : key + '_other', { n: count.toLocaleString(locale) });
+  }
+  // The estimated wait in words; '' when unknown (-1, absent).
+  function waitText(seconds) {
+    if (typeof seconds !== 'number' || !(seconds >= 0)) return '';
+    if (seconds < 60) return localized('lessMinute');
+    var minutes = Math.ceil(seconds / 60);
+    return minutes > 60 ? localized('overHour') : localizedPlural('minutes', minutes);
   }
 
   // ---- Events ----
-  var handlers = {};
-  var ready = false;
-  function on(n, f) {
-    if (typeof f !== 'function') return api;
-    (handlers[n] = handlers[n] || []).push(f);
-    if (n === 'ready' && ready) f();
+  var handlers = {}; // event name → functions
+  var isReady = false;
+  function on(eventName, handler) {
+    if (typeof handler !== 'function') return api;
+    (handlers[eventName] = handlers[eventName] || []).push(handler);
+    if (eventName === 'ready' && isReady) handler();
     return api;
   }
-  function off(n, f) {
-    handlers[n] = (handlers[n] || []).filter(function (g) { return g !== f && f; });
+  // off(name, handler) removes that handler; off(name) removes all.
+  function off(eventName, handler) {
+    handlers[eventName] = (handlers[eventName] || []).filter(function (other) { return other !== handler && handler; });
     return api;
   }
-  function emit(n, data) {
-    (handlers[n] || []).slice().forEach(function (f) {
-      try { f(data); } catch (e) { console.error(e); }
+  function emit(eventName, data) {
+    (handlers[eventName] || []).slice().forEach(function (handler) {
+      try { handler(data); } catch (e) { console.error(e); }
     });
   }
 
   // ---- DOM helpers (no innerHTML anywhere: text is always textContent) ----
-  function h(tag, props, kids) {
-    var e = d.createElement(tag);
-    for (var k in props || {}) {
-      var v = props[k];
-      if (v == null || v === false) continue;
-      if (k === 'text') e.textContent = v;
-      else if (k === 'class') e.className = v;
-      else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, v === true ? '' : v);
+  // Attributes: `text` → textContent, `class` → className, on… → listeners, true → present;
+  // null and false are left out, and so are null children.
+  function buildElement(tag, attributes, children) {
+    var element = document.createElement(tag);
+    for (var name in attributes || {}) {
+      var value = attributes[name];
+      if (value == null || value === false) continue;
+      if (name === 'text') element.textContent = value;
+      else if (name === 'class') element.className = value;
+      else if (name.slice(0, 2) === 'on') element.addEventListener(name.slice(2), value);
+      else element.setAttribute(name, value === true ? '' : value);
     }
-    (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
-    return e;
+    (children || []).forEach(function (child) { if (child) element.appendChild(child); });
+    return element;
   }
-  var NS = 'http://www.w3.org/2000/svg';
-  function icon(path, cls) {
-    var s = d.createElementNS(NS, 'svg');
-    s.setAttribute('viewBox', '0 0 24 24');
-    s.setAttribute('aria-hidden', 'true');
-    s.setAttribute('focusable', 'false');
-    s.setAttribute('class', 'psw-icon ' + (cls || ''));
-    var p = d.createElementNS(NS, 'path');
-    p.setAttribute('d', path);
-    s.appendChild(p);
-    return s;
+  var SVG_NAMESPACE = 'http://www.w3.org/2000/svg';
+  function icon(pathData, extraClass) {
+    var svg = document.createElementNS(SVG_NAMESPACE, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.setAttribute('class', 'psw-icon ' + (extraClass || ''));
+    var path = document.createElementNS(SVG_NAMESPACE, 'path');
+    path.setAttribute('d', pathData);
+    svg.appendChild(path);
+    return svg;
   }
-  var I = {
+  var ICON_PATHS = {
     chat: 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z',
     phone: 'M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z',
     chevron: 'M7.4 15.4 12 10.8l4.6 4.6L18 14l-6-6-6 6z'
   };
-  var store = {
-    get: function (s, k) { try { return JSON.parse(w[s].getItem(k)); } catch (e) { return null; } },
-    set: function (s, k, v) { try { v == null ? w[s].removeItem(k) : w[s].setItem(k, JSON.stringify(v)); } catch (e) { /* storage off */ } }
+  // JSON values in localStorage / sessionStorage (`area`); when storage is off, reads give null
+  // and writes do nothing. Writing null removes the key.
+  var storage = {
+    get: function (area, key) { try { return JSON.parse(window[area].getItem(key)); } catch (e) { return null; } },
+    set: function (area, key, value) {
+      try { value == null ? window[area].removeItem(key) : window[area].setItem(key, JSON.stringify(value)); } catch (e) { /* storage off */ }
+    }
+  };
+  // sessionStorage: the view open in this tab, reopened after a reload.
+  var VIEW_KEY = 'psw-view';
+  // The chat, in localStorage["psw-wm-{deploymentId}"]: {t: Web Messaging token, s: CHAT_STATE}.
+  // The stored codes are kept short and unchanged, so saved chats still resume.
+  var CHAT_STATE = { none: 'n', active: 'a', readOnly: 'r' }; // read-only: the agent ended it
+  var chatRecord = {
+    get: function () { return storage.get('localStorage', 'psw-wm-' + settings.deploymentId); },
+    set: function (record) { storage.set('localStorage', 'psw-wm-' + settings.deploymentId, record); }
   };
 
-  // ---- State ----
-  var el = {};
-  var view = 'chooser';
+  // ---- Reconnecting (the statistics socket here, the chat socket in chat-messaging.js) ----
+  // retry() calls connect() after a full-jitter exponential backoff: a random delay in
+  // [0, min(30 s, 1 s × 2^attempt)); reset() once connected; cancel() drops a pending retry.
+  function createReconnector(connect) {
+    var attempt = 0;
+    var timer = 0;
+    return {
+      retry: function () {
+        clearTimeout(timer);
+        timer = setTimeout(connect, Math.random() * Math.min(30000, 1000 * Math.pow(2, attempt++)));
+      },
+      reset: function () { attempt = 0; },
+      cancel: function () { clearTimeout(timer); }
+    };
+  }
+
+  // ---- Mounting ----
+  var elements = {}; // the widget's elements by role: elements.header, elements.phone, …
+  var shadowRoot;
+  var currentView = 'chooser'; // or 'callback', 'chat'
   var isOpen = false;
   var chatActive = false;
-  var unread = 0;
-  var stats = { obs: null, ewt: null, stale: false, ewtStale: false };
-  var shadow;
-  var styled = false;
-  var focusLater = false;
+  var unreadCount = 0;
+  var stylesheetLoaded = false;
+  var focusWhenStyled = false;
 
   function mount() {
-    if (d.getElementById(cfg.containerEl)) {
-      console.error('public-stats widget: an element with id "' + cfg.containerEl + '" already exists; set containerEl to a free id.');
+    if (document.getElementById(settings.containerId)) {
+      console.error('public-stats widget: an element with id "' + settings.containerId + '" already exists; set containerEl to a free id.');
       return;
     }
-    var box = d.createElement('public-stats-widget');
-    box.id = cfg.containerEl;
+    var direction = config.dir || getComputedStyle(document.body).direction || 'ltr';
+    createHost(direction);
+    shadowRoot.appendChild(buildRoot(direction));
+    document.body.appendChild(elements.host);
+    installPublicApi();
+    restoreState();
+    isReady = true;
+    emit('ready');
+  }
+
+  // <public-stats-widget> with the settings as CSS properties, and its shadow root with the
+  // stylesheet.
+  function createHost(direction) {
+    var host = elements.host = document.createElement('public-stats-widget');
+    host.id = settings.containerId;
     // Hidden until widget.css (its :host rule is !important) has loaded: never unstyled, and
     // never shown at all if the stylesheet cannot load.
-    box.style.display = 'none';
-    [['--psw-bg', cfg.bg], ['--psw-fg', cfg.fg], ['--psw-z', cfg.zIndex], ['--psw-anim', cfg.anim + 'ms'],
-      ['--psw-chat-w', cfg.width + 'px'], ['--psw-chat-h', cfg.height + 'px']].forEach(function (p) {
-      box.style.setProperty(p[0], p[1]);
-    });
-    var dir = raw.dir || getComputedStyle(d.body).direction || 'ltr';
-    box.setAttribute('data-position', raw.position || (dir === 'rtl' ? 'left' : 'right'));
-    shadow = box.attachShadow({ mode: 'open' });
+    host.style.display = 'none';
+    var properties = {
+      '--psw-bg': settings.backgroundColor,
+      '--psw-fg': settings.textColor,
+      '--psw-z': settings.zIndex,
+      '--psw-anim': settings.animationMs + 'ms',
+      '--psw-chat-w': settings.chatWidth + 'px',
+      '--psw-chat-h': settings.chatHeight + 'px'
+    };
+    for (var name in properties) host.style.setProperty(name, properties[name]);
+    host.setAttribute('data-position', config.position || (direction === 'rtl' ? 'left' : 'right'));
+    shadowRoot = host.attachShadow({ mode: 'open' });
     // Nothing can take the focus before the stylesheet shows the widget: an open() queued by the
     // page focuses once it has loaded.
-    var css = h('link', { rel: 'stylesheet', href: host + 'style/widget.css', onload: function () {
-      styled = true;
-      if (focusLater && isOpen) focusView();
+    var stylesheet = buildElement('link', { rel: 'stylesheet', href: scriptHost + 'style/widget.css', onload: function () {
+      stylesheetLoaded = true;
+      if (focusWhenStyled && isOpen) focusView();
     } });
-    if (api.nonce) css.nonce = api.nonce;
-    shadow.appendChild(css);
+    if (api.nonce) stylesheet.nonce = api.nonce;
+    shadowRoot.appendChild(stylesheet);
+  }
 
-    el.title = h('span', { class: 'psw-title', id: 'psw-title', text: t('defaultText') });
-    el.sub = h('span', { class: 'psw-sub', id: 'psw-header-stats', hidden: true });
-    el.badge = h('span', { class: 'psw-badge', id: 'psw-unread', hidden: true });
-    el.header = h('button', {
+  // Everything inside the shadow root: the header, the panel with its views, the announcer.
+  function buildRoot(direction) {
+    var header = buildHeader();
+    var panel = elements.panel = buildElement('div', { class: 'psw-panel', id: 'psw-panel', role: 'dialog', 'aria-labelledby': 'psw-title' }, [
+      buildElement('div', { class: 'psw-inner' }, [buildChooser(), buildCallback(), buildChatView()])
+    ]);
+    elements.announcer = buildElement('div', { class: 'psw-sr', id: 'psw-announce', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+    return elements.root = buildElement('div', { class: 'psw', id: 'psw', dir: direction, lang: stringsLanguage, onkeydown: function (event) {
+      if (event.key === 'Escape' && isOpen) { event.stopPropagation(); setOpen(false); }
+    } }, [header, panel, elements.announcer]);
+  }
+
+  function buildHeader() {
+    elements.title = buildElement('span', { class: 'psw-title', id: 'psw-title', text: localized('defaultText') });
+    elements.headerStats = buildElement('span', { class: 'psw-sub', id: 'psw-header-stats', hidden: true });
+    elements.unreadBadge = buildElement('span', { class: 'psw-badge', id: 'psw-unread', hidden: true });
+    return elements.header = buildElement('button', {
       type: 'button', class: 'psw-header', id: 'psw-header', 'aria-expanded': 'false', 'aria-controls': 'psw-panel',
       onclick: function () { setOpen(!isOpen); }
     }, [
-      cfg.logo ? h('img', { class: 'psw-logo', src: cfg.logo, alt: '' }) : null,
-      h('span', { class: 'psw-labels' }, [el.title, el.sub]),
-      el.badge,
-      icon(I.chevron, 'psw-chevron')
+      settings.logo ? buildElement('img', { class: 'psw-logo', src: settings.logo, alt: '' }) : null,
+      buildElement('span', { class: 'psw-labels' }, [elements.title, elements.headerStats]),
+      elements.unreadBadge,
+      icon(ICON_PATHS.chevron, 'psw-chevron')
     ]);
+  }
 
-    // Chooser
-    el.agents = h('span', { class: 'psw-agents', id: 'psw-agents', text: t('checking') });
-    el.ewt = h('span', { class: 'psw-ewt', id: 'psw-ewt', hidden: true });
-    el.none = h('p', { class: 'psw-none', id: 'psw-none', hidden: true, text: t('steer') });
-    el.chatTile = h('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-chat', onclick: function () { startChat(); } },
-      [icon(I.chat), h('span', { text: t('chatTile') })]);
-    el.cbTile = h('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () { show('callback', true); } },
-      [icon(I.phone), h('span', { text: t('callbackTile') })]);
-    if (!cfg.deploymentId) el.chatTile.hidden = true;
-    el.chooser = h('section', { class: 'psw-view psw-chooser', id: 'psw-chooser', 'aria-label': t('previewText') }, [
-      h('p', { class: 'psw-stats', id: 'psw-stats', 'aria-live': 'polite', 'aria-atomic': 'true' }, [el.agents, el.ewt]),
-      el.none,
-      h('div', { class: 'psw-tiles' }, [el.chatTile, el.cbTile])
+  // The channel chooser: live availability, then a tile per channel.
+  function buildChooser() {
+    elements.agents = buildElement('span', { class: 'psw-agents', id: 'psw-agents', text: localized('checking') });
+    elements.ewt = buildElement('span', { class: 'psw-ewt', id: 'psw-ewt', hidden: true });
+    elements.noAgents = buildElement('p', { class: 'psw-none', id: 'psw-none', hidden: true, text: localized('steer') });
+    elements.chatTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-chat', onclick: function () { startChat(); } },
+      [icon(ICON_PATHS.chat), buildElement('span', { text: localized('chatTile') })]);
+    elements.callbackTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () { showView('callback', true); } },
+      [icon(ICON_PATHS.phone), buildElement('span', { text: localized('callbackTile') })]);
+    if (!settings.deploymentId) elements.chatTile.hidden = true;
+    return elements.chooser = buildElement('section', { class: 'psw-view psw-chooser', id: 'psw-chooser', 'aria-label': localized('previewText') }, [
+      buildElement('p', { class: 'psw-stats', id: 'psw-stats', 'aria-live': 'polite', 'aria-atomic': 'true' }, [elements.agents, elements.ewt]),
+      elements.noAgents,
+      buildElement('div', { class: 'psw-tiles' }, [elements.chatTile, elements.callbackTile])
     ]);
+  }
 
-    el.callback = buildCallback();
-    el.chat = h('section', { class: 'psw-view psw-chat', id: 'psw-chat', 'aria-label': t('chatTitle'), hidden: true });
-    el.panel = h('div', { class: 'psw-panel', id: 'psw-panel', role: 'dialog', 'aria-labelledby': 'psw-title' }, [
-      h('div', { class: 'psw-inner' }, [el.chooser, el.callback, el.chat])
-    ]);
-    el.announce = h('div', { class: 'psw-sr', id: 'psw-announce', 'aria-live': 'assertive', 'aria-atomic': 'true' });
-    el.root = h('div', { class: 'psw', id: 'psw', dir: dir, lang: strLang, onkeydown: function (e) {
-      if (e.key === 'Escape' && isOpen) { e.stopPropagation(); setOpen(false); }
-    } }, [el.header, el.panel, el.announce]);
-    shadow.appendChild(el.root);
-    d.body.appendChild(box);
-    el.host = box;
+  // Filled by chat-messaging.js.
+  function buildChatView() {
+    return elements.chat = buildElement('section', { class: 'psw-view psw-chat', id: 'psw-chat', 'aria-label': localized('chatTitle'), hidden: true });
+  }
 
-    // Public API: replaces the loader's queueing stubs, then replays what was queued.
-    api.open = function (v) {
-      if (v === 'chat' && cfg.deploymentId) startChat();
-      else setOpen(true, v === 'callback' || v === 'chooser' ? v : null);
+  // Replaces the loader's queueing stubs with the real methods, then replays what was queued.
+  function installPublicApi() {
+    api.open = function (view) {
+      if (view === 'chat' && settings.deploymentId) startChat();
+      else setOpen(true, view === 'callback' || view === 'chooser' ? view : null);
       return api;
     };
     api.close = function () { setOpen(false); return api; };
     api.toggle = function () { setOpen(!isOpen); return api; };
     api.on = on;
     api.off = off;
-    api.core = core;
-    var queued = api.q.splice(0);
-    queued.forEach(function (c) { api[c[0]].apply(api, c[1]); });
-
-    if (cfg.connectStats === 'load') startStats();
-    var saved = cfg.deploymentId && store.get('localStorage', chatKey());
-    if (cfg.deploymentId && (cfg.autoConnect || (saved && saved.s === 'a'))) {
-      var wasOpen = store.get('sessionStorage', 'psw-view') === 'chat';
-      startChat(true, !(cfg.autoConnect || wasOpen));
-    } else if (store.get('sessionStorage', 'psw-view') === 'callback') {
-      setOpen(true, 'callback', true);
-    }
-    ready = true;
-    emit('ready');
+    api.internals = internals;
+    api.q.splice(0).forEach(function (call) { api[call[0]].apply(api, call[1]); });
   }
 
-  function chatKey() { return 'psw-wm-' + cfg.deploymentId; }
+  // What this page had before a reload: statistics at load, an active chat, an open callback form.
+  function restoreState() {
+    if (settings.connectStats === 'load') startStats();
+    var savedChat = settings.deploymentId && chatRecord.get();
+    var savedView = storage.get('sessionStorage', VIEW_KEY);
+    if (settings.deploymentId && (settings.autoConnect || (savedChat && savedChat.s === CHAT_STATE.active))) {
+      startChat(true, !(settings.autoConnect || savedView === 'chat'));
+    } else if (savedView === 'callback') {
+      setOpen(true, 'callback', true);
+    }
+  }
 
   // ---- Open / close / views ----
-  function setOpen(open, v, noFocus) {
-    if (v) show(v);
-    var was = isOpen;
+  function setOpen(open, view, noFocus) {
+    if (view) showView(view);
+    var wasOpen = isOpen;
     isOpen = open;
-    el.root.classList.toggle('psw--open', open);
-    el.host.toggleAttribute('data-open', open);
-    el.header.setAttribute('aria-expanded', String(open));
-    store.set('sessionStorage', 'psw-view', open ? view : null);
-    header();
+    elements.root.classList.toggle('psw--open', open);
+    elements.host.toggleAttribute('data-open', open);
+    elements.header.setAttribute('aria-expanded', String(open));
+    storage.set('sessionStorage', VIEW_KEY, open ? currentView : null);
+    if (open) unreadCount = 0;
+    updateHeader();
     if (open) {
-      unread = 0;
-      header();
       startStats();
-      viewport(true);
+      followVisualViewport(true);
       if (!noFocus) focusView();
-      if (!was) emit('opened', { view: view });
-    } else if (was) {
-      viewport(false);
+      if (!wasOpen) emit('opened', { view: currentView });
+    } else if (wasOpen) {
+      followVisualViewport(false);
       // A finished callback request is not shown again: the next opening starts at the chooser.
-      if (view === 'callback' && !el.done.hidden) { el.done.hidden = true; el.form.hidden = false; show('chooser'); }
-      if (shadow.activeElement) el.header.focus();
+      if (currentView === 'callback' && !elements.callbackDone.hidden) {
+        elements.callbackDone.hidden = true;
+        elements.callbackForm.hidden = false;
+        showView('chooser');
+      }
+      if (shadowRoot.activeElement) elements.header.focus();
       emit('closed');
     }
   }
-  function show(v, focus) {
-    view = v;
-    ['chooser', 'callback', 'chat'].forEach(function (n) { el[n].hidden = n !== v; });
-    el.root.classList.toggle('psw--chat', v === 'chat');
-    if (isOpen) store.set('sessionStorage', 'psw-view', v);
-    header();
-    if (focus) focusView();
+  function showView(view, moveFocus) {
+    currentView = view;
+    ['chooser', 'callback', 'chat'].forEach(function (name) { elements[name].hidden = name !== view; });
+    elements.root.classList.toggle('psw--chat', view === 'chat');
+    if (isOpen) storage.set('sessionStorage', VIEW_KEY, view);
+    updateHeader();
+    if (moveFocus) focusView();
   }
+  // The view's first control; deferred until the stylesheet has shown the widget.
   function focusView() {
+    focusWhenStyled = !stylesheetLoaded;
+    if (focusWhenStyled) return;
     var target;
-    focusLater = !styled;
-    if (focusLater) return;
-    if (view === 'chooser') target = el.chatTile.hidden ? el.cbTile : el.chatTile;
-    else if (view === 'callback') target = el.done.hidden ? el.first : el.doneBtn;
+    if (currentView === 'chooser') target = elements.chatTile.hidden ? elements.callbackTile : elements.chatTile;
+    else if (currentView === 'callback') target = elements.callbackDone.hidden ? elements.first : elements.callbackClose;
     else target = api.chat && api.chat.focusTarget();
     if (target) target.focus();
   }
-  function header() {
-    var k = chatActive && (view === 'chat' || !isOpen) ? 'activeText' : !isOpen ? 'defaultText'
-      : view === 'callback' ? 'cbTitle' : view === 'chat' ? 'chatTitle' : 'previewText';
-    el.title.textContent = t(k);
-    el.badge.hidden = !unread || isOpen;
-    el.badge.textContent = plural('unread', unread);
+  var VIEW_TITLES = { chooser: 'previewText', callback: 'cbTitle', chat: 'chatTitle' };
+  function updateHeader() {
+    var titleKey = chatActive && (currentView === 'chat' || !isOpen) ? 'activeText'
+      : isOpen ? VIEW_TITLES[currentView] : 'defaultText';
+    elements.title.textContent = localized(titleKey);
+    elements.unreadBadge.hidden = !unreadCount || isOpen;
+    elements.unreadBadge.textContent = localizedPlural('unread', unreadCount);
   }
   // Full-screen below 480 px: follow the visual viewport, so the on-screen keyboard never covers
   // the input (it shrinks the visual viewport, not the layout viewport, in current browsers).
-  var vv = w.visualViewport;
-  function fit() {
-    el.host.style.setProperty('--psw-vh', vv.height + 'px');
-    el.host.style.setProperty('--psw-vt', vv.offsetTop + 'px');
+  var visualViewport = window.visualViewport;
+  function fitToVisualViewport() {
+    elements.host.style.setProperty('--psw-vh', visualViewport.height + 'px');
+    elements.host.style.setProperty('--psw-vt', visualViewport.offsetTop + 'px');
   }
-  function viewport(on) {
-    if (!vv) return;
-    vv[on ? 'addEventListener' : 'removeEventListener']('resize', fit);
-    vv[on ? 'addEventListener' : 'removeEventListener']('scroll', fit);
-    if (on) fit();
+  function followVisualViewport(follow) {
+    if (!visualViewport) return;
+    var method = follow ? 'addEventListener' : 'removeEventListener';
+    visualViewport[method]('resize', fitToVisualViewport);
+    visualViewport[method]('scroll', fitToVisualViewport);
+    if (follow) fitToVisualViewport();
   }
+  // Says `text` through the assertive live region (emptied first, so a repeat is said again).
   function announce(text) {
-    el.announce.textContent = '';
-    setTimeout(function () { el.announce.textContent = text; }, 50);
+    elements.announcer.textContent = '';
+    setTimeout(function () { elements.announcer.textContent = text; }, 50);
   }
 
   // ---- Live statistics ----
-  var statsOn = false;
-  var ws = null;
-  var tries = 0;
-  var retryTimer = 0;
+  var statsStarted = false;
+  var statsSocket = null;
+  var statsReconnector = createReconnector(connectStats);
   var pollTimer = 0;
+  var latestStats = { observations: null, ewt: null, countsStale: false, ewtStale: false };
   function startStats() {
-    if (statsOn) return;
-    statsOn = true;
+    if (statsStarted) return;
+    statsStarted = true;
     fetchStats();
-    connect();
+    connectStats();
   }
   function statsUrl(live) {
-    var mt = cfg.mediaType ? 'mediaType=' + encodeURIComponent(cfg.mediaType) : '';
-    return (live ? cfg.statsWs : cfg.service) + 'api/stats/' + encodeURIComponent(cfg.queueId) +
-      (live ? '/live' + (mt ? '?' + mt : '') : '?key=ewt&key=observations' + (mt ? '&' + mt : ''));
+    var mediaType = settings.mediaType ? 'mediaType=' + encodeURIComponent(settings.mediaType) : '';
+    return (live ? settings.statsSocketUrl : settings.serviceUrl) + 'api/stats/' + encodeURIComponent(settings.queueId) +
+      (live ? '/live' + (mediaType ? '?' + mediaType : '') : '?key=ewt&key=observations' + (mediaType ? '&' + mediaType : ''));
   }
-  function connect() {
-    clearTimeout(retryTimer);
-    if (ws) return;
-    var s;
-    try { s = new WebSocket(statsUrl(true)); } catch (e) { return retry(); }
-    var got = false;
-    ws = s;
-    s.onmessage = function (e) {
-      if (!got) { got = true; tries = 0; clearInterval(pollTimer); pollTimer = 0; }
-      try { onStats(JSON.parse(e.data)); } catch (x) { /* not ours */ }
+  function connectStats() {
+    statsReconnector.cancel();
+    if (statsSocket) return;
+    var socket;
+    try { socket = new WebSocket(statsUrl(true)); } catch (e) { return statsReconnector.retry(); }
+    var receivedAny = false;
+    statsSocket = socket;
+    socket.onmessage = function (event) {
+      if (!receivedAny) { receivedAny = true; statsReconnector.reset(); clearInterval(pollTimer); pollTimer = 0; }
+      try { receiveStats(JSON.parse(event.data)); } catch (e) { /* not ours */ }
     };
-    s.onclose = function () {
-      if (ws !== s) return;
-      ws = null;
+    socket.onclose = function () {
+      if (statsSocket !== socket) return;
+      statsSocket = null;
       // No stream (yet): poll the REST endpoint meanwhile.
       if (!pollTimer) pollTimer = setInterval(fetchStats, 15000);
-      retry();
+      statsReconnector.retry();
     };
   }
-  // Full-jitter exponential backoff: a random delay in [0, min(30 s, 1 s × 2^attempt)).
-  function retry() {
-    retryTimer = setTimeout(connect, Math.random() * Math.min(30000, 1000 * Math.pow(2, tries++)));
-  }
   function fetchStats() {
-    if (d.visibilityState === 'hidden') return;
-    fetch(statsUrl(false)).then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (m) { if (m) onStats(m); }, function () { /* offline: the stream retries */ });
+    if (document.visibilityState === 'hidden') return;
+    fetch(statsUrl(false)).then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (message) { if (message) receiveStats(message); }, function () { /* offline: the stream retries */ });
   }
-  function resync() {
-    if (!statsOn || d.visibilityState !== 'visible') return;
+  function resyncStats() {
+    if (!statsStarted || document.visibilityState !== 'visible') return;
     fetchStats();
-    if (!ws) { tries = 0; connect(); }
+    if (!statsSocket) { statsReconnector.reset(); connectStats(); }
   }
-  d.addEventListener('visibilitychange', resync);
-  w.addEventListener('online', resync);
+  document.addEventListener('visibilitychange', resyncStats);
+  window.addEventListener('online', resyncStats);
 
   // Accepts the live frame and the REST answer ({queueId?, observations, ewt, stale?,
-  // observationsAsOf?, ewtAsOf?}; ewt -1 = unknown), the seed's {queueStats: {id: obs}} and a bare
-  // observations object. A stale part is not shown: only `ewtAsOf` → only the EWT is stale, only
-  // `observationsAsOf` → only the counts; neither → both.
-  function onStats(m) {
-    if (!m || typeof m !== 'object') return;
-    var o = m.observations || (m.queueStats && m.queueStats[cfg.queueId]) || (typeof m.availableAgents === 'number' ? m : null);
-    if (!o && !('ewt' in m)) return;
-    if (o) stats.obs = o;
-    if ('ewt' in m) {
-      var e = m.ewt;
-      stats.ewt = e && typeof e === 'object' ? e[cfg.mediaType || 'message'] : e;
+  // observationsAsOf?, ewtAsOf?}; ewt -1 = unknown), the seed's {queueStats: {id: observations}}
+  // and a bare observations object. A stale part is not shown: only `ewtAsOf` → only the EWT is
+  // stale, only `observationsAsOf` → only the counts; neither → both.
+  function receiveStats(message) {
+    if (!message || typeof message !== 'object') return;
+    var observations = message.observations || (message.queueStats && message.queueStats[settings.queueId]) ||
+      (typeof message.availableAgents === 'number' ? message : null);
+    var hasEwt = 'ewt' in message;
+    if (!observations && !hasEwt) return;
+    if (observations) latestStats.observations = observations;
+    if (hasEwt) {
+      var ewt = message.ewt;
+      latestStats.ewt = ewt && typeof ewt === 'object' ? ewt[settings.mediaType || 'message'] : ewt;
     }
-    var st = m.stale === true;
-    var oa = 'observationsAsOf' in m;
-    var ea = 'ewtAsOf' in m;
-    stats.stale = st && (oa || !ea);
-    stats.ewtStale = st && (ea || !oa);
+    var stale = message.stale === true;
+    var countsAsOf = 'observationsAsOf' in message;
+    var ewtAsOf = 'ewtAsOf' in message;
+    latestStats.countsStale = stale && (countsAsOf || !ewtAsOf);
+    latestStats.ewtStale = stale && (ewtAsOf || !countsAsOf);
     renderStats();
   }
   function renderStats() {
-    var o = stats.obs;
-    var n = o && !stats.stale && typeof o.availableAgents === 'number' ? o.availableAgents : null;
-    var wait = n == null || stats.ewtStale ? '' : waitText(stats.ewt);
-    var text = n == null ? t(o ? 'unknown' : 'checking') : n === 0 ? t('noAgents') : plural('agents', n);
-    if (el.agents.textContent !== text) el.agents.textContent = text;
-    wait = wait && t('wait', { t: wait });
-    if (el.ewt.textContent !== wait) el.ewt.textContent = wait;
-    el.ewt.hidden = !wait;
-    el.none.hidden = n !== 0;
-    el.root.classList.toggle('psw--none', n === 0);
-    el.sub.hidden = n == null;
-    el.sub.textContent = n == null ? '' : text;
-    emit('stats', { availableAgents: n, ewt: wait ? stats.ewt : null, stale: stats.stale || stats.ewtStale, observations: o });
+    var observations = latestStats.observations;
+    var available = observations && !latestStats.countsStale && typeof observations.availableAgents === 'number'
+      ? observations.availableAgents : null;
+    var agentsText = available == null ? localized(observations ? 'unknown' : 'checking')
+      : available === 0 ? localized('noAgents') : localizedPlural('agents', available);
+    var wait = available == null || latestStats.ewtStale ? '' : waitText(latestStats.ewt);
+    var waitLine = wait && localized('wait', { t: wait });
+    if (elements.agents.textContent !== agentsText) elements.agents.textContent = agentsText;
+    if (elements.ewt.textContent !== waitLine) elements.ewt.textContent = waitLine;
+    elements.ewt.hidden = !waitLine;
+    elements.noAgents.hidden = available !== 0;
+    elements.root.classList.toggle('psw--none', available === 0);
+    elements.headerStats.hidden = available == null;
+    elements.headerStats.textContent = available == null ? '' : agentsText;
+    emit('stats', {
+      availableAgents: available,
+      ewt: waitLine ? latestStats.ewt : null,
+      stale: latestStats.countsStale || latestStats.ewtStale,
+      observations: observations
+    });
   }
 
   // ---- Callback ----
-  function field(id, label, attrs, hint) {
-    var desc = (hint ? 'psw-' + id + '-hint ' : '') + 'psw-' + id + '-error';
-    var input = h('input', Object.assign({ id: 'psw-' + id, class: 'psw-input', 'aria-describedby': desc }, attrs));
-    el[id] = input;
-    el[id + 'Err'] = h('p', { class: 'psw-error', id: 'psw-' + id + '-error' });
-    return h('div', { class: 'psw-field' }, [
-      h('label', { for: 'psw-' + id, text: label }),
-      hint ? h('p', { class: 'psw-hint', id: 'psw-' + id + '-hint', text: hint }) : null,
-      input,
-      el[id + 'Err']
+  // A labelled input (elements[name]) with its error line (elements[name + 'Error']) and hint.
+  function buildField(name, label, attributes, hint) {
+    var id = 'psw-' + name;
+    var describedBy = (hint ? id + '-hint ' : '') + id + '-error';
+    elements[name] = buildElement('input', Object.assign({ id: id, class: 'psw-input', 'aria-describedby': describedBy }, attributes));
+    elements[name + 'Error'] = buildElement('p', { class: 'psw-error', id: id + '-error' });
+    return buildElement('div', { class: 'psw-field' }, [
+      buildElement('label', { for: id, text: label }),
+      hint ? buildElement('p', { class: 'psw-hint', id: id + '-hint', text: hint }) : null,
+      elements[name],
+      elements[name + 'Error']
     ]);
   }
   function buildCallback() {
-    el.formErr = h('p', { class: 'psw-error', id: 'psw-callback-error' });
-    el.submit = h('button', { type: 'submit', class: 'psw-primary', id: 'psw-callback-submit', text: t('submit') });
-    el.form = h('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submit, oninput: function (e) {
-      var id = e.target.id.slice(4);
-      if (el[id + 'Err']) setErr(id, '');
+    elements.formError = buildElement('p', { class: 'psw-error', id: 'psw-callback-error' }); // above the buttons
+    elements.submit = buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-callback-submit', text: localized('submit') });
+    elements.callbackForm = buildElement('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submitCallback, oninput: function (event) {
+      // Typing in a field clears its error.
+      var name = event.target.id.slice('psw-'.length);
+      if (elements[name + 'Error']) setError(name, '');
     } }, [
-      field('first', t('first'), { name: 'given-name', autocomplete: 'given-name', required: true, maxlength: 100 }),
-      field('last', t('last'), { name: 'family-name', autocomplete: 'family-name', required: true, maxlength: 100 }),
-      field('phone', t('phone'), { type: 'tel', name: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, maxlength: 32 }, t('phoneHint')),
-      cfg.showTime ? field('time', t('time'), { type: 'datetime-local', name: 'time' }) : null,
-      el.formErr,
-      h('div', { class: 'psw-actions' }, [
-        h('button', { type: 'button', class: 'psw-secondary', id: 'psw-callback-back', text: t('back'), onclick: function () { show('chooser', true); } }),
-        el.submit
+      buildField('first', localized('first'), { name: 'given-name', autocomplete: 'given-name', required: true, maxlength: 100 }),
+      buildField('last', localized('last'), { name: 'family-name', autocomplete: 'family-name', required: true, maxlength: 100 }),
+      buildField('phone', localized('phone'), { type: 'tel', name: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, maxlength: 32 }, localized('phoneHint')),
+      settings.showTime ? buildField('time', localized('time'), { type: 'datetime-local', name: 'time' }) : null,
+      elements.formError,
+      buildElement('div', { class: 'psw-actions' }, [
+        buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-callback-back', text: localized('back'), onclick: function () { showView('chooser', true); } }),
+        elements.submit
       ])
     ]);
-    el.doneText = h('p', { class: 'psw-done-text', id: 'psw-callback-done-text' });
-    el.doneBtn = h('button', { type: 'button', class: 'psw-primary', id: 'psw-callback-close', text: t('close'), onclick: function () {
+    elements.callbackDoneText = buildElement('p', { class: 'psw-done-text', id: 'psw-callback-done-text' });
+    elements.callbackClose = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-callback-close', text: localized('close'), onclick: function () {
       setOpen(false);
     } });
-    el.done = h('div', { class: 'psw-done', id: 'psw-callback-done', hidden: true }, [el.doneText, el.doneBtn]);
-    return h('section', { class: 'psw-view psw-callback', id: 'psw-callback', 'aria-label': t('cbTitle'), hidden: true }, [el.form, el.done]);
+    elements.callbackDone = buildElement('div', { class: 'psw-done', id: 'psw-callback-done', hidden: true }, [elements.callbackDoneText, elements.callbackClose]);
+    return elements.callback = buildElement('section', { class: 'psw-view psw-callback', id: 'psw-callback', 'aria-label': localized('cbTitle'), hidden: true },
+      [elements.callbackForm, elements.callbackDone]);
   }
-  function setErr(id, msg) {
-    el[id + 'Err'].textContent = msg || '';
-    if (id !== 'form' && el[id]) msg ? el[id].setAttribute('aria-invalid', 'true') : el[id].removeAttribute('aria-invalid');
+  // `name`: a field, or 'form' for the line above the buttons.
+  function setError(name, message) {
+    elements[name + 'Error'].textContent = message || '';
+    var input = name === 'form' ? null : elements[name];
+    if (input) message ? input.setAttribute('aria-invalid', 'true') : input.removeAttribute('aria-invalid');
   }
-  function phone(v) {
-    var p = v.replace(/[\s().\-/]/g, '').replace(/^00/, '+');
-    if (p[0] !== '+' && cfg.countryCode) p = cfg.countryCode.replace(/[^\d+]/g, '') + p.replace(/^0/, '');
-    return /^\+?\d{7,15}$/.test(p) ? p : null;
+  // The number as sent (separators removed, 00 → +, callback.countryCode before a national
+  // number), or null unless it is + and 7 to 15 digits.
+  function normalizePhone(value) {
+    var number = value.replace(/[\s().\-/]/g, '').replace(/^00/, '+');
+    if (number[0] !== '+' && settings.countryCode) number = settings.countryCode.replace(/[^\d+]/g, '') + number.replace(/^0/, '');
+    return /^\+?\d{7,15}$/.test(number) ? number : null;
   }
-  var busy = false;
-  function submit(e) {
-    e.preventDefault();
-    if (busy) return;
-    var first = el.first.value.trim();
-    var last = el.last.value.trim();
-    var num = phone(el.phone.value);
-    var when = cfg.showTime && el.time.value ? new Date(el.time.value) : null;
-    var errs = [['first', !first && t('firstMissing')], ['last', !last && t('lastMissing')], ['phone', !num && t('phoneInvalid')]];
-    if (cfg.showTime) errs.push(['time', when && !(when > new Date()) && t('timePast')]);
-    setErr('form', '');
-    var bad = null;
-    errs.forEach(function (x) { setErr(x[0], x[1]); if (x[1] && !bad) bad = x[0]; });
-    if (bad) { el[bad].focus(); return; }
-    var body = { queueId: cfg.queueId, callbackNumbers: [num], callbackUserName: first + ' ' + last };
+  var sendingCallback = false;
+  function submitCallback(event) {
+    event.preventDefault();
+    if (sendingCallback) return;
+    var first = elements.first.value.trim();
+    var last = elements.last.value.trim();
+    var number = normalizePhone(elements.phone.value);
+    var when = settings.showTime && elements.time.value ? new Date(elements.time.value) : null;
+    var problems = [ // [field, message or false]
+      ['first', !first && localized('firstMissing')],
+      ['last', !last && localized('lastMissing')],
+      ['phone', !number && localized('phoneInvalid')]
+    ];
+    if (settings.showTime) problems.push(['time', when && !(when > new Date()) && localized('timePast')]);
+    setError('form', '');
+    var firstInvalid = null;
+    problems.forEach(function (problem) {
+      setError(problem[0], problem[1]);
+      if (problem[1] && !firstInvalid) firstInvalid = problem[0];
+    });
+    if (firstInvalid) { elements[firstInvalid].focus(); return; }
+    var body = { queueId: settings.queueId, callbackNumbers: [number], callbackUserName: first + ' ' + last };
     if (when) body.callbackScheduledTime = when.toISOString();
-    busy = true;
-    el.submit.setAttribute('aria-disabled', 'true');
-    el.submit.textContent = t('sending');
-    fetch(cfg.service + 'api/callback', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-      .then(function (r) {
-        if (r.ok) return done(num, when);
-        return r.json().then(function (p) { failed(p, r.status); }, function () { failed({}, r.status); });
-      }, function () { failed({}, 0); })
-      .then(function () {
-        busy = false;
-        el.submit.removeAttribute('aria-disabled');
-        el.submit.textContent = t('submit');
-      });
+    setSending(true);
+    fetch(settings.serviceUrl + 'api/callback', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+      .then(function (response) {
+        if (response.ok) return showCallbackDone(number, when);
+        return response.json().then(function (problem) { showCallbackErrors(problem, response.status); },
+          function () { showCallbackErrors({}, response.status); });
+      }, function () { showCallbackErrors({}, 0); })
+      .then(function () { setSending(false); });
   }
-  function done(num, when) {
-    el.form.reset();
-    el.form.hidden = true;
-    el.done.hidden = false;
-    el.doneText.textContent = when
-      ? t('cbDoneAt', { phone: num, time: when.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' }) })
-      : t('cbDone', { phone: num });
-    announce(el.doneText.textContent);
-    el.doneBtn.focus();
-    emit('callback', { queueId: cfg.queueId, scheduled: when ? when.toISOString() : null });
+  function setSending(sending) {
+    sendingCallback = sending;
+    sending ? elements.submit.setAttribute('aria-disabled', 'true') : elements.submit.removeAttribute('aria-disabled');
+    elements.submit.textContent = localized(sending ? 'sending' : 'submit');
+  }
+  function showCallbackDone(number, when) {
+    elements.callbackForm.reset();
+    elements.callbackForm.hidden = true;
+    elements.callbackDone.hidden = false;
+    elements.callbackDoneText.textContent = when
+      ? localized('cbDoneAt', { phone: number, time: when.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' }) })
+      : localized('cbDone', { phone: number });
+    announce(elements.callbackDoneText.textContent);
+    elements.callbackClose.focus();
+    emit('callback', { queueId: settings.queueId, scheduled: when ? when.toISOString() : null });
+  }
+  // The service's field names (an `invalid-params` name, or the first `name` a 4xx detail quotes)
+  // → the form field whose error line shows the message. Any other: the line above the buttons.
+  var FORM_FIELDS = {
+    callbackNumbers: 'phone',
+    callbackUserName: 'first',
+    callbackScheduledTime: 'time' // unless callback.scheduling hides it
+  };
+  function formFieldFor(serverField) {
+    var name = Object.prototype.hasOwnProperty.call(FORM_FIELDS, serverField) && FORM_FIELDS[serverField];
+    return name && elements[name] ? name : 'form';
+  }
+  function firstQuotedName(text) {
+    var quoted = /`([^`]+)`/.exec(text || '');
+    return quoted ? quoted[1] : '';
   }
   // A problem+json: each message goes next to the field it names (RFC 9457 "invalid-params", else
-  // the words of a 4xx `detail`), or above the buttons; announced; the visitor's input is kept.
-  // The server speaks English: a non-field error in another language is the generic string.
-  function failed(p, status) {
-    p = p || {};
-    var list = p['invalid-params'] || p.invalidParams || p.errors;
-    var msg = /^en/i.test(strLang) && clean(p.detail || p.title) || t('cbFailed');
-    var said = [];
-    var focus;
-    (list && list.length ? list : [{ name: status > 399 && status < 500 ? p.field || p.detail : '', reason: msg }]).forEach(function (x) {
-      var hint = x && (x.name || x.field) || '';
-      var id = /number|phone/i.test(hint) ? 'phone' : /time|schedul/i.test(hint) && cfg.showTime ? 'time'
-        : /name/i.test(hint) ? 'first' : 'form';
-      var m = clean(x && x.reason) || msg;
-      var e = el[id + 'Err'];
-      setErr(id, e.textContent ? e.textContent + ' ' + m : m);
-      said.push(m);
-      focus = focus || id;
+  // a 4xx `detail`), or above the buttons; announced; the visitor's input is kept.
+  function showCallbackErrors(problem, status) {
+    problem = problem || {};
+    var entries = problem['invalid-params'] || problem.invalidParams || problem.errors;
+    // The server speaks English: a non-field error in another language is the generic string.
+    var generalMessage = /^en/i.test(stringsLanguage) && serverText(problem.detail || problem.title) || localized('cbFailed');
+    if (!entries || !entries.length) {
+      entries = [{ name: status > 399 && status < 500 ? problem.field || firstQuotedName(problem.detail) : '', reason: generalMessage }];
+    }
+    var messages = [];
+    var focusField;
+    entries.forEach(function (entry) {
+      var field = formFieldFor(entry && (entry.name || entry.field));
+      var message = serverText(entry && entry.reason) || generalMessage;
+      var shown = elements[field + 'Error'].textContent;
+      setError(field, shown ? shown + ' ' + message : message);
+      messages.push(message);
+      focusField = focusField || field;
     });
-    (focus === 'form' ? el.submit : el[focus]).focus();
-    announce(said.join(' '));
-    emit('error', { kind: 'callback', status: status, detail: said.join(' ') });
+    (focusField === 'form' ? elements.submit : elements[focusField]).focus();
+    announce(messages.join(' '));
+    emit('error', { kind: 'callback', status: status, detail: messages.join(' ') });
   }
   // "`field` is bad; see `x`" → "Is bad; see x." (shown next to that field)
-  function clean(s) {
-    s = typeof s === 'string' ? s.replace(/^`[^`]*`\s*/, '').replace(/`/g, '') : '';
-    return s && (s[0].toUpperCase() + s.slice(1)).replace(/([^.!?…])$/, '$1.');
+  function serverText(text) {
+    text = typeof text === 'string' ? text.replace(/^`[^`]*`\s*/, '').replace(/`/g, '') : '';
+    return text && (text[0].toUpperCase() + text.slice(1)).replace(/([^.!?…])$/, '$1.');
   }
 
   // ---- Chat: the Web Messaging client is loaded on first use ----
   var chatLoading = false;
   function startChat(noFocus, stayClosed) {
-    show('chat');
+    showView('chat');
     if (!stayClosed) setOpen(true, null, noFocus);
     if (api.chat) return api.chat.start(noFocus);
     if (chatLoading) return;
     chatLoading = true;
-    el.chat.textContent = t('connecting');
-    api.load('scripts/chat-messaging.js', function (ok) {
+    elements.chat.textContent = localized('connecting');
+    api.load('scripts/chat-messaging.js', function (loaded) {
       chatLoading = false;
-      if (!ok) el.chat.textContent = t('loadFailed');
+      if (!loaded) elements.chat.textContent = localized('loadFailed');
       else if (api.chat) api.chat.start(noFocus || !isOpen);
     });
   }
 
-  // What chat-messaging.js uses.
-  var core = {
-    cfg: cfg, raw: raw, t: t, plural: plural, h: h, emit: emit, announce: announce, store: store, key: chatKey,
-    section: function () { return el.chat; },
-    isOpen: function () { return isOpen && view === 'chat'; },
-    setActive: function (on) { chatActive = on; header(); },
-    unread: function () { if (!isOpen || view !== 'chat') { unread++; header(); } },
-    back: function () { show('chooser', true); }
+  // What chat-messaging.js uses, as publicStatsWidget.internals.
+  var internals = {
+    settings: settings,
+    webMessagingConfig: webMessagingConfig,
+    localized: localized,
+    buildElement: buildElement,
+    emit: emit,
+    chatRecord: chatRecord,
+    CHAT_STATE: CHAT_STATE,
+    createReconnector: createReconnector,
+    chatSection: function () { return elements.chat; },
+    chatViewOpen: function () { return isOpen && currentView === 'chat'; },
+    setChatActive: function (active) { chatActive = active; updateHeader(); },
+    countUnread: function () { if (!isOpen || currentView !== 'chat') { unreadCount++; updateHeader(); } },
+    showChooser: function () { showView('chooser', true); }
   };
 
-  function boot() {
-    if (d.body) mount(); else d.addEventListener('DOMContentLoaded', mount);
+  // ---- Start ----
+  function mountWhenBodyExists() {
+    if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
   }
-  if (raw.strings) mix(raw.strings);
-  var packs = { es: 1, fr: 1, de: 1 };
-  function headers() {
-    ['defaultText', 'activeText', 'previewText'].forEach(function (k) { if (hd[k]) S[k] = hd[k]; });
+  function applyHeaderTexts() {
+    ['defaultText', 'activeText', 'previewText'].forEach(function (key) { if (headerConfig[key]) strings[key] = headerConfig[key]; });
   }
-  if (packs[lang]) {
-    api.load('scripts/i18n/' + lang + '.js', function () {
-      if (raw.strings) mix(raw.strings);
-      headers();
-      boot();
+  var LANGUAGE_PACKS = { es: 1, fr: 1, de: 1 };
+  if (config.strings) mergeStrings(config.strings);
+  if (LANGUAGE_PACKS[language]) {
+    api.load('scripts/i18n/' + language + '.js', function () {
+      if (config.strings) mergeStrings(config.strings); // over the pack
+      applyHeaderTexts();
+      mountWhenBodyExists();
     });
   } else {
-    headers();
-    boot();
+    applyHeaderTexts();
+    mountWhenBodyExists();
   }
-})(window, document);
+})();
