@@ -1,11 +1,13 @@
 //! `public-stats`: the service that holds the Genesys Cloud credentials and gives anonymous web
 //! pages what they may see — live queue statistics, estimated wait times, a callback form and the
-//! widget's files — compatible with the seed's Node.js service.
+//! widget's files. It replaces "the seed", Genesys's old Node.js "Public Stats Service and chat
+//! widget example", and keeps its API, settings and file paths so pages written for it still work.
 //!
 //! Code map: [`config`] (settings, read once) → [`startup`] (builds everything, binds, serves) →
-//! [`state`] (what handlers share). Capabilities: [`queues`] (the public allow-list), [`stats`]
-//! (live observations and the EWT cache, `GET /api/stats/{queueId}`), [`push`] (WebSockets),
-//! [`callbacks`] (`POST /api/callback`), [`cors`] (which pages may call it), [`assets`] (the embedded widget files), [`health`].
+//! [`state`] (what handlers share, one owner per part). Capabilities: [`queues`] (the public
+//! allow-list), [`stats`] (live observations, the EWT cache and the per-queue feeds,
+//! `GET /api/stats/{queueId}`), [`push`] (WebSockets), [`callbacks`] (`POST /api/callback`),
+//! [`cors`] (which pages may call it), [`assets`] (the embedded widget files), [`health`].
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a

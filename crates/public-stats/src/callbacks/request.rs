@@ -14,12 +14,13 @@ use serde_json::{Map, Value};
 use crate::problem::ApiError;
 
 /// Largest accepted body. A real request is ~200 bytes; 4 KiB leaves room for long names in
-/// multi-byte scripts and still bounds what an anonymous visitor can make us buffer.
+/// multi-byte scripts and still bounds what an anonymous visitor can make us buffer.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 
 /// The top-level fields a visitor may send: the seed's body. Everything else in the Genesys
 /// `CreateCallbackCommand` (`scriptId`, `data`, `countryCode`, `callerId`, …) is ours to set or
-/// nobody's (R-1.2, mass assignment).
+/// nobody's: accepting them would let a visitor choose the script, caller ID or routing the
+/// agent sees (mass assignment).
 const FIELDS: &[&str] = &[
     "queueId",
     "routingData",
@@ -87,8 +88,8 @@ pub enum RequestError {
 impl From<RequestError> for ApiError {
     fn from(error: RequestError) -> Self {
         match error {
-            // 415, not the 400: it is the precise status, and relies on it to
-            // refuse cross-site HTML form posts (text/plain, urlencoded, multipart), which a
+            // 415 rather than a generic 400: it is the precise status, and it is what refuses
+            // cross-site HTML form posts (text/plain, urlencoded, multipart), which a
             // browser sends without a CORS preflight.
             RequestError::UnsupportedMediaType => ApiError::UnsupportedMediaType,
             RequestError::TooLarge => ApiError::BodyTooLarge(MAX_BODY_BYTES),

@@ -3,7 +3,7 @@
 //! instead, and a worker does the call.
 //!
 //! It decides what the upstream payload contains (built here, field by field, from the validated
-//! value only —) and what a visitor hears when Genesys fails: a fixed problem, never
+//! value only, so a visitor can never set a field we did not mean to send) and what a visitor hears when Genesys fails: a fixed problem, never
 //! Genesys's text. Logs say the error's kind and status and at most two digits of the number.
 
 use std::collections::BTreeMap;
@@ -65,8 +65,8 @@ pub fn upstream_command(callback: &ValidCallback) -> CreateCallback {
         callback_numbers: callback.numbers.clone(),
         callback_user_name: callback.user_name.clone(),
         callback_scheduled_time: callback.scheduled_time,
-        // Both come with phone validation, from the parsed number; sending them now
-        // would make Genesys reject formats the seed's pages accept.
+        // Both come with phone validation, from the parsed number; sending them now would make
+        // Genesys reject formats that pages written for the seed (the Node.js sample) accept.
         country_code: None,
         validate_callback_numbers: None,
         data: Some(BTreeMap::from([(SOURCE.0.to_owned(), SOURCE.1.to_owned())])),

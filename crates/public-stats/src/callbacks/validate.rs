@@ -20,7 +20,8 @@ use crate::queues::PublicQueues;
 pub const MAX_NUMBERS: usize = 3;
 /// E.164 has at most 15 digits; 32 leaves room for `+`, spaces, dashes and brackets.
 pub const MAX_NUMBER_CHARS: usize = 32;
-/// The name is shown on the agent's desktop.
+/// The name is shown on the agent's desktop: long enough for real names, too short to carry a
+/// message to the agent.
 pub const MAX_NAME_CHARS: usize = 64;
 
 /// A callback request that passed every check: only this is ever sent upstream.
@@ -114,7 +115,8 @@ impl ValidCallback {
         })
     }
 
-    /// What the logs may say about the numbers: the last 2 digits of the first one.
+    /// What the logs may say about the numbers: the last 2 digits of the first one: enough to
+    /// tell two requests apart, too little to identify or call the visitor.
     pub fn number_hint(&self) -> String {
         self.numbers
             .first()

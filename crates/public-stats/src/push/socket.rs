@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-/// Under the 60 s idle timeout of common load balancers (reliability-security ).
+/// Under the 60 s idle timeout of common load balancers, so an idle socket is never cut by one.
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// A send that cannot complete in this long means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,6 +1,6 @@
 //! Queue statistics for anonymous visitors: `GET /api/stats/{queueId}` with the seed's contract,
 //! the live observations behind it ([`LiveStats`]), the EWT cache ([`EwtCache`]) and the
-//! per-queue live feeds ([`feed`]).
+//! per-queue live feeds ([`QueueFeeds`]).
 //!
 //! `GET /api/stats/{queueId}?key=ewt,observations[&mediaType=…]` answers
 //! `{"observations": {…}, "ewt": 8}` with only the keys asked for. Observations come from the

@@ -132,7 +132,7 @@ fn language_packs() -> Vec<String> {
 
 #[tokio::test]
 async fn the_widget_stays_within_its_size_budgets() {
-    // Issue 4 §8: the loader ≤ 2 KB gzipped; everything loaded before a chat starts (JS, CSS,
+    // The widget's promise to the pages that embed it: the loader ≤ 2 KB gzipped; everything loaded before a chat starts (JS, CSS,
     // images, and the largest language pack a page may ask for) ≤ 15 KB gzipped.
     const LOADER_BUDGET: usize = 2 * 1024;
     const BEFORE_CHAT_BUDGET: usize = 15 * 1024;

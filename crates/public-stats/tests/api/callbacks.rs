@@ -125,7 +125,7 @@ async fn routing_data_with_only_the_queue_is_accepted_and_names_are_optional() {
     assert_eq!(upstream_callbacks(&app).await, [expected.clone(), expected]);
 }
 
-/// Every `CreateCallbackCommand` field a visitor may not set, and unknown ones.
+/// Every `CreateCallbackCommand` field a visitor may not set (mass assignment), and unknown ones.
 #[tokio::test]
 async fn fields_a_visitor_must_not_set_are_refused_by_name() {
     let app = spawn_app().await;
@@ -305,8 +305,8 @@ async fn invalid_json_is_400() {
     }
 }
 
-/// 415 rather than the 400: the precise status, and the one asks for to refuse
-/// the "simple" cross-site form posts a browser sends without a CORS preflight.
+/// 415 rather than a generic 400: the precise status, and what refuses the "simple" cross-site
+/// form posts a browser sends without a CORS preflight.
 #[tokio::test]
 async fn bodies_that_are_not_declared_json_are_415() {
     let app = spawn_app().await;

@@ -1,4 +1,4 @@
-//! The callback form when the server says no (issue 4 §4): a field error from the service's
+//! The callback form when the server says no: a field error from the service's
 //! validation goes next to its field, a failure of Genesys (503) goes above the buttons; both are
 //! announced, the visitor's input (preferred time included) is kept, and the same form goes
 //! through once the fault has cleared.

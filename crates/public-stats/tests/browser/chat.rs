@@ -1,4 +1,4 @@
-//! Chat details (issue 4 §5): what the guest and the agent write is shown as text, never
+//! Chat details: what the guest and the agent write is shown as text, never
 //! parsed as HTML, and the agent's typing indicator shows before its answer.
 
 use std::time::Duration;

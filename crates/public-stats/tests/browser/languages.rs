@@ -1,4 +1,4 @@
-//! Languages (issue 4 §7): a French page gets a French widget (from `<html lang>`), the `locale`
+//! Languages: a French page gets a French widget (from `<html lang>`), the `locale`
 //! setting picks a pack whatever the page's language, and `strings` replace any built-in or
 //! pack string.
 

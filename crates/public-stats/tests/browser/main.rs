@@ -1,4 +1,4 @@
-//! The widget in a real browser (issue 4 §10): headless Debian Chromium over WebDriver
+//! The widget in a real browser: headless Debian Chromium over WebDriver
 //! (fantoccini + chromedriver), against the real service in sandbox mode with its simulator.
 //! One binary; each test starts its own chromedriver and Chromium ([`browser`]), its own service
 //! ([`helpers::spawn_app`], shared with the api tests) and, for pages other than the demo page,

@@ -1,4 +1,4 @@
-//! The live statistics in the widget (issue 4 §2, §3): the estimated wait as the visitor reads
+//! The live statistics in the widget: the estimated wait as the visitor reads
 //! it, and when the widget subscribes to the live stream (first opening by default, page load
 //! with `connectStats: 'load'`, which also shows the availability in the collapsed header).
 
