@@ -2,9 +2,8 @@
 //!
 //! It is two things at once: the upstream of every test in this workspace, and the engine of the
 //! service's sandbox mode. It serves, over real HTTP and WebSocket, the same paths, field names,
-//! status codes and error bodies as Genesys Cloud (see `shared/reference/genesys-cloud-api.md`),
-//! backed by a small contact-centre model ([`model`]) whose queues, agents and interactions move
-//! over time. A control API under `/__sim/` lets tests set state, inject faults and read what
+//! status codes and error bodies as Genesys Cloud, backed by a small contact-centre model
+//! ([`model`]) whose queues, agents and interactions move over time. A control API under `/__sim/` lets tests set state, inject faults and read what
 //! reached "Genesys".
 //!
 //! It is not a client: it shares no types with the `genesys` crate, so a wrong field name on either

@@ -1,4 +1,4 @@
-//! Analytics: `POST /api/v2/analytics/queues/observations/query` (reference §2.1–2.2), the
+//! Analytics: `POST /api/v2/analytics/queues/observations/query`, the
 //! real-time numbers of queues — agents by routing status and presence (queue-wide rows) and
 //! waiting/interacting/alerting interactions (one row per media type).
 //!
@@ -354,7 +354,8 @@ pub(crate) fn user_metric(snapshot: &QueueSnapshot, metric: &str) -> Vec<Datum> 
         )
     };
     match metric {
-        // Split by routing status like oUserRoutingStatuses (reference §2.2 says "likely").
+        // Split by routing status like oUserRoutingStatuses: Genesys does not document this
+        // metric's qualifiers, and this is the likely split.
         "oOnQueueUsers" => by_status(RoutingStatus::is_on_queue, "oOnQueueUsers"),
         "oUserRoutingStatuses" => by_status(|_| true, "oUserRoutingStatuses"),
         "oUserPresences" => qualified(

@@ -1,5 +1,5 @@
-//! OAuth: the client-credentials grant at `POST /oauth/token` (reference §1.1), the tokens it
-//! issued, and the bearer check every Platform API call (`/api/v2/...`) goes through.
+//! OAuth: the client-credentials grant at `POST /oauth/token`, the tokens it issued,
+//! and the bearer check every Platform API call (`/api/v2/...`) goes through.
 //!
 //! It is not user login (no implicit/code grants, no scopes or permissions: every valid token may
 //! call everything), and not the web messaging guest's JWT, which `webmessaging` checks itself.
@@ -23,7 +23,7 @@ use crate::api::error::ApiError;
 use crate::state::SimState;
 
 /// Paths under `/api/v2/` that do not take a client-credentials token: the web messaging history
-/// is called by the guest with the JWT of its session (reference §7.2), which that module checks.
+/// is called by the guest with the JWT of its session, which that module checks.
 const BEARER_EXEMPT_PREFIXES: &[&str] = &["/api/v2/webmessaging/"];
 
 /// Tokens issued by `POST /oauth/token`, with their expiry. Expired tokens are kept so that a
@@ -81,15 +81,15 @@ pub fn router() -> Router<SimState> {
 #[derive(Serialize)]
 struct TokenResponse {
     access_token: String,
-    /// Lower-case as the OAuth spec writes it; the reference could not confirm Genesys's casing,
+    /// Lower-case as the OAuth spec writes it; Genesys does not document its casing,
     /// and the SDKs ignore the field.
     token_type: &'static str,
     expires_in: u64,
 }
 
-/// An OAuth-style error. The login host does not answer Genesys `ErrorBody`s; the reference has no
-/// captured sample, so this follows RFC 6749 §5.2 (`error`, `error_description`) and also carries
-/// `description`, which Genesys's login service is commonly reported to send alongside.
+/// An OAuth-style error. The login host does not answer Genesys `ErrorBody`s and Genesys
+/// documents no sample of its own, so this follows RFC 6749 §5.2 (`error`, `error_description`)
+/// and also carries `description`, which Genesys's login service is commonly reported to send alongside.
 #[derive(Debug, thiserror::Error)]
 enum OAuthError {
     #[error("client authentication failed")]

@@ -1,5 +1,5 @@
 //! Callbacks: `POST /api/v2/conversations/callbacks` (`CreateCallbackCommand` →
-//! `CreateCallbackResponse`, reference §5) puts a waiting callback into a queue of the model, and
+//! `CreateCallbackResponse`) puts a waiting callback into a queue of the model, and
 //! `GET /api/v2/conversations/callbacks/{conversationId}` describes it as a `CallbackConversation`.
 //! Every JSON body posted is kept, raw, for the control API (`GET /__sim/requests`).
 //!

@@ -1,6 +1,6 @@
 //! Genesys's error responses: the `ErrorBody` JSON every Platform API failure carries, with the
-//! `code` strings of the reference (§6.1), and a JSON body extractor whose rejections look like
-//! Genesys's instead of axum's plain-text ones.
+//! `code` strings Genesys's published API definition gives each status, and a JSON body extractor
+//! whose rejections look like Genesys's instead of axum's plain-text ones.
 //!
 //! It is not the OAuth login's error format (`/oauth/token` answers OAuth-style bodies, see
 //! `auth.rs`), nor the web messaging socket's `{"type":"response","class":"string",…}` errors.
@@ -102,8 +102,8 @@ impl ApiError {
         }
     }
 
-    /// The error Genesys would send with `status`, for fault injection: the reference's code for
-    /// that status, or a generic one for statuses it lists none for.
+    /// The error Genesys would send with `status`, for fault injection: the code Genesys's API
+    /// definition gives that status, or a generic one for statuses it gives none.
     pub fn for_status(status: StatusCode, retry_after: Option<u64>) -> Self {
         let (code, message) = code_for_status(status, retry_after.is_some());
         ApiError {
@@ -113,7 +113,7 @@ impl ApiError {
     }
 }
 
-/// Reference §6.1: the `x-inin-error-codes` of the swagger, one per status.
+/// The `x-inin-error-codes` of Genesys's published API definition (swagger), one per status.
 fn code_for_status(status: StatusCode, retry_after: bool) -> (&'static str, &'static str) {
     match status.as_u16() {
         400 => (
@@ -155,7 +155,7 @@ fn code_for_status(status: StatusCode, retry_after: bool) -> (&'static str, &'st
             "Service Unavailable - The server is currently unavailable (because it is overloaded or down for maintenance).",
         ),
         504 => ("request.timeout", "The request timed out."),
-        // Statuses the reference lists no code for (3xx, 502, …): a plausible generic pair.
+        // Statuses the API definition gives no code for (3xx, 502, …): a plausible generic pair.
         _ if status.is_server_error() => {
             ("internal.server.error", "The server encountered an error.")
         }

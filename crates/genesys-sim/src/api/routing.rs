@@ -1,5 +1,5 @@
 //! Routing API: the queue listing (`GET /api/v2/routing/queues`, model `QueueEntityListing`) and
-//! the estimated wait time of a queue, overall or per media type (reference §3).
+//! the estimated wait time of a queue, overall or per media type.
 //!
 //! It is not queue administration: queues are fixed by the org in `config.rs`; only the fields a
 //! client plausibly reads are served (no media settings, routing rules, flows…).
@@ -132,7 +132,7 @@ fn queue_entities(state: &SimState, filter: Option<&str>) -> Vec<(String, Value)
         .collect()
 }
 
-/// The `Queue` model's fields a client reads (reference: Queue / QueueEntityListing models).
+/// The fields of Genesys's `Queue` model (as in a `QueueEntityListing`) that a client reads.
 fn queue_json(id: Uuid, name: &str, members: u32) -> Value {
     json!({
         "id": id,
@@ -237,8 +237,8 @@ fn parse_ewt_media(raw: &str) -> Result<Option<MediaType>, ApiError> {
 }
 
 /// When no estimate is possible (nobody on queue and nothing waiting) Genesys's behaviour is not
-/// documented (reference §3, §8); this answers 200 with empty `results`, which the reference's
-/// advice to clients ("empty results = unknown") covers and an SDK parses without error.
+/// documented; this answers 200 with empty `results`, which a client has to read as "unknown"
+/// anyway (Genesys may return no prediction) and an SDK parses without error.
 fn ewt(
     state: &SimState,
     queue: Uuid,

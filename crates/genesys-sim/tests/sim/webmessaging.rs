@@ -1,5 +1,5 @@
-//! Web Messaging over a real socket: the deployment config, the guest WebSocket protocol
-//! (reference §7.2), the simulated agent and the `/__sim/webmessaging/…` control routes.
+//! Web Messaging over a real socket: the deployment config, the guest WebSocket protocol,
+//! the simulated agent and the `/__sim/webmessaging/…` control routes.
 
 use std::time::Duration;
 

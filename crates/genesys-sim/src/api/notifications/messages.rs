@@ -1,4 +1,4 @@
-//! The JSON frames a notification socket sends, exactly as reference §4.3–4.6 shows them:
+//! The JSON frames a notification socket sends, in the shape Genesys sends them:
 //! heartbeats and pongs on `channel.metadata`, queue observation and 30-minute aggregate events on
 //! `v2.analytics.queues.{id}.observations`, and the `v2.system.*` messages.
 //!
@@ -113,7 +113,7 @@ fn queue_wide_body(snapshot: &QueueSnapshot, interval: &str) -> Value {
     })
 }
 
-/// A 30-minute aggregate event like the captured `NUM2` (reference §4.6): the current half-hour
+/// A 30-minute aggregate event like those Genesys mixes into the same topic: the current half-hour
 /// bucket and `t*`/`n*`/`oServiceLevel` metrics. The numbers are plausible noise; they exist so
 /// clients learn to ignore aggregates, not to be read.
 pub fn aggregate_event(queue: Uuid, now: OffsetDateTime) -> String {
@@ -163,13 +163,13 @@ pub fn half_hour_bucket(now: OffsetDateTime) -> String {
     format!("{}/{}", iso_millis(start), iso_millis(end))
 }
 
-/// `v2.system.socket_closing`: sent before the server closes sockets on purpose (§4.4).
+/// `v2.system.socket_closing`: sent before the server closes sockets on purpose.
 pub fn socket_closing(close_after_ms: u64) -> String {
     let message = format!("The WebSocket will be closed in {close_after_ms} ms; reconnect.");
     envelope("v2.system.socket_closing", json!({"message": message}))
 }
 
-/// `v2.system.no_longer_subscribed.{channelId}` with a `SystemMessageSystemMessage` body (§4.4).
+/// `v2.system.no_longer_subscribed.{channelId}` with a `SystemMessageSystemMessage` body.
 pub fn no_longer_subscribed(channel_id: &str, oauth_client_id: &str) -> String {
     let body = json!({
         "channelId": channel_id,

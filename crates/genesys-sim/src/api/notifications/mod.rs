@@ -1,4 +1,4 @@
-//! The Genesys Cloud Notifications API (reference §4): channels and their topic subscriptions over
+//! The Genesys Cloud Notifications API: channels and their topic subscriptions over
 //! REST, the channel WebSocket with heartbeats and queue observation events, and the `/__sim/`
 //! routes that break sockets on purpose.
 //!

@@ -1,5 +1,5 @@
 //! The notification channels that exist right now: their owner token, expiry, topics and the one
-//! socket attached to each, plus the channel-level rules of reference §4.2 (20 channels, 1,000
+//! socket attached to each, plus the channel-level rules Genesys documents (20 channels, 1,000
 //! topics, 24 h lifetime extended by subscribing, one socket per channel).
 //!
 //! It holds no sockets itself, only a [`Connection`] handle to signal one; `socket.rs` runs them.
@@ -17,10 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::auth::{TokenStatus, Tokens};
 
-/// "You can create up to 20 channels per user and application" (reference §4.2). The simulator
-/// has a single OAuth client and no users, so the limit covers every channel.
+/// Genesys: "You can create up to 20 channels per user and application". The simulator has a
+/// single OAuth client and no users, so the limit covers every channel.
 pub const MAX_CHANNELS: usize = 20;
-/// "Each WebSocket connection is limited to 1,000 topics" (reference §4.2).
+/// Genesys: "Each WebSocket connection is limited to 1,000 topics".
 pub const MAX_TOPICS: usize = 1000;
 
 /// Every notification channel, and the simulator-wide switches the control API flips.
@@ -212,7 +212,7 @@ impl Channels {
         let now = Instant::now();
         channel.topics = merged;
         channel.last_used = now;
-        // "To maintain a channel for longer than 24 hours, resubscribe to topics" (§4.2).
+        // Genesys: "To maintain a channel for longer than 24 hours, resubscribe to topics".
         channel.expires_at = now + ttl;
         channel.expires_wall = OffsetDateTime::now_utc() + ttl;
         Ok(channel.info())
@@ -249,8 +249,8 @@ impl Channels {
         channel.connections += 1;
         channel.last_used = Instant::now();
         if let Some(previous) = channel.connection.replace(connection) {
-            // "If you connect a second WebSocket with the same channel ID, the first WebSocket
-            // disconnects" (§4.2).
+            // Genesys: "If you connect a second WebSocket with the same channel ID, the first
+            // WebSocket disconnects".
             previous.close("Another WebSocket connected to this channel");
         }
         true
@@ -332,10 +332,10 @@ fn find<'a>(channels: &'a mut [Channel], id: &str) -> Option<&'a mut Channel> {
 
 /// Removes expired channels and channels whose creating token is no longer valid.
 ///
-/// The token rule is our reading of "a channel may close … if the auth token expires" (§4.2): the
-/// channel belongs to the token that created it, so once that token has expired or been
-/// invalidated the socket is closed and the channel is gone (HEAD answers 404). A client must then
-/// get a new token and create a new channel.
+/// The token rule is our reading of Genesys's "a channel may close … if the auth token
+/// expires": the channel belongs to the token that created it, so once that token has expired or
+/// been invalidated the socket is closed and the channel is gone (HEAD answers 404). A client must
+/// then get a new token and create a new channel.
 fn prune(channels: &mut Vec<Channel>, auth: &Tokens) {
     let now = Instant::now();
     channels.retain(|channel| {
@@ -353,8 +353,8 @@ fn prune(channels: &mut Vec<Channel>, auth: &Tokens) {
     });
 }
 
-/// "Creating a 21st channel will remove the channel with oldest last used date. Channels without
-/// an active connection will be removed first" (§4.1).
+/// Genesys: "Creating a 21st channel will remove the channel with oldest last used date. Channels
+/// without an active connection will be removed first".
 fn evict_one(channels: &mut Vec<Channel>) {
     let oldest = |connected: bool| {
         channels

@@ -1,4 +1,4 @@
-//! The Notifications REST API (reference §4.1): create and list channels, HEAD a channel, and
+//! The Notifications REST API: create and list channels, HEAD a channel, and
 //! read, add, replace and remove its topic subscriptions.
 //!
 //! It is not the socket (`socket.rs`) and knows only one topic family, the one public-stats uses:

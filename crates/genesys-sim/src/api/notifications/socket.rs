@@ -1,4 +1,4 @@
-//! The notification WebSocket at `/channels/{channelId}` (reference §4.3): heartbeats, ping/pong,
+//! The notification WebSocket at `/channels/{channelId}`: heartbeats, ping/pong,
 //! and the observation and aggregate events of the channel's `v2.analytics.queues.{id}.observations`
 //! topics, throttled to one observation event per queue per `observation_min_interval`.
 //!

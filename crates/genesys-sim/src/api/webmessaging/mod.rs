@@ -1,4 +1,4 @@
-//! Web Messaging for guests (reference §7.2): the deployment's `config.json`, the guest
+//! Web Messaging for guests: the deployment's `config.json`, the guest
 //! WebSocket `/v1?deploymentId=…` (configureSession, onMessage, echo, getJwt, closeSession), the
 //! history API for `getJwt` tokens, and a simulated chatting agent behind it all.
 //!

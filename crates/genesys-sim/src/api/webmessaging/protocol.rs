@@ -1,4 +1,4 @@
-//! The Web Messaging guest protocol on the wire (reference §7.2): parsing the guest's requests
+//! The Web Messaging guest protocol on the wire: parsing the guest's requests
 //! `{"action","token","tracingId"?,…}` and building the server's frames
 //! `{"type":"response"|"message","class","code","body","tracingId"?}`.
 //!
@@ -54,7 +54,8 @@ pub enum GuestEvent {
 /// A request the server refuses; becomes a `response` frame.
 #[derive(Debug, PartialEq)]
 pub enum Failure {
-    /// `class:"string"` with a Genesys error code (reference §7.2, MTS `ErrorCode.kt`).
+    /// `class:"string"` with a Genesys error code (as in `ErrorCode.kt` of Genesys's Messenger
+    /// Transport SDK).
     Error { code: u16, body: String },
     /// `class:"TooManyRequestsErrorMessage"`, code 429, errorCode 4029.
     RateLimited { retry_after: u64 },
