@@ -1,5 +1,7 @@
 //! Web Messaging over a real socket: the deployment config, the guest WebSocket protocol,
-//! the simulated agent and the `/__sim/webmessaging/…` control routes.
+//! the simulated agent and the `/__sim/webmessaging/…` control routes. The frames asserted here
+//! are those of Genesys's transport SDK samples (genesys-messenger-transport-mobile-sdk:
+//! `androidUnitTest/…/util/Response.kt`, `commonTest/…/SerializationTest.kt`).
 
 use std::time::Duration;
 
@@ -25,10 +27,11 @@ struct Guest {
 
 impl Guest {
     async fn connect(sim: &TestSim, token: &str) -> Guest {
-        let url = format!(
-            "{}/v1?deploymentId={DEMO_DEPLOYMENT_ID}",
-            sim.sim.ws_base_url()
-        );
+        Guest::connect_to(sim, DEMO_DEPLOYMENT_ID, token).await
+    }
+
+    async fn connect_to(sim: &TestSim, deployment: Uuid, token: &str) -> Guest {
+        let url = format!("{}/v1?deploymentId={deployment}", sim.sim.ws_base_url());
         let (ws, _) = connect_async(url).await.expect("socket opens");
         Guest {
             ws,
@@ -38,9 +41,13 @@ impl Guest {
 
     /// Connects and configures a session; returns the guest and the SessionResponse.
     async fn configured(sim: &TestSim, token: &str) -> (Guest, Value) {
-        let mut guest = Guest::connect(sim, token).await;
+        Guest::configured_on(sim, DEMO_DEPLOYMENT_ID, token).await
+    }
+
+    async fn configured_on(sim: &TestSim, deployment: Uuid, token: &str) -> (Guest, Value) {
+        let mut guest = Guest::connect_to(sim, deployment, token).await;
         let response = guest
-            .request(json!({"action": "configureSession", "deploymentId": DEMO_DEPLOYMENT_ID}))
+            .request(json!({"action": "configureSession", "deploymentId": deployment}))
             .await;
         (guest, response)
     }
@@ -112,6 +119,8 @@ impl Guest {
     }
 }
 
+/// `{"type":"response","class":"string","code":N,"body":"…"}` and nothing else: no
+/// `tracingId`, as in every error sample of the transport SDK.
 fn assert_error_frame(frame: &Value, code: u64) {
     assert_eq!(frame["type"], "response", "{frame}");
     assert_eq!(frame["class"], "string", "{frame}");
@@ -119,6 +128,10 @@ fn assert_error_frame(frame: &Value, code: u64) {
     assert!(
         frame["body"].as_str().is_some_and(|b| !b.is_empty()),
         "{frame}"
+    );
+    assert!(
+        frame.get("tracingId").is_none(),
+        "an error with a tracingId: {frame}"
     );
 }
 
@@ -355,7 +368,8 @@ async fn text_is_echoed_inbound_with_the_tracing_id() {
         .await;
     assert_inbound_text(&echo, "Hello world!");
     assert_eq!(echo["tracingId"], "trace-42");
-    assert_eq!(echo["body"]["metadata"]["customMessageId"], "trace-42");
+    // The envelope's tracingId is the only link to the request (`Response.onMessage`).
+    assert!(echo["body"].get("metadata").is_none(), "{echo}");
 }
 
 #[tokio::test]
@@ -469,17 +483,22 @@ async fn clear_ends_the_conversation_and_frees_the_agent() {
         cleared,
         json!({"type": "message", "class": "SessionClearedEvent", "code": 200, "body": {}})
     );
+    // Then the socket is closed, which the transport SDK reads as "conversation cleared".
+    assert_eq!(
+        guest.next().await,
+        json!({"type": "message", "class": "ConnectionClosedEvent", "code": 200, "body": {}})
+    );
+    assert_eq!(guest.expect_closed().await, Some(1000));
     assert!(sim.sim.state().model().agent_of(conversation).is_none());
     let listed = session(&sim, &token).await;
     assert_eq!(listed["conversationId"], Value::Null, "{listed}");
     assert_eq!(listed["messages"], json!([]), "{listed}");
     assert_eq!(listed["readOnly"], false, "{listed}");
-    // The agent says nothing more into the cleared conversation.
-    guest.silent_for(Duration::from_millis(200)).await;
+    assert_eq!(listed["connections"], 0, "{listed}");
 }
 
 #[tokio::test]
-async fn close_session_closes_every_connection_of_the_session() {
+async fn close_session_closes_the_other_connections_and_answers_not_connected() {
     let sim = spawn_sim().await;
     no_agent(&sim).await;
     let token = token();
@@ -490,57 +509,62 @@ async fn close_session_closes_every_connection_of_the_session() {
     assert_inbound_text(&first.next().await, "from tab one");
     assert_inbound_text(&second.next().await, "from tab one");
 
-    first
-        .send(json!({"action": "closeSession", "closeAllConnections": true, "tracingId": "t"}))
+    let answer = first
+        .request(json!({"action": "closeSession", "closeAllConnections": true, "tracingId": "t"}))
         .await;
-    let closed =
-        json!({"type": "message", "class": "ConnectionClosedEvent", "code": 200, "body": {}});
-    for guest in [&mut first, &mut second] {
-        assert_eq!(guest.next().await, closed);
-        assert_eq!(guest.expect_closed().await, Some(1000));
-    }
+    assert_eq!(answer["class"], "SessionResponse", "{answer}");
+    assert_eq!(answer["body"]["connected"], false, "{answer}");
+    assert_eq!(answer["tracingId"], "t", "{answer}");
+    assert_eq!(
+        second.next().await,
+        json!({"type": "message", "class": "ConnectionClosedEvent", "code": 200, "body": {}})
+    );
+    assert_eq!(second.expect_closed().await, Some(1000));
     let listed = session(&sim, &token).await;
     assert_eq!(listed["connections"], 0, "{listed}");
-    let (_, resumed) = Guest::configured(&sim, &token).await;
+    // The asking socket stays open and may configure again.
+    let resumed = first
+        .request(json!({"action": "configureSession", "deploymentId": DEMO_DEPLOYMENT_ID}))
+        .await;
+    assert_eq!(resumed["body"]["connected"], true, "{resumed}");
     assert_eq!(resumed["body"]["newSession"], false, "{resumed}");
 }
 
 #[tokio::test]
-async fn agent_disconnect_makes_the_session_read_only_until_start_new() {
+async fn a_new_chat_after_a_read_only_one_follows_the_sdk_sequence() {
     let sim = spawn_sim().await;
     let token = token();
     let mut guest = greeted(&sim, &token).await;
-    let listed = ok_json(disconnect(&sim, &token).await).await;
-    assert_eq!(listed["readOnly"], true, "{listed}");
-    let event = guest.next().await;
-    assert_eq!(event["class"], "StructuredMessage", "{event}");
-    assert_eq!(event["body"]["direction"], "Outbound", "{event}");
-    assert_eq!(event["body"]["type"], "Event", "{event}");
-    assert_eq!(event["body"]["metadata"]["readOnly"], "true", "{event}");
-    assert_eq!(
-        event["body"]["events"],
-        json!([{"eventType": "Presence", "presence": {"type": "Disconnect"}}])
-    );
-    // The agent is free again in the model.
-    let idle = sim.sim.state().model().queue_agents(SUPPORT)[0].conversation;
-    assert_eq!(idle, None);
-
-    guest.text("still there?").await;
-    assert_error_frame(&guest.next().await, 400);
-    drop(guest);
-
-    let (_, resumed) = Guest::configured(&sim, &token).await;
-    assert_eq!(resumed["body"]["readOnly"], true, "{resumed}");
-    let mut fresh = Guest::connect(&sim, &token).await;
-    let started = fresh
+    let (mut other_tab, _) = Guest::configured(&sim, &token).await;
+    ok_json(disconnect(&sim, &token).await).await;
+    for socket in [&mut guest, &mut other_tab] {
+        assert_eq!(socket.next().await["body"]["metadata"]["readOnly"], "true");
+    }
+    // MessagingClientImpl.startNewChat: closeSession(closeAllConnections) → SessionResponse
+    // connected:false, readOnly:true → configureSession(startNew:true).
+    let closed = guest
+        .request(json!({"action": "closeSession", "closeAllConnections": true}))
+        .await;
+    assert_eq!(closed["class"], "SessionResponse", "{closed}");
+    assert_eq!(closed["body"]["connected"], false, "{closed}");
+    assert_eq!(closed["body"]["readOnly"], true, "{closed}");
+    assert_eq!(other_tab.next().await["class"], "ConnectionClosedEvent");
+    let started = guest
         .request(json!({"action": "configureSession", "deploymentId": DEMO_DEPLOYMENT_ID, "startNew": true}))
         .await;
+    assert_eq!(started["body"]["connected"], true, "{started}");
     assert_eq!(started["body"]["readOnly"], false, "{started}");
-    assert_eq!(started["body"]["clearedExistingSession"], true, "{started}");
-    fresh.text("new question").await;
-    assert_inbound_text(&fresh.next().await, "new question");
-    assert_typing(&fresh.next().await);
-    agent_text(&fresh.next().await, "Eva Novak");
+    assert_eq!(started["body"]["newSession"], true, "{started}");
+    // Only an authenticated step-up clears other devices' sessions.
+    assert_eq!(
+        started["body"]["clearedExistingSession"], false,
+        "{started}"
+    );
+    assert_eq!(session(&sim, &token).await["messages"], json!([]));
+    guest.text("new question").await;
+    assert_inbound_text(&guest.next().await, "new question");
+    assert_typing(&guest.next().await);
+    agent_text(&guest.next().await, "Eva Novak");
 }
 
 #[tokio::test]
@@ -662,20 +686,28 @@ async fn missing_fields_are_4020() {
 }
 
 #[tokio::test]
-async fn custom_attributes_over_2048_bytes_are_4013() {
+async fn custom_attributes_travel_in_the_message_channel_and_count_utf8_bytes() {
     let sim = spawn_sim().await;
-    let (mut guest, _) = Guest::configured(&sim, &token()).await;
-    let message = |value: String| {
+    no_agent(&sim).await;
+    let token = token();
+    let (mut guest, _) = Guest::configured(&sim, &token).await;
+    // Where the transport SDK puts them (`SerializationTest`, OnMessageRequest).
+    let message = |attributes: Value| {
         json!({
             "action": "onMessage",
-            "message": {"type": "Text", "text": "with attributes"},
-            "channel": {"metadata": {"customAttributes": {"A": value}}},
+            "message": {"type": "Text", "text": "with attributes",
+                "channel": {"metadata": {"customAttributes": attributes}}},
         })
     };
-    let too_big = guest.request(message("x".repeat(2100))).await;
-    assert_error_frame(&too_big, 4013);
-    let fits = guest.request(message("x".repeat(100))).await;
-    assert_inbound_text(&fits, "with attributes");
+    // 2,049 bytes of keys and values: "é" is 2 bytes.
+    let too_big = json!({"k": "x".repeat(2046), "é": ""});
+    assert_error_frame(&guest.request(message(too_big)).await, 4013);
+    let fits = json!({"k": "x".repeat(2045), "é": ""});
+    assert_inbound_text(&guest.request(message(fits)).await, "with attributes");
+    let listed = session(&sim, &token).await;
+    assert_eq!(listed["customAttributes"]["é"], "", "{listed}");
+    // Not strings: refused.
+    assert_error_frame(&guest.request(message(json!({"n": 1}))).await, 400);
 }
 
 #[tokio::test]
@@ -703,6 +735,7 @@ async fn more_than_ten_messages_a_second_is_429() {
         limited["body"]["errorMessage"],
         "Message rate too high for this session"
     );
+    assert!(limited.get("tracingId").is_none(), "{limited}");
 }
 
 #[tokio::test]
@@ -730,4 +763,366 @@ async fn frames_over_64_kib_close_the_socket() {
     let (mut guest, _) = Guest::configured(&sim, &token()).await;
     guest.text(&"x".repeat(70 * 1024)).await;
     guest.expect_closed().await;
+}
+
+async fn set_deployment(sim: &TestSim, id: Uuid, settings: Value) -> Value {
+    let response = sim
+        .plain
+        .put(sim.url(&format!("/__sim/webmessaging/deployments/{id}")))
+        .json(&settings)
+        .send()
+        .await
+        .expect("request is sent");
+    ok_json(response).await
+}
+
+async fn config_json(sim: &TestSim, id: Uuid) -> Value {
+    let path = format!("/webdeployments/v1/deployments/{id}/config.json");
+    ok_json(sim.plain.get(sim.url(&path)).send().await.expect("sent")).await
+}
+
+async fn control_post(sim: &TestSim, path: &str, body: Option<Value>) -> reqwest::Response {
+    let mut request = sim.plain.post(sim.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request is sent")
+}
+
+#[tokio::test]
+async fn deployments_serve_each_setting_on_and_off() {
+    let sim = spawn_sim().await;
+    let other = Uuid::new_v4();
+    set_deployment(
+        &sim,
+        other,
+        json!({
+            "showUserTypingIndicator": false, "showAgentTypingIndicator": false,
+            "conversationClear": false,
+            "conversationDisconnect": {"enabled": true, "type": "Send"},
+            "autoStart": true, "fileUpload": true, "status": "Inactive",
+        }),
+    )
+    .await;
+    let off = config_json(&sim, other).await;
+    let on = config_json(&sim, DEMO_DEPLOYMENT_ID).await;
+    let path = "/messenger/apps/conversations";
+    for (config, flag) in [(&on, true), (&off, false)] {
+        let conversations = config.pointer(path).expect("conversations");
+        assert_eq!(conversations["showUserTypingIndicator"], flag, "{config}");
+        assert_eq!(conversations["showAgentTypingIndicator"], flag, "{config}");
+        assert_eq!(
+            conversations["conversationClear"]["enabled"], flag,
+            "{config}"
+        );
+        assert_eq!(conversations["autoStart"]["enabled"], !flag, "{config}");
+        assert_eq!(
+            config["messenger"]["fileUpload"]["modes"]
+                .as_array()
+                .map(Vec::is_empty),
+            Some(flag),
+            "{config}"
+        );
+        assert_eq!(config["status"], if flag { "Active" } else { "Inactive" });
+    }
+    assert_eq!(
+        off.pointer(path).map(|c| &c["conversationDisconnect"]),
+        Some(&json!({"enabled": true, "type": "Send"}))
+    );
+    assert_eq!(off["id"], other.to_string());
+    // An inactive deployment is refused when a session is configured.
+    let (_, refused) = Guest::configured_on(&sim, other, &token()).await;
+    assert_error_frame(&refused, 403);
+    // Unknown settings are a 400.
+    let bad = sim
+        .plain
+        .put(sim.url(&format!("/__sim/webmessaging/deployments/{other}")))
+        .json(&json!({"typing": false}))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(bad, 400, "bad.request").await;
+}
+
+#[tokio::test]
+async fn typing_on_a_deployment_without_the_user_typing_indicator_is_403() {
+    let sim = spawn_sim().await;
+    let (mut guest, _) = Guest::configured(&sim, &token()).await;
+    let typing = json!({"eventType": "Typing", "typing": {"type": "On"}});
+    guest.event(typing.clone()).await;
+    guest.silent_for(Duration::from_millis(200)).await;
+    set_deployment(
+        &sim,
+        DEMO_DEPLOYMENT_ID,
+        json!({"showUserTypingIndicator": false}),
+    )
+    .await;
+    guest.event(typing).await;
+    let refused = guest.next().await;
+    assert_error_frame(&refused, 403);
+    // `Response.typingIndicatorForbidden`.
+    assert_eq!(
+        refused["body"],
+        "Turn on the Feature Toggle or fix the configuration."
+    );
+}
+
+#[tokio::test]
+async fn clear_on_a_deployment_without_conversation_clear_is_403() {
+    let sim = spawn_sim().await;
+    let token = token();
+    let mut guest = greeted(&sim, &token).await;
+    set_deployment(
+        &sim,
+        DEMO_DEPLOYMENT_ID,
+        json!({"conversationClear": false}),
+    )
+    .await;
+    guest
+        .event(json!({"eventType": "Presence", "presence": {"type": "Clear"}}))
+        .await;
+    let refused = guest.next().await;
+    assert_error_frame(&refused, 403);
+    // The transport SDK recognises a refused Clear by "Conversation Clear" in the body.
+    assert!(
+        refused["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("Conversation Clear")),
+        "{refused}"
+    );
+    assert!(session(&sim, &token).await["conversationId"].is_string());
+}
+
+#[tokio::test]
+async fn an_agent_disconnect_is_read_only_only_when_the_deployment_says_so() {
+    let sim = spawn_sim().await;
+    let token = token();
+    let mut guest = greeted(&sim, &token).await;
+    set_deployment(
+        &sim,
+        DEMO_DEPLOYMENT_ID,
+        json!({"conversationDisconnect": {"enabled": true, "type": "Send"}}),
+    )
+    .await;
+    let listed = ok_json(disconnect(&sim, &token).await).await;
+    assert_eq!(listed["readOnly"], false, "{listed}");
+    let event = guest.next().await;
+    assert_eq!(
+        event["body"]["events"],
+        json!([{"eventType": "Presence", "presence": {"type": "Disconnect"}}])
+    );
+    assert!(
+        event["body"]["metadata"].get("readOnly").is_none(),
+        "{event}"
+    );
+    // The guest writes on, which starts a new conversation.
+    guest.text("one more thing").await;
+    assert_inbound_text(&guest.next().await, "one more thing");
+    assert_typing(&guest.next().await);
+    agent_text(&guest.next().await, "Eva Novak");
+
+    // With conversationDisconnect off the guest is told nothing.
+    set_deployment(
+        &sim,
+        DEMO_DEPLOYMENT_ID,
+        json!({"conversationDisconnect": {"enabled": false, "type": "ReadOnly"}}),
+    )
+    .await;
+    let listed = ok_json(disconnect(&sim, &token).await).await;
+    assert_eq!(listed["readOnly"], false, "{listed}");
+    assert_eq!(listed["conversationId"], Value::Null, "{listed}");
+    guest.silent_for(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn an_expired_or_lost_session_is_4006_or_4007_until_a_new_token() {
+    let sim = spawn_sim().await;
+    let expired = token();
+    let (mut guest, _) = Guest::configured(&sim, &expired).await;
+    let response = control_post(
+        &sim,
+        &format!("/__sim/webmessaging/sessions/{expired}/expire"),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // `Response.sessionExpiredEvent`: type "response", although unsolicited.
+    assert_eq!(
+        guest.next().await,
+        json!({"type": "response", "class": "SessionExpiredEvent", "code": 200, "body": {}})
+    );
+    guest.text("still there?").await;
+    assert_error_frame(&guest.next().await, 4006);
+    let (_, again) = Guest::configured(&sim, &expired).await;
+    assert_error_frame(&again, 4006);
+
+    let lost = token();
+    let (mut guest, _) = Guest::configured(&sim, &lost).await;
+    let response = control_post(
+        &sim,
+        &format!("/__sim/webmessaging/sessions/{lost}/forget"),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    guest.silent_for(Duration::from_millis(200)).await;
+    let (_, again) = Guest::configured(&sim, &lost).await;
+    assert_error_frame(&again, 4007);
+
+    // A new token works at once.
+    let (_, fresh) = Guest::configured(&sim, &token()).await;
+    assert_eq!(fresh["body"]["newSession"], true, "{fresh}");
+    let unknown = control_post(&sim, "/__sim/webmessaging/sessions/nobody/expire", None).await;
+    assert_error(unknown, 404, "not.found").await;
+}
+
+#[tokio::test]
+async fn a_session_expires_after_its_duration_without_activity() {
+    let sim = spawn_sim().await;
+    set_deployment(
+        &sim,
+        DEMO_DEPLOYMENT_ID,
+        json!({"sessionDurationSeconds": 2}),
+    )
+    .await;
+    let (mut guest, response) = Guest::configured(&sim, &token()).await;
+    let body = &response["body"];
+    assert_eq!(body["durationSeconds"], 2, "{response}");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let expires = body["expirationDate"].as_i64().expect("expirationDate");
+    assert!((now + 1..=now + 3).contains(&expires), "{response}");
+    // The echo tells the same, as metadata strings (`healthCheckResponseWithSessionDuration`).
+    let echo = guest
+        .request(
+            json!({"action": "echo", "tracingId": "SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=",
+            "message": {"type": "Text", "text": "ping"}}),
+        )
+        .await;
+    assert_eq!(echo["body"]["metadata"]["durationSeconds"], "2", "{echo}");
+    assert_eq!(
+        echo["body"]["metadata"]["expirationDate"],
+        expires.to_string(),
+        "{echo}"
+    );
+    let expired = tokio::time::timeout(Duration::from_secs(5), guest.ws.next())
+        .await
+        .expect("the session expires in time")
+        .expect("socket is open")
+        .expect("frame is read");
+    let expired: Value = serde_json::from_str(expired.to_text().expect("text")).expect("JSON");
+    assert_eq!(expired["class"], "SessionExpiredEvent", "{expired}");
+}
+
+#[tokio::test]
+async fn quick_reply_answers_and_card_postbacks_are_accepted() {
+    let sim = spawn_sim().await;
+    let token = token();
+    let mut guest = greeted(&sim, &token).await;
+    // MessageStore.prepareMessageWith: a Text with no text and a ButtonResponse.
+    let quick_reply = json!({"contentType": "ButtonResponse",
+        "buttonResponse": {"text": "Yes please", "payload": "yes", "type": "QuickReply"}});
+    let echo = guest
+        .request(json!({"action": "onMessage", "tracingId": "qr",
+            "message": {"type": "Text", "text": "", "content": [quick_reply]}}))
+        .await;
+    assert_eq!(echo["tracingId"], "qr", "{echo}");
+    assert_eq!(echo["body"]["type"], "Text", "{echo}");
+    assert_eq!(echo["body"]["content"], json!([quick_reply]), "{echo}");
+    assert_typing(&guest.next().await);
+    let reply = agent_text(&guest.next().await, "Eva Novak");
+    assert!(reply.contains("Yes please"), "{reply}");
+    // MessageStore.preparePostbackMessage: a Structured message.
+    let postback = json!({"contentType": "ButtonResponse",
+        "buttonResponse": {"text": "Pick this", "payload": "card-1", "type": "Button"}});
+    let echo = guest
+        .request(json!({"action": "onMessage", "tracingId": "pb",
+            "message": {"type": "Structured", "text": "Pick this", "content": [postback]}}))
+        .await;
+    assert_eq!(echo["body"]["type"], "Structured", "{echo}");
+    assert_eq!(echo["tracingId"], "pb", "{echo}");
+    assert_typing(&guest.next().await);
+    let reply = agent_text(&guest.next().await, "Eva Novak");
+    assert!(reply.contains("Pick this"), "{reply}");
+    // A Structured message without a button answer is incomplete.
+    let incomplete = guest
+        .request(json!({"action": "onMessage", "message": {"type": "Structured", "text": "x"}}))
+        .await;
+    assert_error_frame(&incomplete, 4020);
+}
+
+#[tokio::test]
+async fn the_agents_side_can_send_attachments_cards_and_quick_replies() {
+    let sim = spawn_sim().await;
+    let token = token();
+    let mut guest = greeted(&sim, &token).await;
+    // `Response.onMessageWithQuickReplies`, without its ids and times.
+    let given = json!({"type": "Structured", "text": "Hi", "originatingEntity": "Bot",
+        "content": [{"contentType": "QuickReply", "quickReply": {"text": "text_a", "payload": "payload_a"}}]});
+    let response = control_post(
+        &sim,
+        &format!("/__sim/webmessaging/sessions/{token}/messages"),
+        Some(given.clone()),
+    )
+    .await;
+    let sent = ok_json(response).await;
+    let frame = guest.next().await;
+    assert_eq!(frame["type"], "message", "{frame}");
+    assert_eq!(frame["class"], "StructuredMessage", "{frame}");
+    let body = &frame["body"];
+    assert_eq!(body, &sent);
+    assert_eq!(body["direction"], "Outbound", "{frame}");
+    assert_eq!(body["type"], "Structured", "{frame}");
+    assert_eq!(body["content"], given["content"], "{frame}");
+    assert_eq!(body["originatingEntity"], "Bot", "{frame}");
+    assert!(body["channel"]["time"].is_string(), "{frame}");
+    let refused = control_post(
+        &sim,
+        &format!("/__sim/webmessaging/sessions/{token}/messages"),
+        Some(json!({"type": "Event"})),
+    )
+    .await;
+    assert_error(refused, 400, "bad.request").await;
+}
+
+#[tokio::test]
+async fn history_takes_a_bearer_in_any_case_and_pages_25_newest_first() {
+    let sim = spawn_sim().await;
+    no_agent(&sim).await;
+    let (mut guest, _) = Guest::configured(&sim, &token()).await;
+    for n in 0..30 {
+        if n % 9 == 8 {
+            // Stay under the rate limit.
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+        }
+        guest.text(&format!("message {n}")).await;
+        guest.next().await;
+    }
+    let jwt = guest.request(json!({"action": "getJwt"})).await;
+    let jwt = jwt["body"]["jwt"].as_str().expect("jwt").to_owned();
+    // The transport SDK sends `bearer` (WebMessagingApi.headerAuthorizationBearer).
+    let page = ok_json(
+        sim.plain
+            .get(sim.url("/api/v2/webmessaging/messages?pageNumber=1"))
+            .header("Authorization", format!("bearer {jwt}"))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(page["pageSize"], 25, "{page}");
+    assert_eq!(page["total"], 30, "{page}");
+    assert_eq!(page["pageCount"], 2, "{page}");
+    assert_eq!(page["entities"].as_array().map(Vec::len), Some(25));
+    assert_eq!(page["entities"][0]["text"], "message 29", "{page}");
+    let second = ok_json(
+        sim.plain
+            .get(sim.url("/api/v2/webmessaging/messages?pageNumber=2"))
+            .header("Authorization", format!("BEARER {jwt}"))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(second["entities"].as_array().map(Vec::len), Some(5));
+    assert_eq!(second["entities"][4]["text"], "message 0", "{second}");
 }

@@ -1,13 +1,16 @@
-//! Web Messaging for guests: the deployment's `config.json`, the guest
+//! Web Messaging for guests: each deployment's `config.json`, the guest
 //! WebSocket `/v1?deploymentId=…` (configureSession, onMessage, echo, getJwt, closeSession), the
-//! history API for `getJwt` tokens, and a simulated chatting agent behind it all.
+//! history API for `getJwt` tokens, and a simulated chatting agent behind it all. What it answers
+//! follows the samples and behaviour of Genesys's transport SDK (genesys-messenger-transport-mobile-sdk).
 //!
-//! Also the control routes `/__sim/webmessaging/…` that list sessions and let the agent's side
-//! disconnect. It is not the retired ACD web chat (`/api/v2/webchat/…`), which the simulator does
-//! not serve, nor authenticated or file-upload messaging (answered with error 4000).
+//! Also the control routes `/__sim/webmessaging/…` that change deployments, list sessions and play
+//! the agent's side and the server's (disconnect, messages, expiry). It is not the retired ACD web
+//! chat (`/api/v2/webchat/…`), which the simulator does not serve, nor authenticated or
+//! file-upload messaging (answered with error 4000).
 
 mod agent;
 mod control;
+mod deployment;
 mod protocol;
 mod session;
 mod socket;
@@ -28,6 +31,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use self::deployment::DeploymentSettings;
 use crate::api::error::ApiError;
 use crate::state::SimState;
 
@@ -52,49 +56,22 @@ pub fn guest_router() -> Router<SimState> {
         .route("/api/v2/webmessaging/messages", get(history))
 }
 
-fn deployment(state: &SimState, id: &str) -> Result<Uuid, ApiError> {
-    let configured = state.config.org.deployment_id;
-    match Uuid::parse_str(id) {
-        Ok(id) if id == configured => Ok(id),
-        _ => Err(ApiError::not_found(format!("Deployment {id} not found"))),
-    }
+/// The deployment `id` and its settings, or 404 for one the simulator does not serve.
+fn deployment(state: &SimState, id: &str) -> Result<(Uuid, DeploymentSettings), ApiError> {
+    Uuid::parse_str(id)
+        .ok()
+        .and_then(|uuid| Some((uuid, state.webmessaging.deployment(state, uuid)?)))
+        .ok_or_else(|| ApiError::not_found(format!("Deployment {id} not found")))
 }
 
-/// `GET …/config.json` (no auth): what Messenger reads before opening the socket.
+/// `GET …/config.json` (no auth): what Messenger reads before opening the socket (the transport
+/// SDK refuses to connect without it).
 async fn deployment_config(
     State(state): State<SimState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = deployment(&state, &id)?;
-    let addr = state.addr;
-    Ok(Json(json!({
-        "id": id,
-        "version": "1",
-        "languages": ["en-us"],
-        "defaultLanguage": "en-us",
-        "apiEndpoint": format!("http://{addr}"),
-        "messenger": {
-            "enabled": true,
-            "apps": {
-                "conversations": {
-                    "messagingEndpoint": format!("ws://{addr}"),
-                    "conversationDisconnect": { "enabled": true, "type": "ReadOnly" },
-                    "conversationClear": { "enabled": true },
-                    "showAgentTypingIndicator": true,
-                    "showUserTypingIndicator": true,
-                    "autoStart": { "enabled": false },
-                    "markdown": { "enabled": false },
-                },
-            },
-            "styles": { "primaryColor": "#1f6feb" },
-            "launcherButton": { "visibility": "On" },
-            // No uploads in the simulator: no file types are allowed.
-            "fileUpload": { "modes": [] },
-        },
-        "journeyEvents": { "enabled": false },
-        "status": "Active",
-        "auth": { "enabled": false },
-    })))
+    let (id, settings) = deployment(&state, &id)?;
+    Ok(Json(settings.config_json(id, state.addr)))
 }
 
 /// `GET /v1?deploymentId=…`: the guest socket. A missing or unknown deployment is refused before
@@ -110,13 +87,14 @@ async fn connect(
         return ApiError::bad_request("Missing required query parameter: deploymentId")
             .into_response();
     };
-    if let Err(error) = deployment(&state, id) {
-        return error.into_response();
-    }
+    let deployment = match deployment(&state, id) {
+        Ok((id, _)) => id,
+        Err(error) => return error.into_response(),
+    };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| socket::serve(state, socket))
+        .on_upgrade(move |socket| socket::serve(state, socket, deployment))
 }
 
 #[derive(Deserialize)]
@@ -126,18 +104,24 @@ struct Page {
     page_size: Option<usize>,
 }
 
-/// `GET /api/v2/webmessaging/messages` with `Authorization: Bearer <jwt from getJwt>`: the
-/// session's messages, newest first (page 1 is the latest), as `WebMessagingMessageEntityList`.
+/// The token of `Authorization: Bearer <token>`; the scheme in any case (the transport SDK sends
+/// `bearer`).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// `GET /api/v2/webmessaging/messages` with `Authorization: bearer <jwt from getJwt>`: the
+/// session's messages, newest first (page 1 is the latest), 25 a page unless `pageSize` says
+/// otherwise, as `WebMessagingMessageEntityList` (the transport SDK's `MessageEntityList`).
 async fn history(
     State(state): State<SimState>,
     headers: HeaderMap,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    let jwt = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::authentication_required)?;
+    let jwt = bearer(&headers).ok_or_else(ApiError::authentication_required)?;
     let mut messages = state
         .webmessaging
         .history_for_jwt(jwt)

@@ -5,6 +5,8 @@
 //! Pure functions over JSON: no sessions, no sockets, no model. Field names and error bodies copy
 //! the samples of Genesys's own transport SDK tests, so a client that works here works there.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -32,15 +34,41 @@ pub struct Request {
     pub start_new: Option<bool>,
     pub close_all_connections: Option<bool>,
     pub message: Option<Value>,
-    pub channel: Option<Value>,
 }
 
 /// What a guest's `onMessage` carries.
 #[derive(Debug, PartialEq)]
 pub enum GuestMessage {
-    Text(String),
+    /// `type:"Text"`: a typed text, or a quick-reply answer (empty `text`, a `ButtonResponse`).
+    Text(Said),
+    /// `type:"Structured"`: a card's postback (`text` and a `ButtonResponse`).
+    Structured(Said),
     Events(Vec<GuestEvent>),
 }
+
+/// The guest's words: the text and the `content` items as sent (only `ButtonResponse`s).
+#[derive(Debug, PartialEq)]
+pub struct Said {
+    pub text: String,
+    pub content: Vec<Value>,
+}
+
+impl Said {
+    /// What the agent reads: the text, else the label of the button the guest chose.
+    pub fn words(&self) -> String {
+        if !self.text.trim().is_empty() {
+            return self.text.clone();
+        }
+        self.content
+            .iter()
+            .filter_map(|item| item.pointer("/buttonResponse/text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `message.channel.metadata.customAttributes`, a string map.
+pub type CustomAttributes = BTreeMap<String, String>;
 
 #[derive(Debug, PartialEq)]
 pub enum GuestEvent {
@@ -82,6 +110,29 @@ impl Failure {
         Self::error(4007, "session not found")
     }
 
+    pub fn session_expired() -> Self {
+        Self::error(4006, "session expired")
+    }
+
+    /// A guest Typing event on a deployment with `showUserTypingIndicator` off; the wording of
+    /// `Response.typingIndicatorForbidden` in Genesys's transport SDK tests.
+    pub fn typing_forbidden() -> Self {
+        Self::error(403, "Turn on the Feature Toggle or fix the configuration.")
+    }
+
+    /// Presence `Clear` on a deployment with `conversationClear` off; the wording of
+    /// `Response.clearConversationForbidden` (the SDK recognises it by "Conversation Clear").
+    pub fn clear_forbidden() -> Self {
+        Self::error(403, "Presence events Conversation Clear are not supported")
+    }
+
+    /// `configureSession` on a deployment whose `status` is `Inactive`. Genesys's exact answer
+    /// is not shown by its SDKs (Messenger does not connect to an inactive deployment); a 403
+    /// is ours.
+    pub fn deployment_inactive() -> Self {
+        Self::error(403, "The deployment is not active")
+    }
+
     pub fn message_too_long() -> Self {
         Self::error(4011, "message too long")
     }
@@ -115,10 +166,12 @@ impl Failure {
         Self::error(5000, "Request failed.")
     }
 
-    pub fn frame(&self, tracing_id: Option<&str>) -> String {
+    /// The error frame. No `tracingId`: none of the error samples of Genesys's transport SDK has
+    /// one, and the SDK pins an error on its oldest unconfirmed message instead.
+    pub fn frame(&self) -> String {
         match self {
             Failure::Error { code, body } => {
-                envelope("response", "string", *code, json!(body), tracing_id)
+                envelope("response", "string", *code, json!(body), None)
             }
             Failure::RateLimited { retry_after } => envelope(
                 "response",
@@ -129,7 +182,7 @@ impl Failure {
                     "errorCode": 4029,
                     "errorMessage": "Message rate too high for this session",
                 }),
-                tracing_id,
+                None,
             ),
         }
     }
@@ -147,27 +200,72 @@ pub fn parse_request(text: &str) -> Result<Request, Failure> {
     Ok(request)
 }
 
-/// Validates an `onMessage` body: a Text with text, or an Event with known events.
-pub fn parse_guest_message(message: Option<&Value>) -> Result<GuestMessage, Failure> {
+/// Validates an `onMessage` body: a Text with text or a button answer, a Structured postback,
+/// or an Event with known events; and the custom attributes of its channel.
+pub fn parse_guest_message(
+    message: Option<&Value>,
+    max_custom_data_bytes: usize,
+) -> Result<(GuestMessage, CustomAttributes), Failure> {
     let message = message.ok_or_else(|| Failure::missing("message"))?;
-    match message.get("type").and_then(Value::as_str) {
-        None => Err(Failure::missing("message.type")),
-        Some("Text") => parse_text(message),
-        Some("Event") => parse_events(message),
-        Some(_) => Err(Failure::request_failed()),
-    }
+    let parsed = match message.get("type").and_then(Value::as_str) {
+        None => return Err(Failure::missing("message.type")),
+        Some("Text") => GuestMessage::Text(parse_said(message, false)?),
+        Some("Structured") => GuestMessage::Structured(parse_said(message, true)?),
+        Some("Event") => parse_events(message)?,
+        Some(_) => return Err(Failure::request_failed()),
+    };
+    let attributes = custom_attributes(message, max_custom_data_bytes)?;
+    Ok((parsed, attributes))
 }
 
-fn parse_text(message: &Value) -> Result<GuestMessage, Failure> {
-    let text = message
-        .get("text")
-        .and_then(Value::as_str)
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| Failure::missing("message.text"))?;
+/// A Text needs words or a button answer; a Structured message (a card postback) needs a button
+/// answer. Attachments would need an upload first, which the simulator does not offer.
+fn parse_said(message: &Value, needs_button: bool) -> Result<Said, Failure> {
+    let text = match message.get("text") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(text)) => text.as_str(),
+        Some(_) => return Err(Failure::request_failed()),
+    };
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(Failure::message_too_long());
     }
-    Ok(GuestMessage::Text(text.to_owned()))
+    let content = match message.get("content") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(parse_content).collect::<Result<_, _>>()?,
+        Some(_) => return Err(Failure::request_failed()),
+    };
+    if content.is_empty() && (needs_button || text.trim().is_empty()) {
+        return Err(Failure::missing(if needs_button {
+            "message.content"
+        } else {
+            "message.text"
+        }));
+    }
+    Ok(Said {
+        text: text.to_owned(),
+        content,
+    })
+}
+
+/// One `content` item: a `ButtonResponse` with `text`, `payload` and `type`, as Genesys's
+/// transport SDK sends for quick replies (`QuickReply`), card buttons (`Button`) and time slots.
+fn parse_content(item: &Value) -> Result<Value, Failure> {
+    match item.get("contentType").and_then(Value::as_str) {
+        None => Err(Failure::missing("content.contentType")),
+        Some("ButtonResponse") => {
+            let button = item
+                .get("buttonResponse")
+                .ok_or_else(|| Failure::missing("content.buttonResponse"))?;
+            for field in ["text", "payload", "type"] {
+                if !button.get(field).is_some_and(Value::is_string) {
+                    return Err(Failure::missing(&format!("buttonResponse.{field}")));
+                }
+            }
+            Ok(json!({ "contentType": "ButtonResponse", "buttonResponse": button }))
+        }
+        Some("Attachment") => Err(Failure::feature_unavailable("Attachment")),
+        Some(_) => Err(Failure::request_failed()),
+    }
 }
 
 fn parse_events(message: &Value) -> Result<GuestMessage, Failure> {
@@ -197,16 +295,20 @@ fn parse_event(event: &Value) -> Result<GuestEvent, Failure> {
     }
 }
 
-/// Refuses `channel.metadata.customAttributes` larger than [`MAX_CUSTOM_DATA_BYTES`] as
-/// serialized JSON (Genesys counts bytes; the exact counting rule is not documented).
-pub fn check_custom_attributes(channel: Option<&Value>) -> Result<(), Failure> {
-    let size = channel
-        .and_then(|c| c.pointer("/metadata/customAttributes"))
-        .map_or(0, |attributes| attributes.to_string().len());
-    if size > MAX_CUSTOM_DATA_BYTES {
+/// `message.channel.metadata.customAttributes`: string values only; refused with 4013 when the
+/// UTF-8 bytes of its keys and values add up to more than `max_bytes` (how the transport SDK's
+/// `CustomAttributesStoreImpl` measures them against `maxCustomDataBytes`).
+fn custom_attributes(message: &Value, max_bytes: usize) -> Result<CustomAttributes, Failure> {
+    let Some(attributes) = message.pointer("/channel/metadata/customAttributes") else {
+        return Ok(CustomAttributes::new());
+    };
+    let attributes: CustomAttributes =
+        serde_json::from_value(attributes.clone()).map_err(|_| Failure::request_failed())?;
+    let size: usize = attributes.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > max_bytes {
         return Err(Failure::custom_attributes_too_large());
     }
-    Ok(())
+    Ok(attributes)
 }
 
 /// `{"type","class","code","body","tracingId"?}`: every server frame.
@@ -256,43 +358,34 @@ fn channel(extra: Value) -> Value {
     channel
 }
 
-/// Metadata of the guest's own messages: Genesys reflects the tracingId as `customMessageId`.
-fn inbound_metadata(tracing_id: Option<&str>) -> Option<Value> {
-    tracing_id.map(|id| json!({ "customMessageId": id }))
-}
-
-fn with_metadata(mut body: Value, metadata: Option<Value>) -> Value {
-    if let (Some(object), Some(metadata)) = (body.as_object_mut(), metadata) {
-        object.insert("metadata".to_owned(), metadata);
+/// The guest's text or button answer as Genesys echoes it back (Inbound). The echo is matched to
+/// what was sent by the envelope's `tracingId`, as in `Response.onMessage` of the transport SDK.
+pub fn inbound(kind: &str, said: &Said) -> Value {
+    let mut body = json!({
+        "text": said.text,
+        "direction": "Inbound",
+        "id": message_id(),
+        "channel": channel(json!({})),
+        "type": kind,
+        "originatingEntity": "Human",
+    });
+    if let (false, Some(object)) = (said.content.is_empty(), body.as_object_mut()) {
+        object.insert("content".to_owned(), json!(said.content));
     }
     body
 }
 
-/// The guest's text as Genesys echoes it back (Inbound).
-pub fn inbound_text(text: &str, tracing_id: Option<&str>) -> Value {
-    let body = json!({
-        "text": text,
-        "direction": "Inbound",
-        "id": message_id(),
-        "channel": channel(json!({})),
-        "type": "Text",
-        "originatingEntity": "Human",
-    });
-    with_metadata(body, inbound_metadata(tracing_id))
-}
-
 /// The guest's presence `Join` as Genesys echoes it back (MTS maps it to "conversation
 /// auto-started").
-pub fn inbound_join(tracing_id: Option<&str>) -> Value {
-    let body = json!({
+pub fn inbound_join() -> Value {
+    json!({
         "direction": "Inbound",
         "id": message_id(),
         "channel": channel(json!({})),
         "type": "Event",
         "events": [{ "eventType": "Presence", "presence": { "type": "Join" } }],
         "originatingEntity": "Human",
-    });
-    with_metadata(body, inbound_metadata(tracing_id))
+    })
 }
 
 /// The agent's typing indicator (Outbound Event).
@@ -327,33 +420,109 @@ pub fn agent_text(agent_name: &str, text: &str) -> Value {
     })
 }
 
-/// The agent (or flow) ended the conversation; with the deployment's `conversationDisconnect`
-/// type `ReadOnly`, Genesys flags it with `metadata.readOnly:"true"` (a string, as in MTS).
-pub fn agent_disconnect() -> Value {
+/// The agent (or flow) ended the conversation. With the deployment's `conversationDisconnect`
+/// type `ReadOnly`, Genesys flags it `metadata.readOnly:"true"` (a string); without the flag the
+/// guest may keep writing (`MessagingClientConversationDisconnectTest` of the transport SDK).
+pub fn agent_disconnect(read_only: bool) -> Value {
+    let mut metadata = json!({ "correlationId": Uuid::new_v4().to_string() });
+    if let (true, Some(object)) = (read_only, metadata.as_object_mut()) {
+        object.insert("readOnly".to_owned(), json!("true"));
+    }
     json!({
         "direction": "Outbound",
         "id": message_id(),
         "channel": channel(json!({ "type": "Private" })),
         "type": "Event",
-        "metadata": { "correlationId": Uuid::new_v4().to_string(), "readOnly": "true" },
+        "metadata": metadata,
         "events": [{ "eventType": "Presence", "presence": { "type": "Disconnect" } }],
         "originatingEntity": "Human",
     })
 }
 
-/// The `echo` action's answer: the message back as an Inbound Text, in a `response`.
-pub fn echo_response(message: Option<&Value>, tracing_id: Option<&str>) -> String {
+/// A message the agent's side sends as given (control route): `type`, `text`, `content`,
+/// `originatingEntity` from `given`; id, time and direction filled in like any Outbound message.
+pub fn agent_message(given: &Value, agent_name: Option<&str>) -> Option<Value> {
+    let kind = given.get("type").and_then(Value::as_str)?;
+    if !matches!(kind, "Text" | "Structured") {
+        return None;
+    }
+    let mut from = json!({});
+    if let Some(name) = agent_name {
+        from = json!({ "nickname": name });
+    }
+    let mut body = json!({
+        "direction": "Outbound",
+        "id": message_id(),
+        "channel": channel(json!({ "type": "Private", "from": from })),
+        "type": kind,
+        "text": given.get("text").and_then(Value::as_str).unwrap_or_default(),
+        "content": given.get("content").filter(|c| c.is_array()).cloned().unwrap_or(json!([])),
+        "metadata": { "correlationId": Uuid::new_v4().to_string() },
+        "originatingEntity": given.get("originatingEntity").and_then(Value::as_str).unwrap_or("Bot"),
+    });
+    if given.get("text").is_none()
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("text");
+    }
+    Some(body)
+}
+
+/// `SessionResponse`: the answer to `configureSession` (`connected:true`) and to `closeSession`
+/// (`connected:false`, after which the transport SDK configures again with `startNew`).
+pub struct SessionState {
+    pub connected: bool,
+    pub new_session: bool,
+    pub read_only: bool,
+    pub duration_seconds: u64,
+    pub expiration_date: i64,
+}
+
+pub fn session_response(session: &SessionState, tracing_id: Option<&str>) -> String {
+    let body = json!({
+        "connected": session.connected,
+        "newSession": session.new_session,
+        "readOnly": session.read_only,
+        "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
+        // Only a step-up to an authenticated session clears other devices' sessions; guests never.
+        "clearedExistingSession": false,
+        "durationSeconds": session.duration_seconds,
+        "expirationDate": session.expiration_date,
+    });
+    envelope("response", "SessionResponse", 200, body, tracing_id)
+}
+
+/// The session ran out. `type:"response"` although unsolicited, as in both samples of Genesys's
+/// transport SDK (`Response.sessionExpiredEvent`, `SerializationTest`).
+pub fn session_expired_event() -> String {
+    envelope("response", "SessionExpiredEvent", 200, json!({}), None)
+}
+
+/// The `echo` action's answer: the message back as an Inbound Text, in a `response`, with the
+/// session's `durationSeconds` and `expirationDate` as metadata strings
+/// (`Response.healthCheckResponseWithSessionDuration`). An echo is no activity: it does not
+/// extend the session.
+pub fn echo_response(
+    message: Option<&Value>,
+    tracing_id: Option<&str>,
+    session: Option<&SessionState>,
+) -> String {
     let text = message
         .and_then(|m| m.get("text"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    envelope(
-        "response",
-        "StructuredMessage",
-        200,
-        inbound_text(text, tracing_id),
-        tracing_id,
-    )
+    let mut body =
+        json!({ "text": text, "type": "Text", "direction": "Inbound", "id": message_id() });
+    if let (Some(session), Some(object)) = (session, body.as_object_mut()) {
+        object.insert(
+            "metadata".to_owned(),
+            json!({
+                "durationSeconds": session.duration_seconds.to_string(),
+                "expirationDate": session.expiration_date.to_string(),
+            }),
+        );
+    }
+    envelope("response", "StructuredMessage", 200, body, tracing_id)
 }
 
 #[cfg(test)]
@@ -378,11 +547,39 @@ mod tests {
             {"eventType":"Presence","presence":{"type":"Join"}},
         ]});
         assert_eq!(
-            parse_guest_message(Some(&message)),
+            parse_guest_message(Some(&message), MAX_CUSTOM_DATA_BYTES).map(|(m, _)| m),
             Ok(GuestMessage::Events(vec![
                 GuestEvent::Typing,
                 GuestEvent::Join
             ]))
+        );
+    }
+
+    #[test]
+    fn a_quick_reply_answer_has_no_text_and_reads_as_its_label() {
+        let message = json!({"type": "Text", "text": "", "content": [{"contentType": "ButtonResponse",
+            "buttonResponse": {"text": "Yes", "payload": "yes", "type": "QuickReply"}}]});
+        let Ok((GuestMessage::Text(said), _)) = parse_guest_message(Some(&message), 10) else {
+            panic!("a quick-reply answer is refused");
+        };
+        assert_eq!(said.words(), "Yes");
+    }
+
+    #[test]
+    fn custom_attributes_count_utf8_bytes_of_keys_and_values() {
+        // "ké" is 3 bytes, "v" 1: 4 in all.
+        let message = json!({"type": "Text", "text": "hi",
+            "channel": {"metadata": {"customAttributes": {"ké": "v"}}}});
+        assert!(parse_guest_message(Some(&message), 4).is_ok());
+        assert_eq!(
+            parse_guest_message(Some(&message), 3).err(),
+            Some(Failure::custom_attributes_too_large())
+        );
+        let numbers = json!({"type": "Text", "text": "hi",
+            "channel": {"metadata": {"customAttributes": {"n": 1}}}});
+        assert_eq!(
+            parse_guest_message(Some(&numbers), 100).err(),
+            Some(Failure::request_failed())
         );
     }
 

@@ -1,15 +1,18 @@
-//! Guest sessions, keyed by the client-generated session token: the conversation, its agent, the
-//! history and the open sockets. A session outlives its sockets, so a reconnect with the same
-//! token resumes it. Closing sockets (even `closeSession`) never ends the conversation; only the
-//! guest's Presence `Clear` or the agent's disconnect do.
+//! Guest sessions, keyed by the client-generated session token: the deployment, the conversation,
+//! its agent, the history, the open sockets and when the session expires. A session outlives its
+//! sockets, so a reconnect with the same token resumes it. Closing sockets (even `closeSession`)
+//! never ends the conversation; only the guest's Presence `Clear`, the agent's disconnect and the
+//! session's expiry do.
 //!
 //! Several sockets may share a session (Messenger open in several tabs): every unsolicited frame
 //! goes to all of them, responses only to the requesting socket. Past [`MAX_CONNECTIONS`] the
 //! oldest socket gets `ConnectionClosedEvent` and is closed, as Genesys does at its session limit.
+//! A session lives `durationSeconds` after its last activity (configureSession, onMessage); then
+//! its sockets get `SessionExpiredEvent` and its token is answered with 4006 from then on.
 //!
-//! Not the socket loop (`socket.rs`) nor the agent (`agent.rs`). Everything here is synchronous.
-//! Lock order: the sessions lock, then the model (through `SimState::update_model`); nothing
-//! takes them the other way round.
+//! Not the socket loop (`socket.rs`) nor the agent (`agent.rs`). Everything here is synchronous
+//! except the expiry watcher. Lock order: the sessions lock, then the deployments lock or the
+//! model (through `SimState::update_model`); nothing takes them the other way round.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
@@ -17,12 +20,14 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::agent;
-use super::protocol::{self, Failure};
+use super::deployment::{DeploymentSettings, Deployments, SettingsPatch, Status};
+use super::protocol::{self, CustomAttributes, Failure, Said, SessionState};
 use crate::state::SimState;
 
 /// Sockets one session may have open at once.
@@ -72,24 +77,63 @@ struct Conversation {
 }
 
 struct Session {
-    /// Creation order, for a stable listing.
+    /// Creation order, for a stable listing; also tells an expiry watcher its own session.
     seq: u64,
+    deployment: Uuid,
     conversation: Option<Conversation>,
     read_only: bool,
     history: VecDeque<Value>,
     connections: Vec<Connection>,
     recent: VecDeque<Instant>,
+    /// What the guest's messages carried in `channel.metadata.customAttributes`, merged.
+    custom_attributes: CustomAttributes,
+    duration_seconds: u64,
+    /// `expirationDate`: unix seconds.
+    expires_at: i64,
+}
+
+fn now_unix() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl Session {
-    fn new(seq: u64) -> Self {
-        Session {
+    fn new(seq: u64, deployment: Uuid, duration_seconds: u64) -> Self {
+        let mut session = Session {
             seq,
+            deployment,
             conversation: None,
             read_only: false,
             history: VecDeque::new(),
             connections: Vec::new(),
             recent: VecDeque::new(),
+            custom_attributes: CustomAttributes::new(),
+            duration_seconds,
+            expires_at: 0,
+        };
+        session.touch();
+        session
+    }
+
+    /// Activity: the session lives `durationSeconds` from now.
+    fn touch(&mut self) {
+        let duration = i64::try_from(self.duration_seconds).unwrap_or(i64::MAX);
+        self.expires_at = now_unix().saturating_add(duration);
+    }
+
+    fn state(&self, connected: bool, new_session: bool) -> SessionState {
+        SessionState {
+            connected,
+            new_session,
+            read_only: self.read_only,
+            duration_seconds: self.duration_seconds,
+            expiration_date: self.expires_at,
+        }
+    }
+
+    /// Closes every socket: `ConnectionClosedEvent`, then a close frame.
+    fn close_all(&mut self) {
+        for connection in self.connections.drain(..) {
+            Session::close_connection(&connection);
         }
     }
 
@@ -144,9 +188,12 @@ impl Session {
             "token": token,
             "conversationId": self.conversation.as_ref().map(|c| c.id),
             "agent": self.conversation.as_ref().and_then(|c| c.agent.clone()),
+            "deploymentId": self.deployment,
             "messages": self.history,
             "readOnly": self.read_only,
             "connections": self.connections.len(),
+            "customAttributes": self.custom_attributes,
+            "expirationDate": self.expires_at,
         })
     }
 }
@@ -187,23 +234,27 @@ fn start_conversation(state: &SimState, token: &str) -> Result<Conversation, Fai
     })
 }
 
-/// What `configureSession` found.
-pub struct Configured {
-    pub new_session: bool,
-    pub read_only: bool,
-    pub cleared_existing_session: bool,
-}
-
-/// Why the agent-side disconnect control route refused.
-pub enum DisconnectError {
+/// Why a control route about one session refused.
+pub enum ControlError {
     UnknownSession,
     NoConversation,
+    /// The agent's message is not a Text or Structured message.
+    BadMessage,
 }
 
-/// Every guest session of the simulator (`SimState::webmessaging`).
+/// A token whose session is gone: what a later request with it is answered.
+enum Gone {
+    /// 4006: it expired (or `/__sim/…/expire`).
+    Expired,
+    /// 4007: the server no longer knows it (`/__sim/…/forget`).
+    NotFound,
+}
+
+/// Every guest session of the simulator (`SimState::webmessaging`), and the deployments.
 #[derive(Default)]
 pub struct Sessions {
     store: Mutex<Store>,
+    deployments: Deployments,
 }
 
 #[derive(Default)]
@@ -211,14 +262,26 @@ struct Store {
     sessions: HashMap<String, Session>,
     /// JWTs from `getJwt` → session token, for the history API.
     jwts: HashMap<String, String>,
+    gone: HashMap<String, Gone>,
     next_seq: u64,
 }
 
 impl Store {
     fn session(&mut self, token: &str) -> Result<&mut Session, Failure> {
-        self.sessions
-            .get_mut(token)
-            .ok_or_else(Failure::session_not_found)
+        match (self.sessions.get_mut(token), self.gone.get(token)) {
+            (Some(session), _) => Ok(session),
+            (None, Some(Gone::Expired)) => Err(Failure::session_expired()),
+            (None, _) => Err(Failure::session_not_found()),
+        }
+    }
+
+    /// Removes the session for good, ending its conversation; later requests get `gone`.
+    fn remove(&mut self, state: &SimState, token: &str, gone: Gone) -> Option<Session> {
+        let mut session = self.sessions.remove(token)?;
+        session.end_conversation(state);
+        self.jwts.retain(|_, owner| owner != token);
+        self.gone.insert(token.to_owned(), gone);
+        Some(session)
     }
 }
 
@@ -236,32 +299,71 @@ impl Sessions {
         store.next_seq
     }
 
+    /// The settings of deployment `id`, if the simulator serves it.
+    pub fn deployment(&self, state: &SimState, id: Uuid) -> Option<DeploymentSettings> {
+        self.deployments.get(state.config.org.deployment_id, id)
+    }
+
+    /// Changes (or creates) deployment `id`; sessions see the change at once.
+    pub fn patch_deployment(&self, id: Uuid, patch: SettingsPatch) -> DeploymentSettings {
+        self.deployments.patch(id, patch)
+    }
+
+    /// The settings of the deployment the session `token` belongs to.
+    fn settings_of(&self, state: &SimState, session: &Session) -> DeploymentSettings {
+        self.deployment(state, session.deployment)
+            .unwrap_or_default()
+    }
+
     /// `configureSession`: creates or resumes the session and attaches the socket. `startNew`
-    /// only matters on a read-only session: it clears it so the next message starts a new
-    /// conversation (on an active one Genesys keeps the conversation going, and so do we).
-    pub fn configure(&self, token: &str, connection: Connection, start_new: bool) -> Configured {
+    /// only matters on a read-only session: it starts a new session on the same token (empty, so
+    /// the next message starts a new conversation); on an active one Genesys keeps the
+    /// conversation going, and so do we. A token whose session expired or was lost is refused
+    /// (4006 / 4007): the guest must configure a new token.
+    pub fn configure(
+        &self,
+        state: &SimState,
+        token: &str,
+        deployment: Uuid,
+        connection: Connection,
+        start_new: bool,
+    ) -> Result<SessionState, Failure> {
+        let settings = self
+            .deployment(state, deployment)
+            .ok_or_else(Failure::unknown_deployment)?;
+        if settings.status == Status::Inactive {
+            return Err(Failure::deployment_inactive());
+        }
         let mut store = self.store();
+        match store.gone.get(token) {
+            Some(Gone::Expired) => return Err(Failure::session_expired()),
+            Some(Gone::NotFound) => return Err(Failure::session_not_found()),
+            None => {}
+        }
         store.next_seq += 1;
         let seq = store.next_seq;
-        let (session, new_session) = match store.sessions.entry(token.to_owned()) {
+        let (session, mut new_session) = match store.sessions.entry(token.to_owned()) {
             Entry::Occupied(entry) => (entry.into_mut(), false),
-            Entry::Vacant(entry) => (entry.insert(Session::new(seq)), true),
+            Entry::Vacant(entry) => {
+                let session = Session::new(seq, deployment, settings.session_duration_seconds);
+                tokio::spawn(watch_expiry(state.clone(), token.to_owned(), seq));
+                (entry.insert(session), true)
+            }
         };
-        let cleared = start_new && session.read_only;
-        if cleared {
+        if start_new && session.read_only {
             session.read_only = false;
             session.history.clear();
+            session.custom_attributes.clear();
+            new_session = true;
         }
+        session.duration_seconds = settings.session_duration_seconds;
+        session.touch();
         session.connections.retain(|c| c.id != connection.id);
         session.connections.push(connection);
         while session.connections.len() > MAX_CONNECTIONS {
             Session::close_connection(&session.connections.remove(0));
         }
-        Configured {
-            new_session,
-            read_only: session.read_only,
-            cleared_existing_session: cleared,
-        }
+        Ok(session.state(true, new_session))
     }
 
     /// The socket went away; the session and its conversation stay.
@@ -271,14 +373,32 @@ impl Sessions {
         }
     }
 
-    /// `closeSession` with `closeAllConnections`: every socket gets `ConnectionClosedEvent` and
-    /// is closed. The session itself survives, like a Messenger that may reconnect.
-    pub fn close_all(&self, token: &str) {
-        if let Some(session) = self.store().sessions.get_mut(token) {
-            for connection in session.connections.drain(..) {
-                Session::close_connection(&connection);
-            }
+    /// `closeSession`: the requesting socket leaves the session (it stays open, to configure
+    /// again); with `closeAllConnections` every other socket of the session gets
+    /// `ConnectionClosedEvent` and is closed. The answer is a `SessionResponse` with
+    /// `connected:false`, as the transport SDK's `startNewChat` expects before it configures the
+    /// session again with `startNew`.
+    pub fn close_session(
+        &self,
+        token: &str,
+        connection_id: u64,
+        close_all: bool,
+    ) -> Result<SessionState, Failure> {
+        let mut store = self.store();
+        let session = store.session(token)?;
+        session.connections.retain(|c| c.id != connection_id);
+        if close_all {
+            session.close_all();
         }
+        Ok(session.state(false, false))
+    }
+
+    /// The session's state for an echo's metadata; `None` for an unknown token.
+    pub fn state_of(&self, token: &str) -> Option<SessionState> {
+        self.store()
+            .sessions
+            .get(token)
+            .map(|session| session.state(true, false))
     }
 
     /// Counts one `onMessage`; past the limit answers with the seconds until the window frees.
@@ -304,13 +424,16 @@ impl Sessions {
         Ok(())
     }
 
-    /// A guest text: echoed (Inbound) to every socket, kept, and passed to the agent; the first
-    /// one starts the conversation.
-    pub fn guest_text(
+    /// A guest's text, quick-reply answer (`kind` Text) or card postback (`kind` Structured):
+    /// echoed (Inbound, with the request's `tracingId`) to every socket, kept, and passed to the
+    /// agent; the first one starts the conversation.
+    pub fn guest_said(
         &self,
         state: &SimState,
         token: &str,
-        text: &str,
+        kind: &str,
+        said: &Said,
+        attributes: CustomAttributes,
         tracing_id: Option<&str>,
     ) -> Result<(), Failure> {
         let mut store = self.store();
@@ -318,10 +441,12 @@ impl Sessions {
         if session.read_only {
             return Err(Failure::read_only());
         }
-        session.say(&protocol::inbound_text(text, tracing_id), tracing_id, true);
+        session.custom_attributes.extend(attributes);
+        session.touch();
+        session.say(&protocol::inbound(kind, said), tracing_id, true);
         let conversation = session.ensure_conversation(state, token)?;
         // Full inbox: the agent is far behind; the text stays in the history, unanswered.
-        let _ = conversation.to_agent.try_send(text.to_owned());
+        let _ = conversation.to_agent.try_send(said.words());
         Ok(())
     }
 
@@ -330,6 +455,7 @@ impl Sessions {
         &self,
         state: &SimState,
         token: &str,
+        attributes: CustomAttributes,
         tracing_id: Option<&str>,
     ) -> Result<(), Failure> {
         let mut store = self.store();
@@ -337,22 +463,42 @@ impl Sessions {
         if session.read_only {
             return Err(Failure::read_only());
         }
+        session.custom_attributes.extend(attributes);
+        session.touch();
         if session.conversation.is_none() {
-            session.say(&protocol::inbound_join(tracing_id), tracing_id, true);
+            session.say(&protocol::inbound_join(), tracing_id, true);
             session.ensure_conversation(state, token)?;
         }
         Ok(())
     }
 
-    /// Presence `Clear`: ends the conversation, forgets the history, leaves the session fresh
-    /// (not read-only) and tells every socket `SessionClearedEvent`.
+    /// The guest is typing: nobody shows it to the simulated agent, but a deployment with
+    /// `showUserTypingIndicator` off refuses it with 403, as Genesys does.
+    pub fn guest_typing(&self, state: &SimState, token: &str) -> Result<(), Failure> {
+        let mut store = self.store();
+        let session = store.session(token)?;
+        if !self.settings_of(state, session).show_user_typing_indicator {
+            return Err(Failure::typing_forbidden());
+        }
+        session.touch();
+        Ok(())
+    }
+
+    /// Presence `Clear`: ends the conversation and forgets the history; every socket gets
+    /// `SessionClearedEvent`, then `ConnectionClosedEvent` and is closed (the transport SDK reads
+    /// that close as "conversation cleared"). 403 when the deployment's `conversationClear` is off.
     pub fn clear(&self, state: &SimState, token: &str) -> Result<(), Failure> {
         let mut store = self.store();
         let session = store.session(token)?;
+        if !self.settings_of(state, session).conversation_clear {
+            return Err(Failure::clear_forbidden());
+        }
         session.end_conversation(state);
         session.history.clear();
+        session.custom_attributes.clear();
         session.read_only = false;
         session.broadcast(&protocol::empty_event("SessionClearedEvent"));
+        session.close_all();
         Ok(())
     }
 
@@ -387,28 +533,74 @@ impl Sessions {
         true
     }
 
-    /// The agent's side ends the conversation (control route, or the model ended it): Presence
-    /// Disconnect with `readOnly:"true"`, and the session becomes read-only. With `expected`,
-    /// only if that is still the session's conversation.
+    /// The agent's side sends `given` (a Text or Structured message with attachments, cards or
+    /// quick replies) into the session (control route); returns the body as sent.
+    pub fn agent_sends(&self, token: &str, given: &Value) -> Result<Value, ControlError> {
+        let mut store = self.store();
+        let session = store
+            .sessions
+            .get_mut(token)
+            .ok_or(ControlError::UnknownSession)?;
+        let agent = session.conversation.as_ref().and_then(|c| c.agent.clone());
+        let body =
+            protocol::agent_message(given, agent.as_deref()).ok_or(ControlError::BadMessage)?;
+        session.say(&body, None, true);
+        Ok(body)
+    }
+
+    /// The agent's side ends the conversation (control route, or the model ended it). What the
+    /// guest sees follows the deployment's `conversationDisconnect`: Presence `Disconnect` with
+    /// `readOnly:"true"` (the session becomes read-only), without it (the guest may write on and
+    /// so start a new conversation), or nothing when the setting is off. With `expected`, only if
+    /// that is still the session's conversation.
     pub fn disconnect(
         &self,
         state: &SimState,
         token: &str,
         expected: Option<Uuid>,
-    ) -> Result<Value, DisconnectError> {
+    ) -> Result<Value, ControlError> {
         let mut store = self.store();
         let session = store
             .sessions
             .get_mut(token)
-            .ok_or(DisconnectError::UnknownSession)?;
+            .ok_or(ControlError::UnknownSession)?;
         let current = session.conversation.as_ref().map(|c| c.id);
         if current.is_none() || (expected.is_some() && current != expected) {
-            return Err(DisconnectError::NoConversation);
+            return Err(ControlError::NoConversation);
         }
+        let read_only = self.settings_of(state, session).disconnect_read_only();
         session.end_conversation(state);
-        session.read_only = true;
-        session.say(&protocol::agent_disconnect(), None, true);
+        if let Some(read_only) = read_only {
+            session.read_only = read_only;
+            session.say(&protocol::agent_disconnect(read_only), None, true);
+        }
         Ok(session.summary(token))
+    }
+
+    /// The session expires now: its conversation ends, every socket gets `SessionExpiredEvent`,
+    /// and the token is answered with 4006 from then on. False for an unknown token.
+    pub fn expire(&self, state: &SimState, token: &str) -> bool {
+        let mut store = self.store();
+        let Some(mut session) = store.remove(state, token, Gone::Expired) else {
+            return false;
+        };
+        session.broadcast(&protocol::session_expired_event());
+        true
+    }
+
+    /// The server loses the session without telling anyone (as after a long absence): the token
+    /// is answered with 4007 from then on. False for an unknown token.
+    pub fn forget(&self, state: &SimState, token: &str) -> bool {
+        self.store().remove(state, token, Gone::NotFound).is_some()
+    }
+
+    /// When the session `seq` of `token` expires; `None` once it is gone or replaced.
+    fn expires_at(&self, token: &str, seq: u64) -> Option<i64> {
+        self.store()
+            .sessions
+            .get(token)
+            .filter(|session| session.seq == seq)
+            .map(|session| session.expires_at)
     }
 
     /// `/__sim/webmessaging/sessions`: every session, oldest first.
@@ -437,5 +629,29 @@ impl Sessions {
         let token = store.jwts.get(jwt)?;
         let session = store.sessions.get(token)?;
         Some(session.history.iter().cloned().collect())
+    }
+}
+
+/// Expires the session `seq` of `token` once its `expirationDate` has passed with no activity
+/// meanwhile; activity moves the date, so it sleeps again until the new one.
+async fn watch_expiry(state: SimState, token: String, seq: u64) {
+    while let Some(expires_at) = state.webmessaging.expires_at(&token, seq) {
+        let now = OffsetDateTime::now_utc();
+        let left = OffsetDateTime::from_unix_timestamp(expires_at)
+            .map(|at| at - now)
+            .unwrap_or(time::Duration::ZERO);
+        let Ok(left) = Duration::try_from(left) else {
+            // Negative: the date has passed.
+            state.webmessaging.expire(&state, &token);
+            return;
+        };
+        if left.is_zero() {
+            state.webmessaging.expire(&state, &token);
+            return;
+        }
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(left) => {}
+        }
     }
 }

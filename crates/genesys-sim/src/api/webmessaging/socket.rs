@@ -15,18 +15,17 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::protocol::{self, Failure, GuestEvent, GuestMessage, Request};
-use super::session::{Connection, Outgoing, connection_closed};
+use super::session::{Connection, Outgoing};
 use crate::state::SimState;
 
 /// Frames queued per socket before it counts as too slow and is closed.
 const OUTGOING_CAPACITY: usize = 64;
-/// `durationSeconds` of a session (Genesys's value depends on the deployment; ours is 72 h).
-const SESSION_SECONDS: i64 = 72 * 3600;
 /// `exp` of a `getJwt` token, from now.
 const JWT_SECONDS: i64 = 3600;
 
 /// Serves one upgraded socket until either side closes it or the simulator shuts down.
-pub async fn serve(state: SimState, socket: WebSocket) {
+/// `deployment` is the socket's `?deploymentId=`, already known to serve.
+pub async fn serve(state: SimState, socket: WebSocket, deployment: Uuid) {
     let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(OUTGOING_CAPACITY);
     let kill = state.shutdown.child_token();
@@ -36,6 +35,7 @@ pub async fn serve(state: SimState, socket: WebSocket) {
         tx,
         kill: kill.clone(),
         token: None,
+        deployment,
     };
     loop {
         let frame = tokio::select! {
@@ -45,7 +45,7 @@ pub async fn serve(state: SimState, socket: WebSocket) {
         match frame {
             Some(Ok(Message::Text(text))) => guest.handle(&state, text.as_str()).await,
             Some(Ok(Message::Binary(_))) => {
-                guest.send(Failure::request_failed().frame(None)).await;
+                guest.send(Failure::request_failed().frame()).await;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             Some(Ok(Message::Close(_)) | Err(_)) | None => break,
@@ -98,6 +98,7 @@ struct Guest {
     tx: mpsc::Sender<Outgoing>,
     kill: CancellationToken,
     token: Option<String>,
+    deployment: Uuid,
 }
 
 type Answer = Result<Vec<Outgoing>, Failure>;
@@ -111,7 +112,7 @@ impl Guest {
     async fn handle(&mut self, state: &SimState, text: &str) {
         let replies = match protocol::parse_request(text) {
             Ok(request) => self.dispatch(state, &request),
-            Err(failure) => vec![Outgoing::Frame(failure.frame(None))],
+            Err(failure) => vec![Outgoing::Frame(failure.frame())],
         };
         for out in replies {
             if self.tx.send(out).await.is_err() {
@@ -127,10 +128,17 @@ impl Guest {
             "configureSession" => self.configure(state, request),
             "onMessage" => self.on_message(state, request),
             // A health check (MTS sends it every 30 s); it needs no session.
-            "echo" => Ok(vec![Outgoing::Frame(protocol::echo_response(
-                request.message.as_ref(),
-                tracing_id,
-            ))]),
+            "echo" => {
+                let session = self
+                    .token
+                    .as_deref()
+                    .and_then(|t| state.webmessaging.state_of(t));
+                Ok(vec![Outgoing::Frame(protocol::echo_response(
+                    request.message.as_ref(),
+                    tracing_id,
+                    session.as_ref(),
+                ))])
+            }
             "getJwt" => self.get_jwt(state, request),
             "closeSession" => self.close(state, request),
             // The sandbox deployment has neither authentication nor file upload.
@@ -140,7 +148,7 @@ impl Guest {
             | "deleteAttachment" => Err(Failure::feature_unavailable(action)),
             _ => Err(Failure::request_failed()),
         };
-        answer.unwrap_or_else(|failure| vec![Outgoing::Frame(failure.frame(tracing_id))])
+        answer.unwrap_or_else(|failure| vec![Outgoing::Frame(failure.frame())])
     }
 
     /// The request's token, which must be the one this socket configured.
@@ -153,13 +161,14 @@ impl Guest {
         }
     }
 
+    /// `configureSession`: the `deploymentId` must be the socket's.
     fn configure(&mut self, state: &SimState, request: &Request) -> Answer {
         let token = request.token.clone().unwrap_or_default();
         let deployment = request
             .deployment_id
             .as_deref()
             .ok_or_else(|| Failure::missing("deploymentId"))?;
-        if Uuid::parse_str(deployment).ok() != Some(state.config.org.deployment_id) {
+        if Uuid::parse_str(deployment).ok() != Some(self.deployment) {
             return Err(Failure::unknown_deployment());
         }
         if let Some(previous) = self.token.take().filter(|t| *t != token) {
@@ -171,25 +180,12 @@ impl Guest {
             kill: self.kill.clone(),
         };
         let start_new = request.start_new.unwrap_or(false);
-        let configured = state.webmessaging.configure(&token, connection, start_new);
+        let session =
+            state
+                .webmessaging
+                .configure(state, &token, self.deployment, connection, start_new)?;
         self.token = Some(token);
-        let expires = OffsetDateTime::now_utc().unix_timestamp() + SESSION_SECONDS;
-        let body = json!({
-            "connected": true,
-            "newSession": configured.new_session,
-            "readOnly": configured.read_only,
-            "maxCustomDataBytes": protocol::MAX_CUSTOM_DATA_BYTES,
-            "clearedExistingSession": configured.cleared_existing_session,
-            "durationSeconds": SESSION_SECONDS,
-            "expirationDate": expires,
-        });
-        let frame = protocol::envelope(
-            "response",
-            "SessionResponse",
-            200,
-            body,
-            request.tracing_id.as_deref(),
-        );
+        let frame = protocol::session_response(&session, request.tracing_id.as_deref());
         Ok(vec![Outgoing::Frame(frame)])
     }
 
@@ -198,17 +194,24 @@ impl Guest {
         let sessions = &state.webmessaging;
         sessions.check_rate(token)?;
         let tracing_id = request.tracing_id.as_deref();
-        match protocol::parse_guest_message(request.message.as_ref())? {
-            GuestMessage::Text(text) => {
-                protocol::check_custom_attributes(request.channel.as_ref())?;
-                sessions.guest_text(state, token, &text, tracing_id)?;
+        let (message, attributes) = protocol::parse_guest_message(
+            request.message.as_ref(),
+            protocol::MAX_CUSTOM_DATA_BYTES,
+        )?;
+        match message {
+            GuestMessage::Text(said) => {
+                sessions.guest_said(state, token, "Text", &said, attributes, tracing_id)?;
+            }
+            GuestMessage::Structured(said) => {
+                sessions.guest_said(state, token, "Structured", &said, attributes, tracing_id)?;
             }
             GuestMessage::Events(events) => {
                 for event in events {
                     match event {
-                        // Nobody shows the guest's typing to the simulated agent.
-                        GuestEvent::Typing => {}
-                        GuestEvent::Join => sessions.guest_join(state, token, tracing_id)?,
+                        GuestEvent::Typing => sessions.guest_typing(state, token)?,
+                        GuestEvent::Join => {
+                            sessions.guest_join(state, token, attributes.clone(), tracing_id)?;
+                        }
                         GuestEvent::Clear => sessions.clear(state, token)?,
                     }
                 }
@@ -232,16 +235,16 @@ impl Guest {
         Ok(vec![Outgoing::Frame(frame)])
     }
 
-    /// `closeSession`: with `closeAllConnections` every socket of the session (this one too,
-    /// through the session) gets `ConnectionClosedEvent` and is closed; without it, this one.
+    /// `closeSession`: this socket leaves the session and gets `SessionResponse` with
+    /// `connected:false`; with `closeAllConnections` the session's other sockets are closed.
     fn close(&mut self, state: &SimState, request: &Request) -> Answer {
         let token = self.session_token(request)?.to_owned();
+        let close_all = request.close_all_connections == Some(true);
+        let session = state
+            .webmessaging
+            .close_session(&token, self.id, close_all)?;
         self.token = None;
-        if request.close_all_connections == Some(true) {
-            state.webmessaging.close_all(&token);
-            return Ok(Vec::new());
-        }
-        state.webmessaging.detach(&token, self.id);
-        Ok(connection_closed().into())
+        let frame = protocol::session_response(&session, request.tracing_id.as_deref());
+        Ok(vec![Outgoing::Frame(frame)])
     }
 }
