@@ -1,14 +1,14 @@
 /*! public-stats widget: chat over the Genesys Cloud Web Messaging guest WebSocket
- * (configureSession / onMessage / echo / getJwt). Loaded by chat-widget.js when a chat starts or
- * resumes; what it needs from there is publicStatsWidget.internals. Messages are rendered with
- * textContent only. See widget/README.md. */
+ * (configureSession / onMessage / echo / getJwt / closeSession), as Genesys's transport SDK
+ * speaks it, honouring the deployment's config.json. Loaded by chat-widget.js when a chat starts
+ * or resumes; what it needs from there is publicStatsWidget.internals. Messages are rendered
+ * with textContent only. See widget/README.md. */
 (function () {
   'use strict';
   var api = window.publicStatsWidget;
   var widget = api && api.internals;
   if (!widget || api.chat) return;
   var settings = widget.settings;
-  var localized = widget.localized;
   var buildElement = widget.buildElement;
   var CHAT_STATE = widget.CHAT_STATE;
   var webMessagingConfig = widget.webMessagingConfig;
@@ -19,15 +19,29 @@
     : 'wss://webmessaging.' + environment + '/v1').replace(/^http/, 'ws');
   var apiUrl = webMessagingConfig.apiUrl ||
     (webMessagingConfig.url ? socketUrl.replace(/^ws/, 'http').replace(/\/v1\/?$/, '') : 'https://api.' + environment);
+  // The deployment's config.json, where Genesys's SDKs read it (api-cdn), or next to the API.
+  var configUrl = (webMessagingConfig.url || webMessagingConfig.apiUrl ? apiUrl : 'https://api-cdn.' + environment) +
+    '/webdeployments/v1/deployments/' + encodeURIComponent(settings.deploymentId) + '/config.json';
   var ECHO_TRACING_ID = 'psw-echo';
+  // Seconds before the session's expiry that the visitor is warned (the transport SDK's default).
+  var EXPIRY_NOTICE_SECONDS = 300;
+  // The chat's strings that chat-widget.js does not have (language packs may have them).
+  var moreStrings = {
+    unavailable: 'Chat is not available right now.',
+    agentLeft: 'The agent has left the chat.',
+    expiring: 'This chat will end soon unless you send a message.'
+  };
 
   var elements = {};
+  var features = null; // messenger.apps.conversations of the deployment's config.json
+  var loadingConfig = false;
   var socket = null;
   var connected = false;
   var closedByUs = false; // no reconnect
   var reconnector = widget.createReconnector(connect);
   var echoTimeout = 0;
   var shownIds = {}; // message ids already in the log
+  var shownTimes = {}; // direction + channel.time of messages already in the log
   var heldMessages = null; // live messages held back while a resumed session's history loads
   var agentName = '';
   var typingTimer = 0;
@@ -35,10 +49,19 @@
   var saved = widget.chatRecord.get() || {};
   var token = saved.t || newUuid();
   var chatState = saved.s || CHAT_STATE.none;
-  var unsentTexts = {}; // tracing id → the text, put back if the message is refused
-  // A chat started from the chooser after the agent ended the last one starts a new conversation.
-  var startNew = chatState === CHAT_STATE.readOnly;
+  var pending = []; // {id: tracingId, text} of sends not echoed yet, oldest first
+  var startingNew = false; // a new chat after a read-only one: closeSession, then startNew
+  var clearing = false; // the visitor's Clear was accepted: the socket closing is expected
+  var restarts = 0; // new tokens since the last SessionResponse
+  var durationSeconds = 0;
+  var expiresAt = 0; // ms
+  var expiryTimer = 0;
 
+  function localized(key, values) {
+    return widget.localized(key, values) || (moreStrings[key] || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
+      return values && values[name] != null ? values[name] : placeholder;
+    });
+  }
   function newUuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -51,6 +74,11 @@
     chatState = state;
     widget.chatRecord.set({ t: token, s: state });
     widget.setChatActive(state === CHAT_STATE.active);
+  }
+  // A deployment setting; absent means off, as in the transport SDK's DeploymentConfig.
+  function enabled(name) {
+    var setting = features && features[name];
+    return setting === true || !!(setting && setting.enabled === true);
   }
 
   function buildChatView() {
@@ -81,27 +109,50 @@
     section.appendChild(elements.ended);
     updateEndButton();
   }
-  // "End chat" while a conversation is active, else "Back" (to the chooser).
-  function updateEndButton() { elements.endButton.textContent = localized(chatState === CHAT_STATE.active ? 'end' : 'back'); }
+  // "End chat" while a conversation is active and the deployment lets the visitor clear it,
+  // else "Back" (to the chooser).
+  function updateEndButton() { elements.endButton.textContent = localized(canEnd() ? 'end' : 'back'); }
+  function canEnd() { return chatState === CHAT_STATE.active && enabled('conversationClear'); }
   function showStatus(key, values) { elements.status.textContent = localized(key, values); }
+
+  // ---- The deployment's config.json: read before the socket opens, as the SDKs do ----
+  function loadConfig() {
+    if (loadingConfig) return;
+    loadingConfig = true;
+    fetch(configUrl).then(function (response) { return response.ok ? response.json() : Promise.reject(); }).then(function (config) {
+      loadingConfig = false;
+      var messenger = config.messenger || {};
+      if (config.status === 'Inactive' || !messenger.enabled) return unavailable();
+      features = (messenger.apps || {}).conversations || {};
+      updateEndButton();
+      connect();
+    }, function () {
+      loadingConfig = false;
+      showStatus('loadFailed');
+      reconnector.retry();
+    });
+  }
+  function unavailable() {
+    hangUp();
+    showStatus('unavailable');
+    elements.form.hidden = true;
+  }
 
   // ---- Socket ----
   function connect() {
     reconnector.cancel();
     if (socket) return;
+    if (!features) return loadConfig();
     closedByUs = false;
     var opening;
     try {
       opening = new WebSocket(socketUrl + (socketUrl.indexOf('?') < 0 ? '?' : '&') + 'deploymentId=' + encodeURIComponent(settings.deploymentId));
     } catch (e) { return reconnector.retry(); }
     socket = opening;
-    opening.onopen = function () {
-      var frame = { action: 'configureSession', token: token, deploymentId: settings.deploymentId };
-      if (startNew) frame.startNew = true;
-      sendFrame(frame);
-    };
+    opening.onopen = function () { configure(false); };
     opening.onmessage = function (event) {
       var frame;
+      if (socket !== opening) return;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       receiveFrame(frame);
     };
@@ -119,6 +170,9 @@
   function sendFrame(frame) {
     if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); return true; }
     return false;
+  }
+  function configure(startNew) {
+    sendFrame({ action: 'configureSession', token: token, deploymentId: settings.deploymentId, startNew: startNew, tracingId: newUuid() });
   }
   function hangUp() {
     closedByUs = true;
@@ -141,27 +195,17 @@
   window.addEventListener('online', reconnectNow);
 
   function receiveFrame(frame) {
-    var body = frame.body;
-    if (frame.tracingId === ECHO_TRACING_ID) { clearTimeout(echoTimeout); return; }
+    var body = frame.body || {};
+    if (frame.tracingId === ECHO_TRACING_ID) {
+      clearTimeout(echoTimeout);
+      var metadata = body.metadata || {};
+      return updateExpiry(+metadata.durationSeconds, +metadata.expirationDate);
+    }
     switch (frame.class) {
       case 'SessionResponse':
-        connected = true;
-        reconnector.reset();
-        startNew = false;
-        if (body.newSession && chatState === CHAT_STATE.active) saveState(CHAT_STATE.none);
-        if (body.clearedExistingSession) { elements.log.textContent = ''; shownIds = {}; agentName = ''; }
-        if (body.readOnly) becomeReadOnly(false);
-        else {
-          if (chatState === CHAT_STATE.readOnly) saveState(CHAT_STATE.none);
-          elements.ended.hidden = true;
-          elements.form.hidden = false;
-          showStatus(chatState === CHAT_STATE.active ? (agentName ? 'joined' : 'waiting') : 'ready', { name: agentName });
-        }
-        updateEndButton();
-        if (!body.newSession) loadHistory();
-        break;
+        return sessionConfigured(body);
       case 'StructuredMessage':
-        if (heldMessages) heldMessages.push(body); else showMessage(body, true);
+        if (heldMessages) heldMessages.push(frame); else showMessage(body, true, frame.tracingId);
         break;
       case 'JwtResponse':
         fetch(apiUrl + '/api/v2/webmessaging/messages?pageSize=25', { headers: { Authorization: 'Bearer ' + body.jwt } })
@@ -169,27 +213,77 @@
           .then(function (page) { showHistory((page.entities || []).reverse()); }, function () { showHistory([]); });
         break;
       case 'SessionClearedEvent':
+        clearing = true;
+        endChat();
+        break;
       case 'SessionExpiredEvent':
         endChat();
         break;
       case 'ConnectionClosedEvent':
+        // After a Clear the server closes every socket of the session; otherwise another
+        // device or tab took the session over.
         hangUp();
-        showStatus('closedElsewhere');
+        if (!clearing) showStatus('closedElsewhere');
+        clearing = false;
         break;
       case 'TooManyRequestsErrorMessage':
-        showSystemMessage(localized('tooFast'));
-        restoreUnsent(frame.tracingId);
+        failOldestSend(localized('tooFast'));
         break;
       default:
+        if (frame.code === 4006 || frame.code === 4007) return restartSession();
         if (frame.code !== 200 && frame.type === 'response') {
-          if (frame.code === 4006 || frame.code === 4007) { token = newUuid(); saveState(CHAT_STATE.none); }
-          showSystemMessage(localized('sendFailed', { reason: typeof body === 'string' ? body : frame.code }));
-          restoreUnsent(frame.tracingId);
+          // A refused configureSession (e.g. the deployment was switched off meanwhile).
+          if (!connected) return unavailable();
+          failOldestSend(localized('sendFailed', { reason: typeof frame.body === 'string' ? frame.body : frame.code }));
         }
     }
   }
+  function sessionConfigured(body) {
+    // The answer to closeSession: the new chat's session can be configured now.
+    if (!body.connected) { if (startingNew) configure(true); return; }
+    connected = true;
+    restarts = 0;
+    reconnector.reset();
+    updateExpiry(body.durationSeconds, body.expirationDate);
+    if (body.readOnly) {
+      if (startingNew) return closeForNewChat();
+      becomeReadOnly(false);
+    } else {
+      startingNew = false;
+      if (body.newSession && chatState !== CHAT_STATE.none) saveState(CHAT_STATE.none);
+      elements.ended.hidden = true;
+      elements.form.hidden = false;
+      showStatus(chatState === CHAT_STATE.active ? (agentName ? 'joined' : 'waiting') : 'ready', { name: agentName });
+      updateEndButton();
+      if (body.newSession && enabled('autoStart')) {
+        sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] } });
+      }
+    }
+    if (!body.newSession) loadHistory();
+  }
+  // The token's session expired or is unknown to the server (a visitor back after days): a new
+  // session with a new token; past two in a row, after the reconnect delay.
+  function restartSession() {
+    var lost = pending.shift();
+    pending = [];
+    if (lost && !elements.input.value) elements.input.value = lost.text;
+    token = newUuid();
+    clearLog();
+    saveState(CHAT_STATE.none);
+    updateEndButton();
+    if (++restarts > 2 && socket) return socket.close();
+    configure(false);
+  }
+  // The server refused a send: the oldest unconfirmed one (errors carry no tracingId), whose
+  // text goes back into the message box.
+  function failOldestSend(reason) {
+    var failed = pending.shift();
+    if (!failed) return;
+    showSystemMessage(reason);
+    if (!elements.input.value) elements.input.value = failed.text;
+  }
   // A resumed session: fetch what was said (history API with a getJwt token), then show the
-  // messages that arrived meanwhile; ids already shown are skipped.
+  // messages that arrived meanwhile; messages already shown are skipped.
   function loadHistory() {
     heldMessages = [];
     sendFrame({ action: 'getJwt', token: token, tracingId: newUuid() });
@@ -198,51 +292,143 @@
   function showHistory(history) {
     var held = heldMessages || [];
     heldMessages = null;
-    history.concat(held).forEach(function (message) { showMessage(message, false); });
+    history.forEach(function (message) { showMessage(message, false); });
+    held.forEach(function (frame) { showMessage(frame.body, true, frame.tracingId); });
     if (chatState === CHAT_STATE.active) showStatus(agentName ? 'joined' : 'waiting', { name: agentName });
   }
 
+  // ---- Session expiry: durationSeconds after the last activity ----
+  function updateExpiry(duration, expirationDate) {
+    if (duration > 0) durationSeconds = duration;
+    if (expirationDate > 0) expiresAt = expirationDate * 1000;
+    scheduleExpiryNotice();
+  }
+  function activity() {
+    if (durationSeconds) expiresAt = Date.now() + durationSeconds * 1000;
+    scheduleExpiryNotice();
+  }
+  function scheduleExpiryNotice() {
+    clearTimeout(expiryTimer);
+    if (elements.expiring) elements.expiring.remove();
+    elements.expiring = null;
+    if (!expiresAt) return;
+    expiryTimer = setTimeout(function () {
+      if (chatState === CHAT_STATE.active) elements.expiring = showSystemMessage(localized('expiring'));
+    }, Math.max(expiresAt - EXPIRY_NOTICE_SECONDS * 1000 - Date.now(), 0));
+  }
+
+  // ---- Messages ----
   // `live`: just received (not from the history): events apply, and it counts as news.
-  function showMessage(message, live) {
+  function showMessage(message, live, tracingId) {
     if (!message || shownIds[message.id]) return;
-    if (message.id) shownIds[message.id] = 1;
+    shownIds[message.id] = 1;
     var outbound = message.direction === 'Outbound'; // from the agent or bot
-    if (message.type === 'Event') {
-      (message.events || []).forEach(function (event) {
-        if (!outbound || !live) return;
-        if (event.eventType === 'Typing') showTyping(event.typing && event.typing.duration);
-        if (event.eventType === 'Presence' && event.presence && event.presence.type === 'Disconnect') becomeReadOnly(true);
-      });
-      return;
-    }
-    var text = message.text || (message.content || []).map(function (part) { return part.quickReply ? part.quickReply.text : ''; }).join('\n');
-    if (!text) return;
-    var from = message.channel && message.channel.from || {};
+    if (message.type === 'Event') return live && (message.events || []).forEach(function (event) { applyEvent(event, outbound, message.metadata || {}); });
+    // The history may give a message another id than its live copy had; its time is the same.
+    var channel = message.channel || {};
+    var timeKey = message.direction + channel.time;
+    if (channel.time && shownTimes[timeKey]) return;
+    shownTimes[timeKey] = 1;
+    if (live) activity();
+    var from = channel.from || {};
     var bot = message.originatingEntity === 'Bot';
     var name = outbound ? from.nickname || from.firstName || localized(bot ? 'bot' : 'agent') : localized('you');
+    var parts = renderContent(message, outbound && live);
+    if (!parts.text && !parts.nodes.length) return;
     if (outbound && !bot && from.nickname && from.nickname !== agentName) {
       agentName = from.nickname;
       showStatus('joined', { name: agentName });
     }
-    if (!outbound) {
-      delete unsentTexts[message.metadata && message.metadata.customMessageId];
-      if (chatState !== CHAT_STATE.active) { saveState(CHAT_STATE.active); updateEndButton(); showStatus('waiting'); }
+    if (!outbound && live) {
+      pending = pending.filter(function (send) { return send.id !== tracingId; });
+      becomeActive();
     }
     if (outbound) hideTyping();
     var sender = buildElement('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: localized('said', { name: name }) });
-    elements.log.appendChild(buildElement('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') }, [sender, document.createTextNode(text)]));
+    elements.log.appendChild(buildElement('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') },
+      [sender, parts.text ? document.createTextNode(parts.text) : null].concat(parts.nodes)));
     elements.log.scrollTop = elements.log.scrollHeight;
     if (live) {
       if (outbound) widget.countUnread();
-      widget.emit('message', {
-        id: message.id, from: outbound ? (bot ? 'bot' : 'agent') : 'guest', name: name, text: text,
-        time: message.channel && message.channel.time
-      });
+      widget.emit('message', { id: message.id, from: outbound ? (bot ? 'bot' : 'agent') : 'guest', name: name, text: parts.text, time: channel.time });
     }
   }
+  function applyEvent(event, outbound, metadata) {
+    var presence = event.presence && event.presence.type;
+    // The visitor's own Join echoed: the auto-started conversation is waiting for an agent.
+    if (!outbound) return presence === 'Join' && becomeActive();
+    if (event.eventType === 'Typing' && enabled('showAgentTypingIndicator')) showTyping(event.typing && event.typing.duration);
+    if (presence !== 'Disconnect') return;
+    // Read-only only when the server says so; otherwise the visitor may write on, which starts
+    // a new conversation.
+    if (metadata.readOnly === 'true') return becomeReadOnly(true);
+    hideTyping();
+    agentName = '';
+    showSystemMessage(localized('agentLeft'));
+    saveState(CHAT_STATE.none);
+    updateEndButton();
+    showStatus('ready');
+  }
+  function becomeActive() {
+    if (chatState === CHAT_STATE.active) return;
+    saveState(CHAT_STATE.active);
+    updateEndButton();
+    showStatus('waiting');
+  }
+  // The words of a message and, for what has no words of its own, something readable: an
+  // attachment's file name as a link, a card's title and description with its actions, quick
+  // replies as buttons (`choosable`: only on a live message from the agent's side).
+  function renderContent(message, choosable) {
+    var words = [message.text || ''];
+    var nodes = [];
+    (message.content || []).forEach(function (part) {
+      var attachment = part.attachment;
+      var reply = part.quickReply || part.buttonResponse;
+      if (part.contentType === 'Attachment' && attachment) nodes.push(link(attachment.filename || attachment.url, attachment.url));
+      else if (part.contentType === 'QuickReply' && reply) nodes.push(choiceButton(reply, 'Text', 'QuickReply', choosable));
+      else if (part.contentType === 'ButtonResponse' && reply && !message.text) words.push(reply.text);
+      else if (part.card) renderCard(part.card, words, nodes, choosable);
+      else if (part.carousel) (part.carousel.cards || []).forEach(function (card) { renderCard(card, words, nodes, choosable); });
+      else if (part.datePicker) words.push(part.datePicker.title);
+    });
+    return { text: words.filter(Boolean).join('\n'), nodes: nodes };
+  }
+  function renderCard(card, words, nodes, choosable) {
+    words.push([card.title, card.description].filter(Boolean).join(': '));
+    (card.actions || []).forEach(function (action) {
+      nodes.push(/^link$/i.test(action.type) ? link(action.text, action.url) : choiceButton(action, 'Structured', 'Button', choosable));
+    });
+  }
+  // Only http(s) links; anything else stays text.
+  function link(text, url) {
+    var href = '';
+    try { href = /^https?:$/.test(new URL(url).protocol) ? url : ''; } catch (e) { /* not a URL */ }
+    return href ? buildElement('a', { class: 'psw-choice', href: href, target: '_blank', rel: 'noopener noreferrer', text: text || href })
+      : buildElement('span', { class: 'psw-choice', text: text });
+  }
+  // A quick reply answers with an empty Text and a ButtonResponse, a card's postback with a
+  // Structured message (the transport SDK's MessageStore.prepareMessageWith / preparePostbackMessage).
+  function choiceButton(choice, kind, type, choosable) {
+    return buildElement('button', { type: 'button', class: 'psw-secondary psw-choice', text: choice.text, disabled: !choosable, onclick: function () {
+      var tracingId = newUuid();
+      var sent = sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: {
+        type: kind, text: kind === 'Text' ? '' : choice.text,
+        content: [{ contentType: 'ButtonResponse', buttonResponse: { text: choice.text, payload: choice.payload || '', type: type } }]
+      } });
+      if (sent) pending.push({ id: tracingId, text: '' });
+    } });
+  }
   function showSystemMessage(text) {
-    elements.log.appendChild(buildElement('p', { class: 'psw-msg psw-msg--system', text: text }));
+    var line = elements.log.appendChild(buildElement('p', { class: 'psw-msg psw-msg--system', text: text }));
     elements.log.scrollTop = elements.log.scrollHeight;
+    return line;
+  }
+  function clearLog() {
+    elements.log.textContent = '';
+    shownIds = {};
+    shownTimes = {};
+    agentName = '';
+    elements.expiring = null;
   }
   function showTyping(durationMs) {
     elements.typing.textContent = localized('typing', { name: agentName || localized('agent') });
@@ -260,44 +446,46 @@
       showStatus('reconnecting');
       return; // the text stays in the box
     }
-    unsentTexts[tracingId] = elements.input.value;
+    pending.push({ id: tracingId, text: elements.input.value });
     elements.input.value = '';
     lastTypingSent = Date.now();
     if (chatState !== CHAT_STATE.active) widget.emit('chatstarted', {});
   }
-  function restoreUnsent(tracingId) {
-    if (tracingId && unsentTexts[tracingId] != null && !elements.input.value) elements.input.value = unsentTexts[tracingId];
-    delete unsentTexts[tracingId];
-  }
-  // The visitor's typing, at most every 5 s.
+  // The visitor's typing, at most every 5 s, and only where the deployment shows it (elsewhere
+  // Genesys refuses it with 403).
   function sendTyping() {
-    if (chatState !== CHAT_STATE.active || Date.now() - lastTypingSent < 5000) return;
+    if (chatState !== CHAT_STATE.active || !enabled('showUserTypingIndicator') || Date.now() - lastTypingSent < 5000) return;
     lastTypingSent = Date.now();
-    sendFrame({ action: 'onMessage', token: token, message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] } });
+    sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] } });
   }
   function endOrBack() {
-    if (chatState === CHAT_STATE.active) {
-      sendFrame({ action: 'onMessage', token: token, message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
+    if (canEnd()) {
+      sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
       return;
     }
-    hangUp();
+    // An active conversation goes on behind the chooser; anything else is left.
+    if (chatState !== CHAT_STATE.active) hangUp();
     widget.showChooser();
   }
   function startNewChat() {
-    elements.log.textContent = '';
-    shownIds = {};
-    agentName = '';
+    clearLog();
     elements.ended.hidden = true;
     elements.form.hidden = false;
-    startNew = chatState === CHAT_STATE.readOnly;
-    if (startNew && socket && connected) {
-      sendFrame({ action: 'configureSession', token: token, deploymentId: settings.deploymentId, startNew: true });
+    showStatus('connecting');
+    if (chatState === CHAT_STATE.readOnly) {
+      // The same token: close the read-only session everywhere, then configure it anew.
+      startingNew = true;
+      if (connected) closeForNewChat(); else { hangUp(); connect(); }
     } else {
-      if (chatState !== CHAT_STATE.readOnly) { token = newUuid(); saveState(CHAT_STATE.none); }
+      token = newUuid();
+      saveState(CHAT_STATE.none);
       hangUp();
       connect();
     }
     elements.input.focus();
+  }
+  function closeForNewChat() {
+    sendFrame({ action: 'closeSession', token: token, closeAllConnections: true, tracingId: newUuid() });
   }
 
   // ---- End states ----
@@ -310,6 +498,9 @@
   // Ended (by the visitor, or expired): the token is forgotten.
   function endChat() {
     token = newUuid();
+    pending = [];
+    expiresAt = 0;
+    scheduleExpiryNotice();
     widget.chatRecord.set(null);
     chatState = CHAT_STATE.none;
     widget.setChatActive(false);

@@ -56,5 +56,8 @@ window.publicStatsWidget.addStrings('de', {
   newChat: 'Neuen Chat beginnen',
   closedElsewhere: 'Dieser Chat wurde geschlossen, weil er an anderer Stelle geöffnet wurde.',
   sendFailed: 'Ihre Nachricht konnte nicht gesendet werden: {reason}',
-  tooFast: 'Sie senden Nachrichten zu schnell. Bitte warten Sie einen Moment.'
+  tooFast: 'Sie senden Nachrichten zu schnell. Bitte warten Sie einen Moment.',
+  unavailable: 'Der Chat ist gerade nicht verfügbar.',
+  agentLeft: 'Der Mitarbeiter hat den Chat verlassen.',
+  expiring: 'Dieser Chat endet bald, wenn Sie keine Nachricht senden.'
 });

@@ -56,5 +56,8 @@ window.publicStatsWidget.addStrings('es', {
   newChat: 'Empezar un chat nuevo',
   closedElsewhere: 'Este chat se ha cerrado porque se abrió en otro lugar.',
   sendFailed: 'No se ha podido enviar su mensaje: {reason}',
-  tooFast: 'Está enviando mensajes demasiado rápido. Espere un momento.'
+  tooFast: 'Está enviando mensajes demasiado rápido. Espere un momento.',
+  unavailable: 'El chat no está disponible en este momento.',
+  agentLeft: 'El agente ha salido del chat.',
+  expiring: 'Este chat terminará pronto si no envía un mensaje.'
 });

@@ -56,5 +56,8 @@ window.publicStatsWidget.addStrings('fr', {
   newChat: 'Nouvelle discussion',
   closedElsewhere: 'Cette discussion a été fermée car elle a été ouverte ailleurs.',
   sendFailed: 'Votre message n’a pas pu être envoyé : {reason}',
-  tooFast: 'Vous envoyez des messages trop vite. Patientez un instant.'
+  tooFast: 'Vous envoyez des messages trop vite. Patientez un instant.',
+  unavailable: 'Le chat n’est pas disponible pour le moment.',
+  agentLeft: 'Le conseiller a quitté le chat.',
+  expiring: 'Ce chat va bientôt se terminer si vous n’envoyez pas de message.'
 });

@@ -520,7 +520,8 @@ impl Sessions {
     }
 
     /// The agent of `conversation` sends `body` (Outbound); false if that conversation is no
-    /// longer the session's, so a stopped agent never talks into a newer conversation.
+    /// longer the session's, so a stopped agent never talks into a newer conversation. A kept
+    /// message (not a typing indicator) is activity: it extends the session.
     pub fn agent_says(&self, token: &str, conversation: Uuid, body: &Value, record: bool) -> bool {
         let mut store = self.store();
         let Some(session) = store.sessions.get_mut(token) else {
@@ -528,6 +529,9 @@ impl Sessions {
         };
         if session.conversation.as_ref().map(|c| c.id) != Some(conversation) {
             return false;
+        }
+        if record {
+            session.touch();
         }
         session.say(body, None, record);
         true
@@ -544,6 +548,7 @@ impl Sessions {
         let agent = session.conversation.as_ref().and_then(|c| c.agent.clone());
         let body =
             protocol::agent_message(given, agent.as_deref()).ok_or(ControlError::BadMessage)?;
+        session.touch();
         session.say(&body, None, true);
         Ok(body)
     }
