@@ -320,14 +320,16 @@
   // ---- Messages ----
   // `live`: just received (not from the history): events apply, and it counts as news.
   function showMessage(message, live, tracingId) {
+    if (tracingId) pending = pending.filter(function (send) { return send.id !== tracingId; });
     if (!message || shownIds[message.id]) return;
     shownIds[message.id] = 1;
     var outbound = message.direction === 'Outbound'; // from the agent or bot
     if (message.type === 'Event') return live && (message.events || []).forEach(function (event) { applyEvent(event, outbound, message.metadata || {}); });
-    // The history may give a message another id than its live copy had; its time is the same.
+    // The history may give a message another id than its live copy had; its time is the same
+    // (live messages may share a millisecond, so only the history is checked by time).
     var channel = message.channel || {};
     var timeKey = message.direction + channel.time;
-    if (channel.time && shownTimes[timeKey]) return;
+    if (!live && channel.time && shownTimes[timeKey]) return;
     shownTimes[timeKey] = 1;
     if (live) activity();
     var from = channel.from || {};
@@ -339,10 +341,7 @@
       agentName = from.nickname;
       showStatus('joined', { name: agentName });
     }
-    if (!outbound && live) {
-      pending = pending.filter(function (send) { return send.id !== tracingId; });
-      becomeActive();
-    }
+    if (!outbound && live) becomeActive();
     if (outbound) hideTyping();
     var sender = buildElement('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: localized('said', { name: name }) });
     elements.log.appendChild(buildElement('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') },
