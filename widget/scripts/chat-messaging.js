@@ -345,7 +345,7 @@
     if (outbound) hideTyping();
     var sender = buildElement('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: localized('said', { name: name }) });
     elements.log.appendChild(buildElement('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') },
-      [sender, parts.text ? document.createTextNode(parts.text) : null].concat(parts.nodes)));
+      parts.nodes.reduce(function (all, node) { return all.concat(document.createTextNode(' '), node); }, [sender, document.createTextNode(parts.text)])));
     elements.log.scrollTop = elements.log.scrollHeight;
     if (live) {
       if (outbound) widget.countUnread();
