@@ -243,6 +243,7 @@
     if (!body.connected) { if (startingNew) configure(true); return; }
     connected = true;
     restarts = 0;
+    clearing = false;
     reconnector.reset();
     updateExpiry(body.durationSeconds, body.expirationDate);
     if (body.readOnly) {
