@@ -141,24 +141,42 @@ async fn create(
     if request.is_from_a_bot() {
         return Ok(decoy());
     }
+    let now = OffsetDateTime::now_utc();
+    if let Some(key) = &key
+        && let Some(replay) = replay(&desk, key, &digest, now).await?
+    {
+        return Ok(replay);
+    }
+    // First sight of this key: hold it while storing, so a concurrent twin gets 409 instead of
+    // becoming a second callback, then look again in case a twin finished in between.
     let _claim = match &key {
         Some(key) => Some(desk.claim(key).ok_or(ApiError::IdempotencyKeyInUse)?),
         None => None,
     };
-    let now = OffsetDateTime::now_utc();
     if let Some(key) = &key
-        && let Some(replay) = desk.0.store.idempotent(key, now).await.map_err(storage)?
+        && let Some(replay) = replay(&desk, key, &digest, now).await?
     {
-        return if replay.body_digest == digest {
-            Ok(accepted(&replay.receipt))
-        } else {
-            Err(ApiError::IdempotencyKeyReused)
-        };
+        return Ok(replay);
     }
     let callback = ValidCallback::new(request, &queues, &desk.0.rules, now)?;
     let receipt = store(&desk, &callback, peer, &headers, key, digest, now).await?;
     desk.0.relay.wake();
     Ok(accepted(&receipt))
+}
+
+/// The answer an earlier request with `key` got, if there was one with the same body; 422 if
+/// the body differs.
+async fn replay(
+    desk: &CallbackDesk,
+    key: &str,
+    digest: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Response>, ApiError> {
+    match desk.0.store.idempotent(key, now).await.map_err(storage)? {
+        Some(earlier) if earlier.body_digest == digest => Ok(Some(accepted(&earlier.receipt))),
+        Some(_) => Err(ApiError::IdempotencyKeyReused),
+        None => Ok(None),
+    }
 }
 
 async fn store(
@@ -261,4 +279,47 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 fn storage(error: store::StoreError) -> ApiError {
     tracing::error!(%error, "callback store unavailable");
     ApiError::UpstreamUnavailable
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_being_stored_cannot_be_claimed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CallbackStore::open(dir.path()).await.unwrap();
+        let desk = CallbackDesk::new(
+            store,
+            CallbackRules::default(),
+            CallbackLimits::default(),
+            TrustedProxies::default(),
+            RelayWaker::default(),
+        );
+        let first = desk.claim("k");
+        assert!(first.is_some());
+        assert!(desk.claim("k").is_none(), "a concurrent twin is refused");
+        assert!(desk.claim("other").is_some());
+        drop(first);
+        assert!(
+            desk.claim("k").is_some(),
+            "released when the first is stored"
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_up_to_255() {
+        let key = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("idempotency-key", HeaderValue::from_str(value).unwrap());
+            idempotency_key(&headers)
+        };
+        assert_eq!(key("abc-123").ok().flatten().as_deref(), Some("abc-123"));
+        assert_eq!(key("\"quoted\"").ok().flatten().as_deref(), Some("quoted"));
+        assert!(key(&"k".repeat(255)).is_ok());
+        assert!(key(&"k".repeat(256)).is_err());
+        assert!(key("two words").is_err());
+        assert!(key("").is_err());
+        assert!(matches!(idempotency_key(&HeaderMap::new()), Ok(None)));
+    }
 }

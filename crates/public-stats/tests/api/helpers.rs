@@ -77,15 +77,10 @@ pub async fn spawn_app_tuned(
 pub fn settings(flags: &[&str]) -> (Settings, tempfile::TempDir) {
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
     let data_path = data_dir.path().to_string_lossy().into_owned();
-    let mut argv = vec![
-        "public-stats",
-        "--bind-address",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--data-dir",
-        &data_path,
-    ];
+    let mut argv = vec!["public-stats", "--bind-address", "127.0.0.1", "--port", "0"];
+    if !flags.contains(&"--data-dir") {
+        argv.extend(["--data-dir", &data_path]);
+    }
     argv.extend_from_slice(flags);
     let settings = Args::try_parse_from(argv)
         .expect("flags parse")

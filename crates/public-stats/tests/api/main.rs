@@ -8,6 +8,8 @@
 mod helpers;
 
 mod assets;
+mod callback_delivery;
+mod callback_limits;
 mod callbacks;
 mod config;
 mod connected;
