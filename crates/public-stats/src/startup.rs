@@ -143,6 +143,7 @@ async fn start_callbacks(
     shutdown: &CancellationToken,
     tasks: &TaskTracker,
 ) -> Result<CallbackDesk, StartupError> {
+    crate::callbacks::phone::load_metadata();
     let store = CallbackStore::open(&settings.data_dir).await?;
     let waker = RelayWaker::default();
     let relay = Relay {

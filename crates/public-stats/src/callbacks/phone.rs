@@ -114,6 +114,12 @@ pub fn parse(raw: &str, region: Option<Region>) -> Result<PhoneNumber, NumberPro
     Ok(number)
 }
 
+/// Loads libphonenumber's metadata now (it is parsed on first use, which takes a while), so the
+/// first visitor's request is not the one that waits for it.
+pub fn load_metadata() {
+    let _ = parse("+13172222222", None);
+}
+
 /// An ISO 3166 region code (`GB`, `us`), for settings and the request's `countryCode`.
 pub fn region(code: &str) -> Option<Region> {
     let code = code.trim().to_ascii_uppercase();

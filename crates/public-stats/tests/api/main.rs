@@ -14,6 +14,7 @@ mod callbacks;
 mod config;
 mod connected;
 mod cors;
+mod crash;
 mod errors;
 mod health;
 mod push;
