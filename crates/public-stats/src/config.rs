@@ -6,6 +6,7 @@
 //! service binds its port. This module reads no files and contacts nothing.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
@@ -13,7 +14,11 @@ use clap::Parser;
 use genesys::{ClientSecret, Environment};
 use uuid::Uuid;
 
+use crate::callbacks::phone::{self, NumberRules};
+use crate::callbacks::{CallbackLimits, CallbackRules};
+use crate::client_address::TrustedProxies;
 use crate::sandbox::SandboxDefaults;
+use phonenumber::country::Id as Region;
 
 /// Command-line flags and environment variables, as the user wrote them.
 #[derive(Parser, Clone, Debug)]
@@ -66,6 +71,58 @@ pub struct Args {
     /// Web Messaging deployment ID for the widget's chat (sandbox mode: the demo deployment).
     #[arg(long, env = "WEB_MESSAGING_DEPLOYMENT_ID")]
     pub web_messaging_deployment_id: Option<Uuid>,
+
+    /// Directory for the callback store (a SQLite file); created at start.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Comma-separated CIDR blocks of your own reverse proxies; only they may set Forwarded / X-Forwarded-For.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// ISO region (e.g. GB) in which callback numbers without a country code are read.
+    #[arg(long, env = "CALLBACK_DEFAULT_REGION", value_parser = parse_region)]
+    pub callback_default_region: Option<Region>,
+
+    /// Comma-separated ISO regions whose numbers may be called back (default: any).
+    #[arg(long, env = "CALLBACK_ALLOWED_COUNTRIES", value_delimiter = ',', value_parser = parse_region)]
+    pub callback_allowed_countries: Vec<Region>,
+
+    /// Comma-separated numbers never to call back (e.g. the contact centre's own lines).
+    #[arg(long, env = "CALLBACK_BLOCKED_NUMBERS", value_delimiter = ',')]
+    pub callback_blocked_numbers: Vec<String>,
+
+    /// How many days ahead a callback may be scheduled.
+    #[arg(long, env = "CALLBACK_MAX_SCHEDULE_DAYS", default_value_t = 14)]
+    pub callback_max_schedule_days: u16,
+
+    /// Give up delivering a callback this long after it was accepted (e.g. 2h, 90m).
+    #[arg(long, env = "CALLBACK_MAX_AGE", default_value = "2h", value_parser = parse_duration)]
+    pub callback_max_age: Duration,
+
+    /// Callback requests naming one number, per 24 hours.
+    #[arg(long, env = "CALLBACK_PER_NUMBER_DAILY", default_value_t = 3)]
+    pub callback_per_number_daily: u32,
+
+    /// Callback requests from one client address per hour.
+    #[arg(long, env = "CALLBACK_PER_ADDRESS_HOURLY", default_value_t = 5)]
+    pub callback_per_address_hourly: u32,
+
+    /// Callback requests from one client address per 24 hours.
+    #[arg(long, env = "CALLBACK_PER_ADDRESS_DAILY", default_value_t = 20)]
+    pub callback_per_address_daily: u32,
+
+    /// Distinct numbers one client address may ask callbacks for per 24 hours.
+    #[arg(long, env = "CALLBACK_NUMBERS_PER_ADDRESS_DAILY", default_value_t = 3)]
+    pub callback_numbers_per_address_daily: u32,
+
+    /// Callback requests waiting for delivery to one queue; more are refused with 503.
+    #[arg(long, env = "CALLBACK_MAX_PENDING_PER_QUEUE", default_value_t = 200)]
+    pub callback_max_pending_per_queue: u32,
+
+    /// Callback requests the whole service accepts per 24 hours; more are refused with 503.
+    #[arg(long, env = "CALLBACK_DAILY_LIMIT", default_value_t = 1000)]
+    pub callback_daily_limit: u32,
 }
 
 /// Validated configuration the rest of the service works from.
@@ -80,6 +137,11 @@ pub struct Settings {
     pub web_messaging_deployment_id: Option<Uuid>,
     /// Origins, besides the service's own, whose pages may create callbacks.
     pub allowed_origins: Vec<HeaderValue>,
+    /// Where the callback store lives.
+    pub data_dir: PathBuf,
+    pub trusted_proxies: TrustedProxies,
+    pub callback_rules: CallbackRules,
+    pub callback_limits: CallbackLimits,
 }
 
 /// Where Genesys Cloud is.
@@ -116,6 +178,14 @@ pub enum ConfigError {
     BaseUrl(String),
     #[error("CACHE_SECONDS must be between 1 and 3600, not {0}")]
     CacheSeconds(u64),
+    #[error(
+        "CALLBACK_BLOCKED_NUMBERS: {0:?} is not a valid phone number (write it with its country code, or set CALLBACK_DEFAULT_REGION)"
+    )]
+    BlockedNumber(String),
+    #[error("CALLBACK_MAX_SCHEDULE_DAYS must be between 1 and 365, not {0}")]
+    ScheduleDays(u16),
+    #[error("{0} must be at least 1 (a limit of 0 would refuse every callback)")]
+    ZeroLimit(&'static str),
 }
 
 /// An origin exactly as browsers send it: scheme and host (and port), no path, no trailing slash.
@@ -130,6 +200,24 @@ fn parse_origin(value: &str) -> Result<HeaderValue, String> {
         ));
     }
     HeaderValue::from_str(&origin).map_err(|_| format!("{value:?} is not a valid origin"))
+}
+
+fn parse_network(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is not an address or CIDR block like 10.0.0.0/8"))
+}
+
+fn parse_region(value: &str) -> Result<Region, String> {
+    phone::region(value)
+        .ok_or_else(|| format!("{value:?} is not a two-letter ISO 3166 region like GB or US"))
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim())
+        .map_err(|_| format!("{value:?} is not a duration like 2h or 90m"))
 }
 
 fn parse_secret(value: &str) -> Result<ClientSecret, String> {
@@ -148,6 +236,8 @@ impl Args {
         if !(1..=3600).contains(&self.cache_seconds) {
             return Err(ConfigError::CacheSeconds(self.cache_seconds));
         }
+        let callback_rules = self.callback_rules()?;
+        let callback_limits = self.callback_limits()?;
         // An empty variable is as good as unset (`PURECLOUD_CLIENT_ID=` in a .env file).
         let client_id = self.client_id.filter(|id| !id.trim().is_empty());
         let client_secret = self
@@ -191,6 +281,70 @@ impl Args {
             ewt_cache_ttl: Duration::from_secs(self.cache_seconds),
             web_messaging_deployment_id,
             allowed_origins: self.allowed_origins,
+            data_dir: self.data_dir,
+            trusted_proxies: TrustedProxies::new(self.trusted_proxies),
+            callback_rules,
+            callback_limits,
+        })
+    }
+
+    fn callback_rules(&self) -> Result<CallbackRules, ConfigError> {
+        if !(1..=365).contains(&self.callback_max_schedule_days) {
+            return Err(ConfigError::ScheduleDays(self.callback_max_schedule_days));
+        }
+        let blocked = self
+            .callback_blocked_numbers
+            .iter()
+            .filter(|raw| !raw.trim().is_empty())
+            .map(|raw| {
+                phone::parse(raw, self.callback_default_region)
+                    .map(|number| number.format().mode(phonenumber::Mode::E164).to_string())
+                    .map_err(|_| ConfigError::BlockedNumber(raw.trim().to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CallbackRules {
+            numbers: NumberRules {
+                default_region: self.callback_default_region,
+                allowed_countries: self.callback_allowed_countries.clone(),
+                blocked,
+            },
+            max_schedule_ahead: time::Duration::days(i64::from(self.callback_max_schedule_days)),
+        })
+    }
+
+    fn callback_limits(&self) -> Result<CallbackLimits, ConfigError> {
+        for (name, value) in [
+            ("CALLBACK_PER_NUMBER_DAILY", self.callback_per_number_daily),
+            (
+                "CALLBACK_PER_ADDRESS_HOURLY",
+                self.callback_per_address_hourly,
+            ),
+            (
+                "CALLBACK_PER_ADDRESS_DAILY",
+                self.callback_per_address_daily,
+            ),
+            (
+                "CALLBACK_NUMBERS_PER_ADDRESS_DAILY",
+                self.callback_numbers_per_address_daily,
+            ),
+            (
+                "CALLBACK_MAX_PENDING_PER_QUEUE",
+                self.callback_max_pending_per_queue,
+            ),
+            ("CALLBACK_DAILY_LIMIT", self.callback_daily_limit),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::ZeroLimit(name));
+            }
+        }
+        Ok(CallbackLimits {
+            per_number_daily: self.callback_per_number_daily,
+            per_address_hourly: self.callback_per_address_hourly,
+            per_address_daily: self.callback_per_address_daily,
+            numbers_per_address_daily: self.callback_numbers_per_address_daily,
+            max_pending_per_queue: self.callback_max_pending_per_queue,
+            daily_limit: self.callback_daily_limit,
+            pending_window: self.callback_max_age,
         })
     }
 }
@@ -333,6 +487,59 @@ mod tests {
         ] {
             let error = parse(&["--allowed-origins", bad]).unwrap_err();
             assert!(error.contains("allowed-origins"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn callback_settings_are_read_and_checked_by_name() {
+        let settings = parse(&[
+            "--callback-default-region",
+            "gb",
+            "--callback-allowed-countries",
+            "GB,IE",
+            "--callback-blocked-numbers",
+            "020 7946 0018,+1 317 222 2222",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.1",
+            "--callback-max-age",
+            "90m",
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.callback_rules.numbers.blocked,
+            ["+442079460018", "+13172222222"]
+        );
+        assert_eq!(settings.callback_rules.numbers.allowed_countries.len(), 2);
+        assert_eq!(
+            settings.callback_limits.pending_window,
+            Duration::from_secs(90 * 60)
+        );
+        assert_eq!(
+            settings.callback_limits,
+            CallbackLimits {
+                pending_window: Duration::from_secs(90 * 60),
+                ..CallbackLimits::default()
+            }
+        );
+        for (flags, named) in [
+            (
+                &["--callback-blocked-numbers", "112"][..],
+                "CALLBACK_BLOCKED_NUMBERS",
+            ),
+            (&["--callback-daily-limit", "0"][..], "CALLBACK_DAILY_LIMIT"),
+            (
+                &["--callback-max-schedule-days", "0"][..],
+                "CALLBACK_MAX_SCHEDULE_DAYS",
+            ),
+            (
+                &["--callback-default-region", "GBR"][..],
+                "callback-default-region",
+            ),
+            (&["--trusted-proxies", "10.0.0.0/33"][..], "trusted-proxies"),
+            (&["--callback-max-age", "soon"][..], "callback-max-age"),
+        ] {
+            let error = parse(flags).unwrap_err();
+            assert!(error.contains(named), "{flags:?}: {error}");
         }
     }
 

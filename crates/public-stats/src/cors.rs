@@ -31,12 +31,16 @@ pub fn public_reads() -> CorsLayer {
         .max_age(PREFLIGHT_MAX_AGE)
 }
 
-/// For `POST /api/callback`: only the configured origins.
+/// For `POST /api/callback` and its receipts: only the configured origins.
 pub fn callbacks(allowed: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed.iter().cloned()))
-        .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
+        .allow_methods([Method::POST, Method::GET])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::LOCATION, header::RETRY_AFTER])
         .max_age(PREFLIGHT_MAX_AGE)
 }
 

@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod callbacks;
+pub mod client_address;
 pub mod config;
 pub mod cors;
 pub mod health;

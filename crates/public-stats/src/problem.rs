@@ -50,6 +50,24 @@ pub enum ApiError {
         "this page's origin may not send requests here; the site owner can add it to ALLOWED_ORIGINS"
     )]
     ForeignOrigin,
+    /// A callback to this number from this queue is already on its way; `id` is its receipt.
+    #[error("a callback to this number is already pending; we will call you soon")]
+    CallbackAlreadyPending { id: String },
+    /// A per-number or per-address callback limit; the answer carries `Retry-After`.
+    #[error(
+        "too many callback requests; please try again in {} minutes",
+        whole_minutes(*.retry_after)
+    )]
+    TooManyCallbacks { retry_after: std::time::Duration },
+    /// A queue's or the org's callback capacity is used up.
+    #[error("we cannot take more callback requests right now; please try again later")]
+    CallbacksUnavailable,
+    #[error("`Idempotency-Key` must be 1 to 255 visible ASCII characters, such as a UUID")]
+    IdempotencyKeyInvalid,
+    #[error("a request with this `Idempotency-Key` is still being processed; retry shortly")]
+    IdempotencyKeyInUse,
+    #[error("this `Idempotency-Key` was already used for a different request")]
+    IdempotencyKeyReused,
 }
 
 impl ApiError {
@@ -64,9 +82,15 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UpstreamUnavailable | ApiError::UpstreamBusy { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
+            ApiError::UpstreamUnavailable
+            | ApiError::UpstreamBusy { .. }
+            | ApiError::CallbacksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::CallbackAlreadyPending { .. } | ApiError::IdempotencyKeyInUse => {
+                StatusCode::CONFLICT
             }
+            ApiError::TooManyCallbacks { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -84,6 +108,12 @@ impl ApiError {
             ApiError::UpstreamBusy { .. } => "upstream-busy",
             ApiError::NotFound => "not-found",
             ApiError::ForeignOrigin => "foreign-origin",
+            ApiError::CallbackAlreadyPending { .. } => "callback-pending",
+            ApiError::TooManyCallbacks { .. } => "too-many-callbacks",
+            ApiError::CallbacksUnavailable => "callbacks-unavailable",
+            ApiError::IdempotencyKeyInvalid => "bad-idempotency-key",
+            ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
+            ApiError::IdempotencyKeyReused => "idempotency-key-reused",
         }
     }
 
@@ -100,6 +130,12 @@ impl ApiError {
             ApiError::UpstreamBusy { .. } => "Contact centre busy",
             ApiError::NotFound => "Not found",
             ApiError::ForeignOrigin => "Origin not allowed",
+            ApiError::CallbackAlreadyPending { .. } => "Callback already pending",
+            ApiError::TooManyCallbacks { .. } => "Too many callback requests",
+            ApiError::CallbacksUnavailable => "Callbacks unavailable",
+            ApiError::IdempotencyKeyInvalid => "Invalid Idempotency-Key",
+            ApiError::IdempotencyKeyInUse => "Request in progress",
+            ApiError::IdempotencyKeyReused => "Idempotency-Key reused",
         }
     }
 }
@@ -114,6 +150,9 @@ struct Problem {
     detail: String,
     #[serde(rename = "invalid-params", skip_serializing_if = "Vec::is_empty")]
     invalid_params: Vec<InvalidParam>,
+    /// The pending callback's receipt, for `callback-pending`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -138,19 +177,33 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             invalid_params,
+            id: match &self {
+                ApiError::CallbackAlreadyPending { id } => Some(id.clone()),
+                _ => None,
+            },
         };
         let mut response = (status, Json(problem)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::UpstreamBusy { retry_after } = &self {
+        let retry_after = match &self {
+            ApiError::UpstreamBusy { retry_after } => Some(retry_after_secs(*retry_after)),
+            ApiError::TooManyCallbacks { retry_after } => Some(whole_minutes(*retry_after) * 60),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after_secs(*retry_after).into());
+                .insert(header::RETRY_AFTER, seconds.into());
         }
         response
     }
+}
+
+/// Whole minutes, rounded up and at least 1: what a visitor can act on.
+fn whole_minutes(wait: std::time::Duration) -> u64 {
+    retry_after_secs(wait).div_ceil(60)
 }
 
 /// Whole seconds, rounded up and at least 1: `Retry-After: 0` would invite an immediate retry.

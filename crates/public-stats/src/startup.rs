@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::callbacks::CallbackSubmitter;
+use crate::callbacks::{CallbackDesk, CallbackStore, Relay, RelayWaker};
 use crate::config::{Settings, Upstream};
 use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
@@ -38,6 +38,8 @@ pub enum StartupError {
     QueueLookup(genesys::Error),
     #[error("PURECLOUD_MONITORED_QUEUES names queues the org does not have: {}", list(.0))]
     UnknownQueues(Vec<Uuid>),
+    #[error("could not open the callback store (DATA_DIR): {0}")]
+    Store(#[from] crate::callbacks::store::StoreError),
     #[error("could not listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
 }
@@ -76,6 +78,7 @@ impl Application {
         let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone());
         let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl);
         let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
+        let callbacks = start_callbacks(&settings, client, &shutdown, &tasks).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|error| StartupError::Bind(settings.listen, error))?;
@@ -85,7 +88,7 @@ impl Application {
             live,
             ewt,
             feeds,
-            callbacks: CallbackSubmitter::new(client),
+            callbacks,
             sandbox: sandbox.map(Arc::new),
             shutdown,
             tasks,
@@ -130,6 +133,33 @@ impl Application {
         }
         served
     }
+}
+
+/// Opens the callback store and starts the relay that delivers what it holds (also what an
+/// earlier run accepted and did not deliver).
+async fn start_callbacks(
+    settings: &Settings,
+    client: GenesysClient,
+    shutdown: &CancellationToken,
+    tasks: &TaskTracker,
+) -> Result<CallbackDesk, StartupError> {
+    crate::callbacks::phone::load_metadata();
+    let store = CallbackStore::open(&settings.data_dir).await?;
+    let waker = RelayWaker::default();
+    let relay = Relay {
+        store: store.clone(),
+        client,
+        waker: waker.clone(),
+        max_age: settings.callback_limits.pending_window,
+    };
+    tasks.spawn(relay.run(shutdown.clone()));
+    Ok(CallbackDesk::new(
+        store,
+        settings.callback_rules.clone(),
+        settings.callback_limits.clone(),
+        settings.trusted_proxies.clone(),
+        waker,
+    ))
 }
 
 /// Chooses the upstream: the sandbox simulator, or the configured org.

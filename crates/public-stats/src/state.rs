@@ -12,7 +12,7 @@ use axum::extract::FromRef;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::callbacks::CallbackSubmitter;
+use crate::callbacks::CallbackDesk;
 use crate::config::Settings;
 use crate::queues::PublicQueues;
 use crate::sandbox::Sandbox;
@@ -30,7 +30,8 @@ pub struct Inner {
     pub ewt: EwtCache,
     /// The per-queue live feeds (`/api/stats/{queueId}/live`), fed by `live` and `ewt`.
     pub feeds: QueueFeeds,
-    pub callbacks: CallbackSubmitter,
+    /// Where callback requests are accepted and stored (the relay delivers them).
+    pub callbacks: CallbackDesk,
     /// Present in sandbox mode: the in-process simulator.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Cancelled at shutdown; long-lived tasks (WebSockets, feeds, the stream) watch it.
@@ -77,7 +78,7 @@ impl FromRef<AppState> for QueueFeeds {
     }
 }
 
-impl FromRef<AppState> for CallbackSubmitter {
+impl FromRef<AppState> for CallbackDesk {
     fn from_ref(state: &AppState) -> Self {
         state.callbacks.clone()
     }

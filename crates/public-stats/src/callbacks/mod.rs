@@ -1,50 +1,325 @@
 //! `POST /api/callback`: an anonymous visitor asks to be called back from a public queue, with
-//! the seed's body (`queueId`, `callbackNumbers`, `callbackUserName`, `callbackScheduledTime`)
-//! and the seed's answer (204 No Content).
+//! the seed's body (`queueId`, `callbackNumbers`, `callbackUserName`, `callbackScheduledTime`);
+//! `GET /api/callback/{id}`: what became of it.
 //!
-//! A small pipeline, one module per stage, so the parts still to come slot in between them:
-//! [`request`] (HTTP → the visitor's input, strictly parsed) → [`validate`] (→ a
-//! [`ValidCallback`] on a public queue) → *phone-number validation and abuse limits (later)* →
-//! [`submit`] (today a direct Genesys call; later an outbox write). Every refusal is a problem
-//! body made before anything is sent upstream.
+//! Accept, then deliver: a request is [`request`]-parsed (HTTP → the visitor's input), checked
+//! ([`validate`], with the phone rules of [`phone`]), counted against the abuse [`limits`], and
+//! stored with its delivery job and idempotency record in one transaction ([`store`], SQLite in
+//! `DATA_DIR`) before the visitor hears `202 Accepted` with a receipt id. Only then does the
+//! [`relay`] hand it to Genesys, retrying until it is created or too old. Nothing accepted is lost
+//! to a crash, an outage or a restart; every refusal is a problem body made before anything is
+//! stored. Pages written for the seed treat any 2xx as success, so 202 keeps them working.
 //!
-//! Not here: CORS and `Origin` checks (router layers), rate limiting, durability.
+//! Not here: CORS and `Origin` checks (router layers).
 
+pub mod limits;
+pub mod phone;
+pub mod relay;
 pub mod request;
-pub mod submit;
+pub mod store;
 pub mod validate;
 
-use axum::Router;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use axum::body::Body;
-use axum::extract::{FromRef, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::extract::{ConnectInfo, FromRef, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use time::OffsetDateTime;
 
+pub use limits::CallbackLimits;
+pub use relay::{Relay, RelayWaker};
 pub use request::CallbackRequest;
-pub use submit::CallbackSubmitter;
-pub use validate::ValidCallback;
+pub use store::CallbackStore;
+pub use validate::{CallbackRules, ValidCallback};
 
+use crate::client_address::TrustedProxies;
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
+use store::{AcceptError, IdempotencyRecord, NewCallback, Receipt, Status};
+
+/// Where callback requests are accepted: the store, the rules and limits they are held to, and
+/// the relay's doorbell. One type with a narrow interface (`accept`, `receipt`), so a store
+/// shared by several instances can stand behind it. Cheap to clone.
+#[derive(Clone)]
+pub struct CallbackDesk(Arc<DeskParts>);
+
+pub struct DeskParts {
+    pub store: CallbackStore,
+    pub rules: CallbackRules,
+    pub limits: CallbackLimits,
+    pub proxies: TrustedProxies,
+    pub relay: RelayWaker,
+    /// `Idempotency-Key`s whose first request is being stored right now.
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl CallbackDesk {
+    pub fn new(
+        store: CallbackStore,
+        rules: CallbackRules,
+        limits: CallbackLimits,
+        proxies: TrustedProxies,
+        relay: RelayWaker,
+    ) -> Self {
+        CallbackDesk(Arc::new(DeskParts {
+            store,
+            rules,
+            limits,
+            proxies,
+            relay,
+            in_flight: Mutex::default(),
+        }))
+    }
+
+    /// Marks `key` as being stored until the guard drops; `None` when it already is.
+    fn claim(&self, key: &str) -> Option<KeyClaim<'_>> {
+        let mut keys = self
+            .0
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        keys.insert(key.to_owned()).then(|| KeyClaim {
+            desk: self,
+            key: key.to_owned(),
+        })
+    }
+}
+
+struct KeyClaim<'a> {
+    desk: &'a CallbackDesk,
+    key: String,
+}
+
+impl Drop for KeyClaim<'_> {
+    fn drop(&mut self) {
+        let mut keys = self
+            .desk
+            .0
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        keys.remove(&self.key);
+    }
+}
 
 pub fn router<S>() -> Router<S>
 where
     PublicQueues: FromRef<S>,
-    CallbackSubmitter: FromRef<S>,
+    CallbackDesk: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().route("/api/callback", post(create))
+    Router::new()
+        .route("/api/callback", post(create))
+        .route("/api/callback/{id}", get(status))
+}
+
+/// The receipt a visitor gets: the request's id and state, nothing personal beyond the last two
+/// digits of the number.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptBody<'a> {
+    id: &'a str,
+    status: &'static str,
+    number_ending: &'a str,
 }
 
 async fn create(
     State(queues): State<PublicQueues>,
-    State(submitter): State<CallbackSubmitter>,
+    State(desk): State<CallbackDesk>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
-) -> Result<StatusCode, ApiError> {
-    let request = CallbackRequest::read(&headers, body).await?;
-    let callback = ValidCallback::new(request, &queues)?;
-    submitter.submit(&callback).await?;
-    // 204 and no body, as the seed answered: pages written for it expect exactly that.
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let (request, digest) = CallbackRequest::read(&headers, body).await?;
+    if request.is_from_a_bot() {
+        return Ok(decoy());
+    }
+    let now = OffsetDateTime::now_utc();
+    if let Some(key) = &key
+        && let Some(replay) = replay(&desk, key, &digest, now).await?
+    {
+        return Ok(replay);
+    }
+    // First sight of this key: hold it while storing, so a concurrent twin gets 409 instead of
+    // becoming a second callback, then look again in case a twin finished in between.
+    let _claim = match &key {
+        Some(key) => Some(desk.claim(key).ok_or(ApiError::IdempotencyKeyInUse)?),
+        None => None,
+    };
+    if let Some(key) = &key
+        && let Some(replay) = replay(&desk, key, &digest, now).await?
+    {
+        return Ok(replay);
+    }
+    let callback = ValidCallback::new(request, &queues, &desk.0.rules, now)?;
+    let receipt = store(&desk, &callback, peer, &headers, key, digest, now).await?;
+    desk.0.relay.wake();
+    Ok(accepted(&receipt))
+}
+
+/// The answer an earlier request with `key` got, if there was one with the same body; 422 if
+/// the body differs.
+async fn replay(
+    desk: &CallbackDesk,
+    key: &str,
+    digest: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Response>, ApiError> {
+    match desk.0.store.idempotent(key, now).await.map_err(storage)? {
+        Some(earlier) if earlier.body_digest == digest => Ok(Some(accepted(&earlier.receipt))),
+        Some(_) => Err(ApiError::IdempotencyKeyReused),
+        None => Ok(None),
+    }
+}
+
+async fn store(
+    desk: &CallbackDesk,
+    callback: &ValidCallback,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    key: Option<String>,
+    body_digest: String,
+    now: OffsetDateTime,
+) -> Result<Receipt, ApiError> {
+    let new = NewCallback {
+        queue: callback.queue,
+        numbers: callback.numbers.clone(),
+        user_name: callback.user_name.clone(),
+        scheduled_time: callback.scheduled_time,
+        country_code: callback.country_code.clone(),
+        client_address: desk.0.proxies.client_address(peer, headers).to_string(),
+    };
+    let record = key.map(|key| IdempotencyRecord { key, body_digest });
+    let id = desk
+        .0
+        .store
+        .accept(&new, &desk.0.limits, record.as_ref(), now)
+        .await
+        .map_err(|error| match error {
+            AcceptError::Refused(refusal) => ApiError::from(refusal),
+            AcceptError::Store(error) => storage(error),
+        })?;
+    tracing::info!(%id, queue = %callback.queue, number = %callback.number_hint(),
+        "callback request accepted");
+    Ok(Receipt {
+        id,
+        status: Status::Pending,
+        number_hint: store::number_hint(&new.numbers[0]),
+    })
+}
+
+/// `GET /api/callback/{id}`.
+async fn status(
+    State(desk): State<CallbackDesk>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    // Receipts are 32 hex digits; anything else cannot exist, and is not worth a query.
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound);
+    }
+    let receipt = desk.0.store.receipt(&id).await.map_err(storage)?;
+    let receipt = receipt.ok_or(ApiError::NotFound)?;
+    let mut response = Json(receipt_body(&receipt)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn receipt_body(receipt: &Receipt) -> ReceiptBody<'_> {
+    ReceiptBody {
+        id: &receipt.id,
+        status: receipt.status.as_str(),
+        number_ending: &receipt.number_hint,
+    }
+}
+
+/// 202 with the receipt, and where to follow it.
+fn accepted(receipt: &Receipt) -> Response {
+    let mut response = (StatusCode::ACCEPTED, Json(receipt_body(receipt))).into_response();
+    if let Ok(location) = HeaderValue::try_from(format!("/api/callback/{}", receipt.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// What a bot that filled the honeypot gets: the same shape as a real acceptance, with an id
+/// that leads nowhere. Nothing is stored and nothing reaches Genesys.
+fn decoy() -> Response {
+    tracing::info!("callback request with the honeypot filled in; answered as accepted, dropped");
+    accepted(&Receipt {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        status: Status::Pending,
+        number_hint: String::new(),
+    })
+}
+
+/// `Idempotency-Key`: absent, or 1 to 255 visible ASCII characters (a UUID is typical).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(|key| key.trim().trim_matches('"'))
+        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or(ApiError::IdempotencyKeyInvalid)?;
+    Ok(Some(key.to_owned()))
+}
+
+/// The store failed: the request was not accepted, and the visitor may try again.
+fn storage(error: store::StoreError) -> ApiError {
+    tracing::error!(%error, "callback store unavailable");
+    ApiError::UpstreamUnavailable
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_being_stored_cannot_be_claimed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CallbackStore::open(dir.path()).await.unwrap();
+        let desk = CallbackDesk::new(
+            store,
+            CallbackRules::default(),
+            CallbackLimits::default(),
+            TrustedProxies::default(),
+            RelayWaker::default(),
+        );
+        let first = desk.claim("k");
+        assert!(first.is_some());
+        assert!(desk.claim("k").is_none(), "a concurrent twin is refused");
+        assert!(desk.claim("other").is_some());
+        drop(first);
+        assert!(
+            desk.claim("k").is_some(),
+            "released when the first is stored"
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_up_to_255() {
+        let key = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("idempotency-key", HeaderValue::from_str(value).unwrap());
+            idempotency_key(&headers)
+        };
+        assert_eq!(key("abc-123").ok().flatten().as_deref(), Some("abc-123"));
+        assert_eq!(key("\"quoted\"").ok().flatten().as_deref(), Some("quoted"));
+        assert!(key(&"k".repeat(255)).is_ok());
+        assert!(key(&"k".repeat(256)).is_err());
+        assert!(key("two words").is_err());
+        assert!(key("").is_err());
+        assert!(matches!(idempotency_key(&HeaderMap::new()), Ok(None)));
+    }
 }

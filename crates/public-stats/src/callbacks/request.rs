@@ -1,6 +1,6 @@
 //! Stage 1 of `POST /api/callback`: from HTTP (headers and body bytes) to a [`CallbackRequest`],
-//! the visitor's input exactly as sent, strictly parsed: only the seed's fields, each with the
-//! right JSON type.
+//! the visitor's input exactly as sent, strictly parsed: only the seed's fields (plus the
+//! region to read national numbers in, and the form's honeypot), each with the right JSON type.
 //!
 //! It checks shape, not meaning (lengths, queue, time format are `validate`'s job), and it never
 //! puts a value the visitor sent into an error message: a value may be a phone number. Field
@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::problem::ApiError;
 
@@ -17,17 +18,24 @@ use crate::problem::ApiError;
 /// multi-byte scripts and still bounds what an anonymous visitor can make us buffer.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 
-/// The top-level fields a visitor may send: the seed's body. Everything else in the Genesys
-/// `CreateCallbackCommand` (`scriptId`, `data`, `countryCode`, `callerId`, …) is ours to set or
-/// nobody's: accepting them would let a visitor choose the script, caller ID or routing the
-/// agent sees (mass assignment).
+/// The top-level fields a visitor may send: the seed's body, `countryCode` (the ISO region a
+/// national number is written in; Genesys's field of the same name, which we fill from the parsed
+/// number) and [`HONEYPOT_FIELD`]. Everything else in the Genesys `CreateCallbackCommand`
+/// (`scriptId`, `data`, `callerId`, …) is ours to set or nobody's: accepting them would let a
+/// visitor choose the script, caller ID or routing the agent sees (mass assignment).
 const FIELDS: &[&str] = &[
     "queueId",
     "routingData",
     "callbackNumbers",
     "callbackUserName",
     "callbackScheduledTime",
+    "countryCode",
+    HONEYPOT_FIELD,
 ];
+
+/// A field of the widget's form that people never see (hidden from sight and from assistive
+/// technology): only a bot filling every input writes in it.
+pub const HONEYPOT_FIELD: &str = "website";
 
 /// Inside `routingData` only `queueId` is accepted. Genesys reads the queue from either place and
 /// the seed's pages may send `{"routingData":{"queueId":…}}` (the form its README points to), so
@@ -51,6 +59,10 @@ pub struct CallbackRequest {
     pub callback_user_name: Option<String>,
     #[serde(default, deserialize_with = "callback_scheduled_time")]
     pub callback_scheduled_time: Option<String>,
+    #[serde(default, deserialize_with = "country_code")]
+    pub country_code: Option<String>,
+    #[serde(default, deserialize_with = "honeypot")]
+    pub website: Option<String>,
 }
 
 /// `routingData` as a visitor may send it: the queue and nothing else.
@@ -76,8 +88,8 @@ pub enum RequestError {
     RoutingDataNotAnObject,
     #[error(
         "`{0}` cannot be set by a visitor: a callback request may contain only `queueId` \
-         (or `routingData.queueId`), `callbackNumbers`, `callbackUserName` and \
-         `callbackScheduledTime`"
+         (or `routingData.queueId`), `callbackNumbers`, `callbackUserName`, \
+         `callbackScheduledTime` and `countryCode`"
     )]
     ForbiddenField(String),
     /// A known field with the wrong JSON type; the message (ours) names the field.
@@ -100,8 +112,9 @@ impl From<RequestError> for ApiError {
 
 impl CallbackRequest {
     /// Reads and parses a request: content type, then size, then JSON, then shape. Cheapest
-    /// refusals first, so a large non-JSON body is refused without being read.
-    pub async fn read(headers: &HeaderMap, body: Body) -> Result<Self, RequestError> {
+    /// refusals first, so a large non-JSON body is refused without being read. Also returns the
+    /// body's SHA-256 (hex), which tells an `Idempotency-Key` replay from a different request.
+    pub async fn read(headers: &HeaderMap, body: Body) -> Result<(Self, String), RequestError> {
         if !is_json(headers) {
             return Err(RequestError::UnsupportedMediaType);
         }
@@ -114,7 +127,18 @@ impl CallbackRequest {
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
             .map_err(|_| RequestError::TooLarge)?;
-        Self::from_json(&bytes)
+        let digest = Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Ok((Self::from_json(&bytes)?, digest))
+    }
+
+    /// The honeypot was filled in: a bot, to be answered as if it had worked.
+    pub fn is_from_a_bot(&self) -> bool {
+        self.website
+            .as_deref()
+            .is_some_and(|value| !value.is_empty())
     }
 
     /// Parses a body already read.
@@ -216,6 +240,17 @@ fn callback_scheduled_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
     typed(d, "`callbackScheduledTime` must be a string")
 }
 
+fn country_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    typed(
+        d,
+        "`countryCode` must be a string (an ISO 3166 region such as GB)",
+    )
+}
+
+fn honeypot<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    typed(d, "`website` must be a string")
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
@@ -283,6 +318,19 @@ mod tests {
             parse(r#""15551234567""#).err(),
             Some(RequestError::NotAnObject)
         );
+    }
+
+    #[test]
+    fn the_region_and_the_honeypot_are_read() {
+        let request = parse(r#"{"countryCode":"GB","website":""}"#).unwrap();
+        assert_eq!(request.country_code.as_deref(), Some("GB"));
+        assert!(!request.is_from_a_bot(), "an empty honeypot is a person");
+        assert!(
+            parse(r#"{"website":"http://spam.example"}"#)
+                .unwrap()
+                .is_from_a_bot()
+        );
+        assert!(!parse("{}").unwrap().is_from_a_bot());
     }
 
     #[test]

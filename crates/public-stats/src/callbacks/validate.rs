@@ -1,9 +1,8 @@
 //! Stage 2 of `POST /api/callback`: from the visitor's [`CallbackRequest`] to a [`ValidCallback`],
-//! the domain value the rest of the pipeline trusts — a public queue, 1 to 3 plausible number
-//! strings, a displayable name, a real date-time.
+//! the domain value the rest of the pipeline trusts — a public queue, 1 or 2 callable numbers in
+//! E.164 (the rules are `phone`'s), a displayable name, a time within the booking window.
 //!
-//! It is not phone-number validation (E.164 parsing and normalisation, country rules come later
-//! and slot in after this stage) and not abuse control. Errors name the field, never its value.
+//! It is not abuse control (`limits`). Errors name the field, never its value.
 
 use std::fmt;
 
@@ -11,13 +10,16 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::phone::{CallableNumber, NumberProblem, NumberRules, region};
 use super::request::CallbackRequest;
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
 
-/// Genesys takes a list; a visitor has no use for more than a few numbers, and each one is a
-/// potential outbound call.
-pub const MAX_NUMBERS: usize = 3;
+/// Genesys takes a list; a visitor has no use for more than a mobile and a landline, and each one
+/// is a potential outbound call.
+pub const MAX_NUMBERS: usize = 2;
+/// A visitor's clock may run a little behind ours: "now" from their form is not "in the past".
+const SCHEDULE_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 /// E.164 has at most 15 digits; 32 leaves room for `+`, spaces, dashes and brackets.
 pub const MAX_NUMBER_CHARS: usize = 32;
 /// The name is shown on the agent's desktop: long enough for real names, too short to carry a
@@ -29,11 +31,31 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub struct ValidCallback {
     /// On the public allow-list.
     pub queue: Uuid,
-    /// Non-empty, at most [`MAX_NUMBERS`], each trimmed, printable ASCII, ≤ [`MAX_NUMBER_CHARS`].
+    /// Non-empty, at most [`MAX_NUMBERS`], E.164, each callable by [`NumberRules`].
     pub numbers: Vec<String>,
     /// Trimmed; `None` when absent or blank.
     pub user_name: Option<String>,
+    /// Not in the past, within the booking window.
     pub scheduled_time: Option<OffsetDateTime>,
+    /// The ISO region of the first number, for Genesys's `countryCode`.
+    pub country_code: Option<String>,
+}
+
+/// What a request is checked against, besides the public queues.
+#[derive(Clone, Debug)]
+pub struct CallbackRules {
+    pub numbers: NumberRules,
+    /// How far ahead a callback may be booked.
+    pub max_schedule_ahead: time::Duration,
+}
+
+impl Default for CallbackRules {
+    fn default() -> Self {
+        CallbackRules {
+            numbers: NumberRules::default(),
+            max_schedule_ahead: time::Duration::days(14),
+        }
+    }
 }
 
 /// What is wrong with a well-formed request, as the visitor is told.
@@ -68,6 +90,14 @@ pub enum Invalid {
          such as 2026-11-25T10:30:00.000Z"
     )]
     ScheduledTime,
+    #[error("`callbackScheduledTime` is in the past")]
+    ScheduledInPast,
+    #[error("`callbackScheduledTime` may be at most {0} days ahead")]
+    ScheduledTooFar(i64),
+    #[error("`countryCode` must be a two-letter ISO 3166 region, such as GB")]
+    CountryCode,
+    #[error("a number in `callbackNumbers` {0}")]
+    Number(NumberProblem),
 }
 
 impl Invalid {
@@ -79,9 +109,13 @@ impl Invalid {
             | Invalid::TooManyNumbers
             | Invalid::EmptyNumber
             | Invalid::NumberTooLong
-            | Invalid::NumberCharacters => "callbackNumbers",
+            | Invalid::NumberCharacters
+            | Invalid::Number(_) => "callbackNumbers",
             Invalid::NameTooLong | Invalid::NameCharacters => "callbackUserName",
-            Invalid::ScheduledTime => "callbackScheduledTime",
+            Invalid::ScheduledTime | Invalid::ScheduledInPast | Invalid::ScheduledTooFar(_) => {
+                "callbackScheduledTime"
+            }
+            Invalid::CountryCode => "countryCode",
         }
     }
 }
@@ -98,20 +132,43 @@ impl From<Invalid> for ApiError {
 impl ValidCallback {
     /// Checks every field, then the queue against the allow-list (a queue that is not public is
     /// a 404, as on every other endpoint, so the answer does not say whether it exists).
-    pub fn new(request: CallbackRequest, queues: &PublicQueues) -> Result<Self, ApiError> {
+    pub fn new(
+        request: CallbackRequest,
+        queues: &PublicQueues,
+        rules: &CallbackRules,
+        now: OffsetDateTime,
+    ) -> Result<Self, ApiError> {
         let queue = queue_id(
             request.queue_id,
             request.routing_data.and_then(|r| r.queue_id),
         )?;
+        let written_in = request
+            .country_code
+            .as_deref()
+            .map(|code| region(code).ok_or(Invalid::CountryCode))
+            .transpose()?;
         let numbers = numbers(request.callback_numbers)?;
+        let numbers: Vec<CallableNumber> = numbers
+            .iter()
+            .map(|raw| {
+                rules
+                    .numbers
+                    .check(raw, written_in)
+                    .map_err(Invalid::Number)
+            })
+            .collect::<Result<_, _>>()?;
         let user_name = user_name(request.callback_user_name)?;
-        let scheduled_time = scheduled_time(request.callback_scheduled_time)?;
+        let scheduled_time = scheduled_time(request.callback_scheduled_time)?
+            .map(|at| within_booking_window(at, now, rules.max_schedule_ahead))
+            .transpose()?;
         let queue = queues.resolve(&queue)?;
+        let country_code = numbers.first().and_then(|n| n.region.clone());
         Ok(ValidCallback {
             queue,
-            numbers,
+            numbers: dedup(numbers.into_iter().map(|n| n.e164).collect()),
             user_name,
             scheduled_time,
+            country_code,
         })
     }
 
@@ -167,8 +224,8 @@ fn numbers(numbers: Option<Vec<String>>) -> Result<Vec<String>, Invalid> {
     numbers.iter().map(|n| number(n)).collect()
 }
 
-/// Plausibility only: E.164 parsing comes with phone validation. ASCII because a number is
-/// digits and separators; anything else is a typo or an attempt at something.
+/// A cheap first look before libphonenumber's rules (`phone`): ASCII because a number is digits
+/// and separators; anything else is a typo or an attempt at something.
 fn number(raw: &str) -> Result<String, Invalid> {
     let number = raw.trim();
     if number.is_empty() {
@@ -207,6 +264,29 @@ fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// The same number written twice is one number (and one outbound call).
+fn dedup(mut numbers: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    numbers.retain(|n| seen.insert(n.clone()));
+    numbers
+}
+
+/// Not in the past (Genesys would call at once, or never) and not further ahead than the
+/// operator allows (a booking for 9999 is a typo or a probe, not a customer).
+fn within_booking_window(
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+    max_ahead: time::Duration,
+) -> Result<OffsetDateTime, Invalid> {
+    if at < now - SCHEDULE_CLOCK_SKEW {
+        Err(Invalid::ScheduledInPast)
+    } else if at > now + max_ahead {
+        Err(Invalid::ScheduledTooFar(max_ahead.whole_days()))
+    } else {
+        Ok(at)
+    }
+}
+
 /// Genesys documents `yyyy-MM-ddTHH:mm:ss.SSSZ`; RFC 3339 is that and its equivalents. A time
 /// without an offset is refused: guessing the visitor's zone would call them at the wrong hour.
 fn scheduled_time(time: Option<String>) -> Result<Option<OffsetDateTime>, Invalid> {
@@ -237,8 +317,15 @@ mod tests {
         }
     }
 
+    /// Tests run at a fixed moment, so the scheduled times below stay in the future.
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-11-24 12:00 UTC);
+
+    fn check(request: CallbackRequest) -> Result<ValidCallback, ApiError> {
+        ValidCallback::new(request, &queues(), &CallbackRules::default(), NOW)
+    }
+
     fn invalid(request: CallbackRequest) -> String {
-        match ValidCallback::new(request, &queues()) {
+        match check(request) {
             Err(error) => error.to_string(),
             Ok(valid) => panic!("accepted {valid:?}"),
         }
@@ -249,9 +336,10 @@ mod tests {
         let mut seed = request(&[" +1 (317) 222-2222 "]);
         seed.callback_user_name = Some("  Zoë O'Brien-Smith ".into());
         seed.callback_scheduled_time = Some("2026-11-25T10:30:00.000Z".into());
-        let valid = ValidCallback::new(seed, &queues()).unwrap();
+        let valid = check(seed).unwrap();
         assert_eq!(valid.queue, PUBLIC);
-        assert_eq!(valid.numbers, ["+1 (317) 222-2222"]);
+        assert_eq!(valid.numbers, ["+13172222222"]);
+        assert_eq!(valid.country_code.as_deref(), Some("US"));
         assert_eq!(valid.user_name.as_deref(), Some("Zoë O'Brien-Smith"));
         assert_eq!(
             valid.scheduled_time,
@@ -269,7 +357,7 @@ mod tests {
         let mut only_routing = request(&["+13172222222"]);
         only_routing.queue_id = None;
         only_routing.routing_data = routing(PUBLIC);
-        assert!(ValidCallback::new(only_routing, &queues()).is_ok());
+        assert!(check(only_routing).is_ok());
         let mut conflicting = request(&["+13172222222"]);
         conflicting.routing_data = routing(Uuid::new_v4());
         assert_eq!(invalid(conflicting), Invalid::ConflictingQueues.to_string());
@@ -280,7 +368,12 @@ mod tests {
         let long = "1".repeat(MAX_NUMBER_CHARS + 1);
         for (numbers, expected) in [
             (&[][..], Invalid::MissingNumbers),
-            (&["1", "2", "3", "4"][..], Invalid::TooManyNumbers),
+            (&["1", "2", "3"][..], Invalid::TooManyNumbers),
+            (&["911"][..], Invalid::Number(NumberProblem::Invalid)),
+            (
+                &["+1 900 555 0199"][..],
+                Invalid::Number(NumberProblem::KindNotAllowed),
+            ),
             (&["  "][..], Invalid::EmptyNumber),
             (&[long.as_str()][..], Invalid::NumberTooLong),
             (&["+1317\n2222"][..], Invalid::NumberCharacters),
@@ -307,6 +400,38 @@ mod tests {
             bad.callback_scheduled_time = Some(time.into());
             assert_eq!(invalid(bad), Invalid::ScheduledTime.to_string(), "{time}");
         }
+        for (time, expected) in [
+            ("1900-01-01T00:00:00Z", Invalid::ScheduledInPast),
+            ("2020-06-01T10:00:00Z", Invalid::ScheduledInPast),
+            ("2026-11-24T11:50:00Z", Invalid::ScheduledInPast),
+            ("2026-12-08T12:00:01Z", Invalid::ScheduledTooFar(14)),
+            ("9999-12-31T23:59:59Z", Invalid::ScheduledTooFar(14)),
+        ] {
+            let mut bad = request(&["+13172222222"]);
+            bad.callback_scheduled_time = Some(time.into());
+            assert_eq!(invalid(bad), expected.to_string(), "{time}");
+        }
+        let mut bad_region = request(&["020 7946 0018"]);
+        bad_region.country_code = Some("GBR".into());
+        assert_eq!(invalid(bad_region), Invalid::CountryCode.to_string());
+    }
+
+    #[test]
+    fn the_booking_window_edges_are_inside() {
+        for time in ["2026-11-24T11:56:00Z", "2026-12-08T12:00:00Z"] {
+            let mut edge = request(&["+13172222222"]);
+            edge.callback_scheduled_time = Some(time.into());
+            assert!(check(edge).is_ok(), "{time}");
+        }
+    }
+
+    #[test]
+    fn national_numbers_are_read_in_the_request_region_and_duplicates_merge() {
+        let mut national = request(&["020 7946 0018", "+44 20 7946 0018"]);
+        national.country_code = Some("gb".into());
+        let valid = check(national).unwrap();
+        assert_eq!(valid.numbers, ["+442079460018"]);
+        assert_eq!(valid.country_code.as_deref(), Some("GB"));
     }
 
     #[test]
@@ -321,7 +446,7 @@ mod tests {
 
     #[test]
     fn logs_and_debug_show_at_most_two_digits() {
-        let valid = ValidCallback::new(request(&["+1 317 222 2291"]), &queues()).unwrap();
+        let valid = check(request(&["+1 317 222 2291"])).unwrap();
         assert_eq!(valid.number_hint(), "…91");
         assert_eq!(number_hint("7"), "…7");
         let shown = format!("{valid:?}");

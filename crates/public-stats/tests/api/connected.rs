@@ -15,7 +15,7 @@ async fn credentials_and_a_base_url_connect_to_that_org_instead_of_the_sandbox()
     let sim = genesys_sim::spawn(SimConfig::for_tests()).await.unwrap();
     let base_url = sim.base_url();
     let queues = format!("{DEMO_BILLING_QUEUE}");
-    let settings = settings(&[
+    let (settings, _data_dir) = settings(&[
         "--client-id",
         DEMO_CLIENT_ID,
         "--client-secret",
@@ -95,7 +95,7 @@ async fn credentials_and_a_base_url_connect_to_that_org_instead_of_the_sandbox()
 #[tokio::test]
 async fn wrong_credentials_stop_the_service_before_it_listens() {
     let sim = genesys_sim::spawn(SimConfig::for_tests()).await.unwrap();
-    let settings = settings(&[
+    let (settings, _data_dir) = settings(&[
         "--client-id",
         DEMO_CLIENT_ID,
         "--client-secret",

@@ -8,15 +8,16 @@ use crate::helpers::*;
 
 const CALLBACKS: &str = "POST /api/v2/conversations/callbacks";
 
-fn callback_body() -> serde_json::Value {
-    json!({ "queueId": DEMO_SALES_QUEUE, "callbackNumbers": ["+13175550100"], "callbackUserName": "Ada" })
+/// A callback request for `+1317555010n`: each a different number, so none is a duplicate.
+fn callback_body(n: u8) -> serde_json::Value {
+    json!({ "queueId": DEMO_SALES_QUEUE, "callbackNumbers": [format!("+1317555010{n}")], "callbackUserName": "Ada" })
 }
 
-async fn post_callback(app: &TestApp, origin: Option<&str>) -> reqwest::Response {
+async fn post_callback(app: &TestApp, origin: Option<&str>, n: u8) -> reqwest::Response {
     let mut request = app
         .http
         .post(app.url("/api/callback"))
-        .json(&callback_body());
+        .json(&callback_body(n));
     if let Some(origin) = origin {
         request = request.header(header::ORIGIN, origin);
     }
@@ -59,7 +60,10 @@ async fn a_callback_preflight_is_answered_only_for_allowed_origins() {
             .request(reqwest::Method::OPTIONS, app.url("/api/callback"))
             .header(header::ORIGIN, origin)
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "content-type, idempotency-key",
+            )
             .send()
     };
     let allowed = preflight("https://shop.example").await.unwrap();
@@ -67,6 +71,11 @@ async fn a_callback_preflight_is_answered_only_for_allowed_origins() {
         allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "https://shop.example"
     );
+    let headers = allowed.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(headers.contains("idempotency-key"), "{headers}");
     let other = preflight("https://shop.example.evil.test").await.unwrap();
     assert!(
         other
@@ -85,7 +94,7 @@ async fn a_callback_from_a_foreign_page_is_refused_and_never_reaches_genesys() {
         "null",
         "http://shop.example",
     ] {
-        let response = post_callback(&app, Some(origin)).await;
+        let response = post_callback(&app, Some(origin), 0).await;
         assert_eq!(response.status(), 403, "{origin}");
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
@@ -99,12 +108,27 @@ async fn a_callback_from_a_foreign_page_is_refused_and_never_reaches_genesys() {
 async fn callbacks_from_allowed_pages_own_pages_and_non_browsers_go_through() {
     let app = spawn_app_with(&["--allowed-origins", "https://shop.example"]).await;
     let own = format!("http://{}", app.addr);
-    for origin in [Some("https://shop.example"), Some(own.as_str()), None] {
-        assert_eq!(
-            post_callback(&app, origin).await.status(),
-            204,
-            "{origin:?}"
-        );
+    for (n, origin) in [Some("https://shop.example"), Some(own.as_str()), None]
+        .into_iter()
+        .enumerate()
+    {
+        let response = post_callback(&app, origin, n as u8).await;
+        assert_eq!(response.status(), 202, "{origin:?}");
+        if origin == Some("https://shop.example") {
+            // The page may read where to follow its request and when to retry.
+            let exposed = response.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            assert!(
+                exposed.contains("location") && exposed.contains("retry-after"),
+                "{exposed}"
+            );
+        }
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app.upstream_count(CALLBACKS).await < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.upstream_count(CALLBACKS).await, 3);
 }

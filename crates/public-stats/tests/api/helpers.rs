@@ -22,6 +22,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     stop: CancellationToken,
+    /// The callback store's directory, removed when the app is dropped.
+    pub data_dir: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -45,7 +47,7 @@ pub async fn spawn_app_tuned(
     flags: &[&str],
     adjust: impl FnOnce(genesys::ClientConfig) -> genesys::ClientConfig,
 ) -> TestApp {
-    let settings = settings(flags);
+    let (settings, data_dir) = settings(flags);
     let app = Application::build_with(settings, |mut client| {
         // Fail fast in tests: nothing upstream is slow unless a test makes it so.
         client.request_timeout = Duration::from_secs(2);
@@ -66,16 +68,25 @@ pub async fn spawn_app_tuned(
         http,
         state,
         stop,
+        data_dir,
     }
 }
 
-pub fn settings(flags: &[&str]) -> Settings {
+/// Settings from `flags`, listening on a free loopback port, with the callback store in a new
+/// temporary directory (kept as long as the returned guard).
+pub fn settings(flags: &[&str]) -> (Settings, tempfile::TempDir) {
+    let data_dir = tempfile::tempdir().expect("a temporary data directory");
+    let data_path = data_dir.path().to_string_lossy().into_owned();
     let mut argv = vec!["public-stats", "--bind-address", "127.0.0.1", "--port", "0"];
+    if !flags.contains(&"--data-dir") {
+        argv.extend(["--data-dir", &data_path]);
+    }
     argv.extend_from_slice(flags);
-    Args::try_parse_from(argv)
+    let settings = Args::try_parse_from(argv)
         .expect("flags parse")
         .into_settings()
-        .expect("settings are valid")
+        .expect("settings are valid");
+    (settings, data_dir)
 }
 
 impl TestApp {

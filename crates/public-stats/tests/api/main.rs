@@ -8,10 +8,13 @@
 mod helpers;
 
 mod assets;
+mod callback_delivery;
+mod callback_limits;
 mod callbacks;
 mod config;
 mod connected;
 mod cors;
+mod crash;
 mod errors;
 mod health;
 mod push;
