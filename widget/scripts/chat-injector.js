@@ -5,7 +5,8 @@
 (function (w, d) {
   'use strict';
   var api = w.publicStatsWidget;
-  if (api && api.v) return; // included twice: one widget
+  // Included twice: one widget.
+  if (api && api.v) return;
   // A page may have created a stub { q: [] } itself; keep its queued calls.
   var q = (api && api.q) || [];
   api = w.publicStatsWidget = { v: 1, q: q };
@@ -57,14 +58,11 @@
   // scriptHost is often the seed's '/', which on a page of another site is that site, not the
   // service: the widget is then loaded from where this loader came from (chat-widget.js tells
   // the owner, from api.movedFrom).
+  var elsewhere = own && own !== api.host;
   api.load('scripts/chat-widget.js', function (ok) {
-    if (ok && api.widgetLoaded) return;
-    if (!own || own === api.host) {
-      console.error('public-stats widget: could not load ' + api.host + 'scripts/chat-widget.js; the widget is not shown.');
-      return;
-    }
+    if (api.widgetLoaded || !elsewhere) return;
     api.movedFrom = api.host;
     api.host = own;
     api.load('scripts/chat-widget.js');
-  }, true);
+  }, elsewhere);
 })(window, document);

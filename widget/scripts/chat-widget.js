@@ -16,8 +16,10 @@
  */
 (function () {
   'use strict';
-  var api = window.publicStatsWidget; // set up by chat-injector.js
-  if (!api || !api.v || api.widgetLoaded) return; // no loader, or this file included twice
+  // Set up by chat-injector.js.
+  var api = window.publicStatsWidget;
+  // No loader, or this file included twice.
+  if (!api || !api.v || api.widgetLoaded) return;
   api.widgetLoaded = true;
 
   // ---- Settings (names and defaults documented in widget/README.md) ----
@@ -70,9 +72,6 @@
   var filesOrigin = withSlash(absoluteUrl(scriptHost).origin);
   var statsBase = config.statsWebsocketUri ? withSlash(httpOf(String(config.statsWebsocketUri))) : '';
   if (api.movedFrom) tellOwner('scriptHost', { value: config.scriptHost, url: api.movedFrom, own: scriptHost }, 'warn');
-  if (config.statsWebsocketUri && !statsBase) {
-    tellOwner('notUrl', { value: config.statsWebsocketUri }, 'warn');
-  }
   var serviceUrl = (config.serviceUrl && withSlash(config.serviceUrl)) || statsBase || filesOrigin;
   var settings = {
     queueId: config.queueId,
@@ -106,6 +105,33 @@
   // Messaging deployment, so the owner is told what to add instead of the chat silently missing.
   if (!settings.deploymentId && (api.legacyChat || settings.autoConnect)) {
     tellOwner(api.legacyChat ? 'legacyChat' : 'autoConnect', null, 'warn', 'chat');
+  }
+  // Text on backgroundColor must stay readable (WCAG AA asks 4.5:1): the seed's own example, #F6F6F6
+  // on #4498B4, has 3.0:1. Below that the widget writes in black or white, whichever reads
+  // better, and tells the owner.
+  var textContrast = contrast(settings.textColor, settings.backgroundColor);
+  if (textContrast < 4.5) {
+    var betterText = contrast('#000', settings.backgroundColor) > contrast('#fff', settings.backgroundColor) ? '#000000' : '#ffffff';
+    tellOwner('contrast', { color: settings.textColor, background: settings.backgroundColor, ratio: textContrast.toFixed(1), better: betterText }, 'warn');
+    settings.textColor = betterText;
+  }
+  // The WCAG contrast ratio of two CSS colours (9 when either is not an opaque colour: no check).
+  function contrast(first, second) {
+    var a = luminance(first);
+    var b = luminance(second);
+    return a < 0 || b < 0 ? 9 : (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  }
+  // The relative luminance of a CSS colour, or -1. A canvas turns any opaque colour into #rrggbb.
+  function luminance(color) {
+    var canvas = document.createElement('canvas').getContext('2d');
+    // Not a colour: the sentinel stays, and matches no #rrggbb below.
+    canvas.fillStyle = '#0000';
+    canvas.fillStyle = color;
+    var hex = /^#(..)(..)(..)$/.exec(canvas.fillStyle);
+    return hex ? [0.2126, 0.7152, 0.0722].reduce(function (sum, weight, i) {
+      var channel = parseInt(hex[i + 1], 16) / 255;
+      return sum + weight * (channel <= 0.04045 ? channel / 12.92 : Math.pow((channel + 0.055) / 1.055, 2.4));
+    }, 0) : -1;
   }
   var locale = config.locale || document.documentElement.lang || navigator.language || 'en';
   var language = locale.slice(0, 2).toLowerCase();
@@ -203,7 +229,8 @@
   }
 
   // ---- Events ----
-  var handlers = {}; // event name → functions
+  // Event name → functions.
+  var handlers = {};
   var isReady = false;
   function on(eventName, handler) {
     if (typeof handler !== 'function') return api;
@@ -267,7 +294,8 @@
   var VIEW_KEY = 'psw-view';
   // The chat, in localStorage["psw-wm-{deploymentId}"]: {t: Web Messaging token, s: CHAT_STATE}.
   // The stored codes are kept short and unchanged, so saved chats still resume.
-  var CHAT_STATE = { none: 'n', active: 'a', readOnly: 'r' }; // read-only: the agent ended it
+  // Read-only: the agent ended it.
+  var CHAT_STATE = { none: 'n', active: 'a', readOnly: 'r' };
   var chatRecord = {
     get: function () { return storage.get('localStorage', 'psw-wm-' + settings.deploymentId); },
     set: function (record) { storage.set('localStorage', 'psw-wm-' + settings.deploymentId, record); }
@@ -292,9 +320,11 @@
   }
 
   // ---- Mounting ----
-  var elements = {}; // the widget's elements by role: elements.header, elements.phone, …
+  // The widget's elements by role: elements.header, elements.phone, …
+  var elements = {};
   var shadowRoot;
-  var currentView = 'chooser'; // or 'callback', 'chat'
+  // Or 'callback', 'chat'.
+  var currentView = 'chooser';
   var isOpen = false;
   var chatActive = false;
   var unreadCount = 0;
@@ -507,7 +537,10 @@
     var scale = visualViewport ? visualViewport.scale : 1;
     var zoom = scale < 0.9 ? 1 / scale : 1;
     host.style.setProperty('--psw-zoom', zoom);
-    host.toggleAttribute('data-phone', document.documentElement.clientWidth / zoom < 480);
+    // In the widget's zoomed pixels: viewport units would be zoomed too.
+    var width = document.documentElement.clientWidth / zoom;
+    host.style.setProperty('--psw-vw', width + 'px');
+    host.toggleAttribute('data-phone', width < 480);
     if (!visualViewport) return;
     host.style.setProperty('--psw-vh', visualViewport.height / zoom + 'px');
     host.style.setProperty('--psw-vt', visualViewport.offsetTop / zoom + 'px');
@@ -738,7 +771,8 @@
     ]);
   }
   function buildCallback() {
-    elements.formError = buildElement('p', { class: 'psw-error', id: 'psw-callback-error' }); // above the buttons
+    // Above the buttons.
+    elements.formError = buildElement('p', { class: 'psw-error', id: 'psw-callback-error' });
     elements.submit = buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-callback-submit', text: localized('submit') });
     elements.callbackForm = buildElement('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submitCallback, oninput: function (event) {
       // Typing in a field clears its error.
@@ -927,7 +961,8 @@
   if (config.strings) mergeStrings(config.strings);
   if (LANGUAGE_PACKS[language]) {
     api.load('scripts/i18n/' + language + '.js', function () {
-      if (config.strings) mergeStrings(config.strings); // over the pack
+      // Over the pack.
+      if (config.strings) mergeStrings(config.strings);
       applyHeaderTexts();
       mountWhenBodyExists();
     });

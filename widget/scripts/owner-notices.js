@@ -15,7 +15,9 @@ window.publicStatsWidget.addNotices({
     'create a Web Messaging deployment in Genesys Cloud and add webMessaging: { deploymentId: "...", environment: "mypurecloud.com" } to pureCloudCustomChatConfig.',
   scriptHost: 'scriptHost "{value}" points to {url}, which does not serve the widget, so it is loaded from ' +
     '{own}, where chat-injector.js came from. Set scriptHost to "{own}" or leave it out.',
-  notUrl: 'statsWebsocketUri "{value}" is not a URL; it is ignored.',
+  contrast: 'chatWidget.color "{color}" on chatWidget.backgroundColor "{background}" has a contrast of only ' +
+    '{ratio}:1 (WCAG AA asks 4.5:1 for text): the widget writes in {better} instead. Choose colours with 4.5:1 ' +
+    'or more to use your own.',
   logo: 'header.logo "{value}" could not be loaded (from {url}): the built-in logo is shown instead. Set ' +
     'header.logo to the full URL of an image that exists, or leave it out.',
   wrongAddress: 'statsWebsocketUri "{value}" does not reach the stats service ({found} at {url}), so the ' +
