@@ -73,6 +73,8 @@
   var statsBase = config.statsWebsocketUri ? withSlash(httpOf(String(config.statsWebsocketUri))) : '';
   if (api.movedFrom) tellOwner('scriptHost', { value: config.scriptHost, url: api.movedFrom, own: scriptHost }, 'warn');
   var serviceUrl = (config.serviceUrl && withSlash(config.serviceUrl)) || statsBase || filesOrigin;
+  // Where to look for the service when the configured address does not answer.
+  var fallbackServiceUrl = !config.serviceUrl && statsBase && statsBase !== filesOrigin && filesOrigin;
   var settings = {
     queueId: config.queueId,
     containerId: valueOr(config, 'containerEl', 'purecloud-chatwidget-chat-container'),
@@ -88,8 +90,6 @@
     logo: valueOr(headerConfig, 'logo', scriptHost + 'img/logo.svg'),
     serviceUrl: serviceUrl,
     statsSocketUrl: wsOf(statsBase || serviceUrl),
-    // Where to look for the service when the configured address does not answer.
-    fallbackServiceUrl: !config.serviceUrl && statsBase && statsBase !== filesOrigin ? filesOrigin : '',
     connectStats: config.connectStats === 'load' ? 'load' : 'open',
     mediaType: config.mediaType || '',
     deploymentId: webMessagingConfig.deploymentId || '',
@@ -111,7 +111,8 @@
   // better, and tells the owner.
   var textContrast = contrast(settings.textColor, settings.backgroundColor);
   if (textContrast < 4.5) {
-    var betterText = contrast('#000', settings.backgroundColor) > contrast('#fff', settings.backgroundColor) ? '#000000' : '#ffffff';
+    // Black and white read equally well on a luminance of 0.18.
+    var betterText = luminance(settings.backgroundColor) > 0.18 ? '#000000' : '#ffffff';
     tellOwner('contrast', { color: settings.textColor, background: settings.backgroundColor, ratio: textContrast.toFixed(1), better: betterText }, 'warn');
     settings.textColor = betterText;
   }
@@ -127,11 +128,13 @@
     // Not a colour: the sentinel stays, and matches no #rrggbb below.
     canvas.fillStyle = '#0000';
     canvas.fillStyle = color;
-    var hex = /^#(..)(..)(..)$/.exec(canvas.fillStyle);
-    return hex ? [0.2126, 0.7152, 0.0722].reduce(function (sum, weight, i) {
-      var channel = parseInt(hex[i + 1], 16) / 255;
-      return sum + weight * (channel <= 0.04045 ? channel / 12.92 : Math.pow((channel + 0.055) / 1.055, 2.4));
-    }, 0) : -1;
+    var rgb = /^#(..)(..)(..)$/.exec(canvas.fillStyle);
+    return rgb ? .2126 * linear(rgb[1]) + .7152 * linear(rgb[2]) + .0722 * linear(rgb[3]) : -1;
+  }
+  // An sRGB channel (two hex digits) as linear light.
+  function linear(hex) {
+    var channel = parseInt(hex, 16) / 255;
+    return channel <= .04045 ? channel / 12.92 : Math.pow((channel + .055) / 1.055, 2.4);
   }
   var locale = config.locale || document.documentElement.lang || navigator.language || 'en';
   var language = locale.slice(0, 2).toLowerCase();
@@ -333,7 +336,7 @@
 
   function mount() {
     if (document.getElementById(settings.containerId)) {
-      console.error('public-stats widget: an element with id "' + settings.containerId + '" already exists; set containerEl to a free id.');
+      tellOwner('container', { value: settings.containerId });
       return;
     }
     var direction = config.dir || getComputedStyle(document.body).direction || 'ltr';
@@ -636,12 +639,16 @@
     fetch(statsUrl(false)).then(function (response) {
       // Only the service answers JSON here: a site's HTML page or a proxy's error means that
       // the address is wrong.
-      if (!/json/.test(response.headers.get('Content-Type') || '')) return serviceMissing(base, 'HTTP ' + response.status + ', not the stats service');
+      if (!/json/.test(response.headers.get('Content-Type'))) return serviceMissing(base, 'HTTP ' + response.status + ' ' + response.headers.get('Content-Type'));
       return response.json().then(function (body) {
+        body = body || {};
+        // A 404 about something else than the queue: the service is not at this path.
+        if (response.status === 404 && !/unknown-queue/.test(body.type)) return serviceMissing(base, 'HTTP 404 ' + body.type);
         serviceFound();
         if (response.status === 404) queueNotPublished(body);
         else if (response.ok) receiveStats(body);
-      }, serviceFound).then(schedulePoll);
+        schedulePoll();
+      }, function () { serviceFound(); schedulePoll(); });
     }, function () { serviceMissing(base, 'no answer'); });
   }
   // While the socket does not deliver: every 15 s once the service has answered; twice more
@@ -665,7 +672,7 @@
   function serviceMissing(url, found) {
     // An outage, not a wrong setting: keep polling.
     if (serviceAnswered) return schedulePoll();
-    var fallback = settings.fallbackServiceUrl;
+    var fallback = fallbackServiceUrl;
     if (fallback && url !== fallback) {
       // A wrong statsWebsocketUri: the service is most likely where the widget's files came from.
       wrongAddress = { url: url, found: found };
@@ -692,7 +699,7 @@
   function queueNotPublished(problem) {
     queueUnknown = true;
     dropStatsSocket();
-    tellOwner('queue', { value: settings.queueId, detail: (problem && problem.detail) || 'HTTP 404', service: settings.serviceUrl });
+    tellOwner('queue', { value: settings.queueId, detail: problem.detail, service: settings.serviceUrl });
     updateChannels();
     renderStats();
   }

@@ -13,6 +13,8 @@ window.publicStatsWidget.addNotices({
     'offer a chat, create a Web Messaging deployment in Genesys Cloud and add webMessaging: { deploymentId: "...", environment: "mypurecloud.com" } to pureCloudCustomChatConfig.',
   openChat: 'open("chat") was called, but no chat is configured: the chooser opens instead. To offer a chat, ' +
     'create a Web Messaging deployment in Genesys Cloud and add webMessaging: { deploymentId: "...", environment: "mypurecloud.com" } to pureCloudCustomChatConfig.',
+  container: 'an element with id "{value}" already exists in the page: the widget is not shown. Set containerEl ' +
+    'to an id the page does not use.',
   scriptHost: 'scriptHost "{value}" points to {url}, which does not serve the widget, so it is loaded from ' +
     '{own}, where chat-injector.js came from. Set scriptHost to "{own}" or leave it out.',
   contrast: 'chatWidget.color "{color}" on chatWidget.backgroundColor "{background}" has a contrast of only ' +
