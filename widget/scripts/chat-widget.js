@@ -232,7 +232,7 @@
   }
 
   // ---- Events ----
-  // Event name → functions.
+  // Event name → its handlers.
   var handlers = {};
   var isReady = false;
   function on(eventName, handler) {
@@ -297,7 +297,7 @@
   var VIEW_KEY = 'psw-view';
   // The chat, in localStorage["psw-wm-{deploymentId}"]: {t: Web Messaging token, s: CHAT_STATE}.
   // The stored codes are kept short and unchanged, so saved chats still resume.
-  // Read-only: the agent ended it.
+  // readOnly: the agent ended the chat.
   var CHAT_STATE = { none: 'n', active: 'a', readOnly: 'r' };
   var chatRecord = {
     get: function () { return storage.get('localStorage', 'psw-wm-' + settings.deploymentId); },
@@ -326,7 +326,7 @@
   // The widget's elements by role: elements.header, elements.phone, …
   var elements = {};
   var shadowRoot;
-  // Or 'callback', 'chat'.
+  // The view shown: 'chooser', 'callback' or 'chat'.
   var currentView = 'chooser';
   var isOpen = false;
   var chatActive = false;
