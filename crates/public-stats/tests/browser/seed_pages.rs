@@ -195,7 +195,8 @@ async fn assert_owner_messages(browser: &Browser, needles: &[&str]) -> Recorded 
     recorded
 }
 
-/// Attempts (WebSockets, fetches) to `prefix` stop: none within `window` after `settled`.
+/// The attempts (WebSockets, fetches) to `prefix` have stopped: at most `at_most` so far, and
+/// none more over the next 3 s.
 async fn assert_attempts_stop(browser: &Browser, prefix: &str, at_most: usize) {
     let before = Recorded::read(browser).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -538,7 +539,9 @@ async fn on_a_phone_a_seed_page_without_a_viewport_tag_gets_a_full_size_widget()
         .await;
     let browser = Browser::launch("seed-phone", Viewport::Phone).await;
     let w = Widget::new(&browser);
-    let (screen_width, screen_height) = (375.0, 740.0);
+    let wrong = format!("ws://{}", closed_address());
+    // Each of the seed's addresses left in place: the queue on the demo page, scriptHost and
+    // statsWebsocketUri on the README page.
     for (i, page) in [
         SeedPage {
             charset: false,
@@ -550,15 +553,28 @@ async fn on_a_phone_a_seed_page_without_a_viewport_tag_gets_a_full_size_widget()
             queue: None,
             ..SeedPage::migrated(DEMO, app.addr, DEMO_SALES_QUEUE)
         },
+        SeedPage {
+            script_host_fixed: false,
+            stats_address: Some(wrong.clone()),
+            ..SeedPage::migrated(README, app.addr, DEMO_SALES_QUEUE)
+        },
     ]
     .iter()
     .enumerate()
     {
         visit(&browser, &pages, &app, page, i == 0).await;
         let layout = browser.viewport().await;
+        let screen = browser
+            .js("return [screen.width, screen.height];", vec![])
+            .await;
+        let (screen_width, screen_height) = (
+            screen[0].as_f64().unwrap_or(f64::NAN),
+            screen[1].as_f64().unwrap_or(f64::NAN),
+        );
         assert!(
-            layout[0] > 900.0,
-            "the page is not laid out wider than the phone (no viewport tag): {layout:?}"
+            screen_width < 480.0 && layout[0] > 900.0,
+            "not a phone showing a page laid out wider than its {screen_width} px screen (no \
+             viewport tag): the layout viewport is {layout:?}"
         );
         assert_no_mojibake(&w).await;
 
@@ -606,7 +622,7 @@ async fn on_a_phone_a_seed_page_without_a_viewport_tag_gets_a_full_size_widget()
             );
             browser.screenshot("callback-sent").await;
             assert_owner_messages(&browser, &[LOGO, CONTRAST]).await;
-        } else {
+        } else if i == 1 {
             w.wait_text("#psw-agents", "Live availability is not known right now.")
                 .await;
             w.wait_visible("#psw-no-channel").await;
@@ -614,6 +630,12 @@ async fn on_a_phone_a_seed_page_without_a_viewport_tag_gets_a_full_size_widget()
             assert_no_violations_within(&browser, HOST, "seed demo page on a phone, unknown queue")
                 .await;
             assert_owner_messages(&browser, &[LOGO, LEGACY_CHAT, QUEUE]).await;
+        } else {
+            w.wait_text("#psw-agents", "3 agents available").await;
+            w.wait_visible("#psw-tile-callback").await;
+            browser.screenshot("opened-seed-addresses").await;
+            assert_owner_messages(&browser, &[SCRIPT_HOST, STATS_ADDRESS, LOGO, CONTRAST]).await;
+            assert_attempts_stop(&browser, &wrong, 2).await;
         }
     }
     browser.close().await;
