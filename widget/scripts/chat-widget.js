@@ -16,12 +16,15 @@
  */
 (function () {
   'use strict';
-  var api = window.publicStatsWidget; // set up by chat-injector.js
-  if (!api || !api.v || api.widgetLoaded) return; // no loader, or this file included twice
+  // Set up by chat-injector.js.
+  var api = window.publicStatsWidget;
+  // No loader, or this file included twice.
+  if (!api || !api.v || api.widgetLoaded) return;
   api.widgetLoaded = true;
 
   // ---- Settings (names and defaults documented in widget/README.md) ----
-  var config = window.pureCloudCustomChatConfig;
+  // The page's pureCloudCustomChatConfig, found by the loader.
+  var config = api.config;
   var chatWidgetConfig = config.chatWidget || {};
   var headerConfig = config.header || {};
   var webMessagingConfig = config.webMessaging || {};
@@ -32,10 +35,46 @@
     return object[key] != null && object[key] !== '' ? object[key] : fallback;
   }
   function absoluteUrl(url) { return new URL(url, location.href); }
-  function withSlash(url) { return absoluteUrl(url).href.replace(/\/?$/, '/'); }
+  // The URL as a base ending in '/', or '' when it is not a URL at all.
+  function withSlash(url) {
+    try { return absoluteUrl(url).href.replace(/\/?$/, '/'); } catch (e) { return ''; }
+  }
+  function httpOf(url) { return url.replace(/^ws/, 'http'); }
+  function wsOf(url) { return url.replace(/^http/, 'ws'); }
 
-  var serviceUrl = withSlash(config.serviceUrl ||
-    (config.statsWebsocketUri ? config.statsWebsocketUri.replace(/^ws/, 'http') : absoluteUrl(scriptHost).origin));
+  // Messages for the site's owner, in the console: each at most once per `topic` (default: its
+  // key), never shown to visitors. Their texts are in owner-notices.js, loaded only when there
+  // is something to tell.
+  var toldOwner = {};
+  // Key → text, once owner-notices.js has run.
+  var ownerNotices = null;
+  // [key, values, console method], waiting for the texts.
+  var untold = [];
+  function tellOwner(key, values, level, topic) {
+    if (toldOwner[topic || key]) return;
+    toldOwner[topic || key] = true;
+    untold.push([key, values || {}, level || 'error']);
+    if (ownerNotices) flushNotices();
+    else if (untold.length === 1) api.load('scripts/owner-notices.js', flushNotices);
+  }
+  api.addNotices = function (texts) { ownerNotices = texts; };
+  function flushNotices() {
+    untold.splice(0).forEach(function (notice) {
+      var text = ownerNotices ? fill(ownerNotices[notice[0]], notice[1]) : notice[0] + ' ' + JSON.stringify(notice[1]);
+      console[notice[2]]('public-stats widget: ' + text);
+    });
+  }
+
+  // The service: serviceUrl, else the address in statsWebsocketUri, else where the widget's files
+  // came from. The seed's pages often keep its default statsWebsocketUri (ws://localhost:8080) or
+  // an old address: when that does not answer, the service is looked for where the files came
+  // from (see serviceMissing()).
+  var filesOrigin = withSlash(absoluteUrl(scriptHost).origin);
+  var statsBase = config.statsWebsocketUri ? withSlash(httpOf(String(config.statsWebsocketUri))) : '';
+  if (api.movedFrom) tellOwner('scriptHost', { value: config.scriptHost, url: api.movedFrom, own: scriptHost }, 'warn');
+  var serviceUrl = (config.serviceUrl && withSlash(config.serviceUrl)) || statsBase || filesOrigin;
+  // Where to look for the service when the configured address does not answer.
+  var fallbackServiceUrl = !config.serviceUrl && statsBase && statsBase !== filesOrigin && filesOrigin;
   var settings = {
     queueId: config.queueId,
     containerId: valueOr(config, 'containerEl', 'purecloud-chatwidget-chat-container'),
@@ -50,7 +89,7 @@
     animationMs: +valueOr(config, 'expandAnimationMs', 800),
     logo: valueOr(headerConfig, 'logo', scriptHost + 'img/logo.svg'),
     serviceUrl: serviceUrl,
-    statsSocketUrl: (config.statsWebsocketUri ? withSlash(config.statsWebsocketUri) : serviceUrl).replace(/^http/, 'ws'),
+    statsSocketUrl: wsOf(statsBase || serviceUrl),
     connectStats: config.connectStats === 'load' ? 'load' : 'open',
     mediaType: config.mediaType || '',
     deploymentId: webMessagingConfig.deploymentId || '',
@@ -59,8 +98,43 @@
     showTime: callbackConfig.scheduling !== false
   };
   if (settings.deploymentId && !webMessagingConfig.environment && !webMessagingConfig.url) {
-    console.error('public-stats widget: webMessaging.deploymentId needs webMessaging.environment (e.g. "mypurecloud.com") or webMessaging.url; the chat is not offered.');
+    tellOwner('chatEnvironment', null, 'error', 'chat');
     settings.deploymentId = '';
+  }
+  // The seed's pages configure Genesys's retired web chat; its settings cannot become a Web
+  // Messaging deployment, so the owner is told what to add instead of the chat silently missing.
+  if (!settings.deploymentId && (api.legacyChat || settings.autoConnect)) {
+    tellOwner(api.legacyChat ? 'legacyChat' : 'autoConnect', null, 'warn', 'chat');
+  }
+  // Text on backgroundColor must stay readable (WCAG AA asks 4.5:1): the seed's own example, #F6F6F6
+  // on #4498B4, has 3.0:1. Below that the widget writes in black or white, whichever reads
+  // better, and tells the owner.
+  var textContrast = contrast(settings.textColor, settings.backgroundColor);
+  if (textContrast < 4.5) {
+    // Black and white read equally well on a luminance of 0.18.
+    var betterText = luminance(settings.backgroundColor) > 0.18 ? '#000000' : '#ffffff';
+    tellOwner('contrast', { color: settings.textColor, background: settings.backgroundColor, ratio: textContrast.toFixed(1), better: betterText }, 'warn');
+    settings.textColor = betterText;
+  }
+  // The WCAG contrast ratio of two CSS colours (9 when either is not an opaque colour: no check).
+  function contrast(first, second) {
+    var a = luminance(first);
+    var b = luminance(second);
+    return a < 0 || b < 0 ? 9 : (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  }
+  // The relative luminance of a CSS colour, or -1. A canvas turns any opaque colour into #rrggbb.
+  function luminance(color) {
+    var canvas = document.createElement('canvas').getContext('2d');
+    // Not a colour: the sentinel stays, and matches no #rrggbb below.
+    canvas.fillStyle = '#0000';
+    canvas.fillStyle = color;
+    var rgb = /^#(..)(..)(..)$/.exec(canvas.fillStyle);
+    return rgb ? .2126 * linear(rgb[1]) + .7152 * linear(rgb[2]) + .0722 * linear(rgb[3]) : -1;
+  }
+  // An sRGB channel (two hex digits) as linear light.
+  function linear(hex) {
+    var channel = parseInt(hex, 16) / 255;
+    return channel <= .04045 ? channel / 12.92 : Math.pow((channel + .055) / 1.055, 2.4);
   }
   var locale = config.locale || document.documentElement.lang || navigator.language || 'en';
   var language = locale.slice(0, 2).toLowerCase();
@@ -72,6 +146,7 @@
     previewText: 'Choose a channel',
     checking: 'Checking availability…',
     unknown: 'Live availability is not known right now.',
+    noChannel: 'You cannot contact us here right now. Please try again later.',
     agents_one: '{n} agent available',
     agents_other: '{n} agents available',
     noAgents: 'No agents are available right now.',
@@ -135,8 +210,9 @@
     for (var key in overrides) if (typeof overrides[key] === 'string') strings[key] = overrides[key];
   }
   // strings[key] with its {placeholders} filled in from `values`.
-  function localized(key, values) {
-    return (strings[key] || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
+  function localized(key, values) { return fill(strings[key], values); }
+  function fill(template, values) {
+    return (template || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
       return values && values[name] != null ? values[name] : placeholder;
     });
   }
@@ -156,7 +232,8 @@
   }
 
   // ---- Events ----
-  var handlers = {}; // event name → functions
+  // Event name → its handlers.
+  var handlers = {};
   var isReady = false;
   function on(eventName, handler) {
     if (typeof handler !== 'function') return api;
@@ -220,7 +297,8 @@
   var VIEW_KEY = 'psw-view';
   // The chat, in localStorage["psw-wm-{deploymentId}"]: {t: Web Messaging token, s: CHAT_STATE}.
   // The stored codes are kept short and unchanged, so saved chats still resume.
-  var CHAT_STATE = { none: 'n', active: 'a', readOnly: 'r' }; // read-only: the agent ended it
+  // readOnly: the agent ended the chat.
+  var CHAT_STATE = { none: 'n', active: 'a', readOnly: 'r' };
   var chatRecord = {
     get: function () { return storage.get('localStorage', 'psw-wm-' + settings.deploymentId); },
     set: function (record) { storage.set('localStorage', 'psw-wm-' + settings.deploymentId, record); }
@@ -228,7 +306,8 @@
 
   // ---- Reconnecting (the statistics socket here, the chat socket in chat-messaging.js) ----
   // retry() calls connect() after a full-jitter exponential backoff: a random delay in
-  // [0, min(30 s, 1 s × 2^attempt)); reset() once connected; cancel() drops a pending retry.
+  // [0, min(30 s, 1 s × 2^attempt)); reset() once connected; cancel() drops a pending retry;
+  // attempts() counts the retries since the last reset.
   function createReconnector(connect) {
     var attempt = 0;
     var timer = 0;
@@ -238,14 +317,17 @@
         timer = setTimeout(connect, Math.random() * Math.min(30000, 1000 * Math.pow(2, attempt++)));
       },
       reset: function () { attempt = 0; },
-      cancel: function () { clearTimeout(timer); }
+      cancel: function () { clearTimeout(timer); },
+      attempts: function () { return attempt; }
     };
   }
 
   // ---- Mounting ----
-  var elements = {}; // the widget's elements by role: elements.header, elements.phone, …
+  // The widget's elements by role: elements.header, elements.phone, …
+  var elements = {};
   var shadowRoot;
-  var currentView = 'chooser'; // or 'callback', 'chat'
+  // The view shown: 'chooser', 'callback' or 'chat'.
+  var currentView = 'chooser';
   var isOpen = false;
   var chatActive = false;
   var unreadCount = 0;
@@ -254,13 +336,14 @@
 
   function mount() {
     if (document.getElementById(settings.containerId)) {
-      console.error('public-stats widget: an element with id "' + settings.containerId + '" already exists; set containerEl to a free id.');
+      tellOwner('container', { value: settings.containerId });
       return;
     }
     var direction = config.dir || getComputedStyle(document.body).direction || 'ltr';
     createHost(direction);
     shadowRoot.appendChild(buildRoot(direction));
     document.body.appendChild(elements.host);
+    followScreen();
     installPublicApi();
     restoreState();
     isReady = true;
@@ -316,11 +399,22 @@
       type: 'button', class: 'psw-header', id: 'psw-header', 'aria-expanded': 'false', 'aria-controls': 'psw-panel',
       onclick: function () { setOpen(!isOpen); }
     }, [
-      settings.logo ? buildElement('img', { class: 'psw-logo', src: settings.logo, alt: '' }) : null,
+      settings.logo ? buildElement('img', { class: 'psw-logo', src: settings.logo, alt: '', onerror: logoFailed }) : null,
       buildElement('span', { class: 'psw-labels' }, [elements.title, elements.headerStats]),
       elements.unreadBadge,
       icon(ICON_PATHS.chevron, 'psw-chevron')
     ]);
+  }
+
+  // The seed's example logo is a path on the page's own site (/img/logo-genesys.svg), which a
+  // migrated page often lacks: the built-in logo replaces a broken one, and nothing replaces a
+  // broken built-in one.
+  function logoFailed(event) {
+    var logo = event.target;
+    var builtIn = api.host + 'img/logo.svg';
+    if (logo.src === absoluteUrl(builtIn).href) return logo.remove();
+    tellOwner('logo', { value: settings.logo, url: logo.src }, 'warn');
+    logo.src = builtIn;
   }
 
   // The channel chooser: live availability, then a tile per channel.
@@ -328,6 +422,7 @@
     elements.agents = buildElement('span', { class: 'psw-agents', id: 'psw-agents', text: localized('checking') });
     elements.ewt = buildElement('span', { class: 'psw-ewt', id: 'psw-ewt', hidden: true });
     elements.noAgents = buildElement('p', { class: 'psw-none', id: 'psw-none', hidden: true, text: localized('steer') });
+    elements.noChannel = buildElement('p', { class: 'psw-none', id: 'psw-no-channel', hidden: true, text: localized('noChannel') });
     elements.chatTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-chat', onclick: function () { startChat(); } },
       [icon(ICON_PATHS.chat), buildElement('span', { text: localized('chatTile') })]);
     elements.callbackTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () { showView('callback', true); } },
@@ -336,6 +431,7 @@
     return elements.chooser = buildElement('section', { class: 'psw-view psw-chooser', id: 'psw-chooser', 'aria-label': localized('previewText') }, [
       buildElement('p', { class: 'psw-stats', id: 'psw-stats', 'aria-live': 'polite', 'aria-atomic': 'true' }, [elements.agents, elements.ewt]),
       elements.noAgents,
+      elements.noChannel,
       buildElement('div', { class: 'psw-tiles' }, [elements.chatTile, elements.callbackTile])
     ]);
   }
@@ -348,8 +444,12 @@
   // Replaces the loader's queueing stubs with the real methods, then replays what was queued.
   function installPublicApi() {
     api.open = function (view) {
-      if (view === 'chat' && settings.deploymentId) startChat();
-      else setOpen(true, view === 'callback' || view === 'chooser' ? view : null);
+      if (view === 'chat' && settings.deploymentId) {
+        startChat();
+        return api;
+      }
+      if (view === 'chat') tellOwner('openChat', null, 'warn', 'chat');
+      setOpen(true, view === 'callback' || view === 'chooser' ? view : null);
       return api;
     };
     api.close = function () { setOpen(false); return api; };
@@ -385,11 +485,10 @@
     updateHeader();
     if (open) {
       startStats();
-      followVisualViewport(true);
+      fitToScreen();
       if (!noFocus) focusView();
       if (!wasOpen) emit('opened', { view: currentView });
     } else if (wasOpen) {
-      followVisualViewport(false);
       // A finished callback request is not shown again: the next opening starts at the chooser.
       if (currentView === 'callback' && !elements.callbackDone.hidden) {
         elements.callbackDone.hidden = true;
@@ -413,32 +512,48 @@
     focusWhenStyled = !stylesheetLoaded;
     if (focusWhenStyled) return;
     var target;
-    if (currentView === 'chooser') target = elements.chatTile.hidden ? elements.callbackTile : elements.chatTile;
+    if (currentView === 'chooser') target = [elements.chatTile, elements.callbackTile, elements.header].filter(function (e) { return !e.hidden; })[0];
     else if (currentView === 'callback') target = elements.callbackDone.hidden ? elements.first : elements.callbackClose;
     else target = api.chat && api.chat.focusTarget();
     if (target) target.focus();
   }
   var VIEW_TITLES = { chooser: 'previewText', callback: 'cbTitle', chat: 'chatTitle' };
   function updateHeader() {
+    // The seed showed header.activeText in the header whenever the widget was open: a page that
+    // sets it gets it there; otherwise each view has its own title.
     var titleKey = chatActive && (currentView === 'chat' || !isOpen) ? 'activeText'
-      : isOpen ? VIEW_TITLES[currentView] : 'defaultText';
+      : isOpen ? (headerConfig.activeText ? 'activeText' : VIEW_TITLES[currentView]) : 'defaultText';
     elements.title.textContent = localized(titleKey);
     elements.unreadBadge.hidden = !unreadCount || isOpen;
     elements.unreadBadge.textContent = localizedPlural('unread', unreadCount);
   }
-  // Full-screen below 480 px: follow the visual viewport, so the on-screen keyboard never covers
-  // the input (it shrinks the visual viewport, not the layout viewport, in current browsers).
+  // The widget's size and layout follow the screen, not the page. A page without
+  // <meta name="viewport" content="width=device-width"> (the seed's pages have none) is laid out
+  // 980 px wide on a phone and shown shrunk to fit (visualViewport.scale about 0.4): the widget
+  // then zooms itself by the inverse, so it is as large as on any phone page, and takes the phone
+  // layout below 480 px of screen. Open on a phone, it fills the visual viewport, so the
+  // on-screen keyboard (which shrinks the visual viewport, not the layout one) never covers the
+  // input.
   var visualViewport = window.visualViewport;
-  function fitToVisualViewport() {
-    elements.host.style.setProperty('--psw-vh', visualViewport.height + 'px');
-    elements.host.style.setProperty('--psw-vt', visualViewport.offsetTop + 'px');
-  }
-  function followVisualViewport(follow) {
+  function fitToScreen() {
+    var host = elements.host;
+    var scale = visualViewport ? visualViewport.scale : 1;
+    var zoom = scale < 0.9 ? 1 / scale : 1;
+    host.style.setProperty('--psw-zoom', zoom);
+    // In the widget's zoomed pixels: viewport units would be zoomed too.
+    var width = document.documentElement.clientWidth / zoom;
+    host.style.setProperty('--psw-vw', width + 'px');
+    host.toggleAttribute('data-phone', width < 480);
     if (!visualViewport) return;
-    var method = follow ? 'addEventListener' : 'removeEventListener';
-    visualViewport[method]('resize', fitToVisualViewport);
-    visualViewport[method]('scroll', fitToVisualViewport);
-    if (follow) fitToVisualViewport();
+    host.style.setProperty('--psw-vh', visualViewport.height / zoom + 'px');
+    host.style.setProperty('--psw-vt', visualViewport.offsetTop / zoom + 'px');
+  }
+  function followScreen() {
+    fitToScreen();
+    window.addEventListener('resize', fitToScreen);
+    if (!visualViewport) return;
+    visualViewport.addEventListener('resize', fitToScreen);
+    visualViewport.addEventListener('scroll', fitToScreen);
   }
   // Says `text` through the assertive live region (emptied first, so a repeat is said again).
   function announce(text) {
@@ -447,16 +562,40 @@
   }
 
   // ---- Live statistics ----
+  // The socket delivers; the REST endpoint gives the first answer and is polled while the socket
+  // does not. An address that has never answered is not tried for ever (each failed attempt is
+  // a console error of the browser's own): the socket gives up after a few attempts, the REST
+  // endpoint after two more polls, until the tab is shown again or the browser comes online.
   var statsStarted = false;
   var statsSocket = null;
+  // The current socket has sent a frame.
+  var socketDelivers = false;
+  var socketEverOpened = false;
   var statsReconnector = createReconnector(connectStats);
   var pollTimer = 0;
+  // REST attempts that found no service, while it has never answered.
+  var pollFailures = 0;
+  // The service has answered at least once.
+  var serviceAnswered = false;
+  // No address has answered: callbacks cannot work either.
+  var serviceUnreachable = false;
+  // The service does not publish settings.queueId: nothing to retry.
+  var queueUnknown = false;
+  // Nothing has arrived within STATS_PATIENCE.
+  var statsLate = false;
+  // {url, found}: the configured address, when the fallback is used.
+  var wrongAddress = null;
+  var STATS_PATIENCE = 8000;
+  // Before an address that never connected is given up.
+  var SOCKET_TRIES = 4;
   var latestStats = { observations: null, ewt: null, countsStale: false, ewtStale: false };
   function startStats() {
     if (statsStarted) return;
     statsStarted = true;
     fetchStats();
     connectStats();
+    // Never "Checking availability…" for long: after a while it is "not known right now".
+    setTimeout(function () { statsLate = true; if (!latestStats.observations) renderStats(); }, STATS_PATIENCE);
   }
   function statsUrl(live) {
     var mediaType = settings.mediaType ? 'mediaType=' + encodeURIComponent(settings.mediaType) : '';
@@ -465,30 +604,113 @@
   }
   function connectStats() {
     statsReconnector.cancel();
-    if (statsSocket) return;
+    if (statsSocket || queueUnknown) return;
     var socket;
     try { socket = new WebSocket(statsUrl(true)); } catch (e) { return statsReconnector.retry(); }
-    var receivedAny = false;
     statsSocket = socket;
+    socket.onopen = function () { socketEverOpened = true; };
     socket.onmessage = function (event) {
-      if (!receivedAny) { receivedAny = true; statsReconnector.reset(); clearInterval(pollTimer); pollTimer = 0; }
+      if (!socketDelivers) { socketDelivers = true; statsReconnector.reset(); clearTimeout(pollTimer); pollTimer = 0; }
       try { receiveStats(JSON.parse(event.data)); } catch (e) { /* not ours */ }
     };
     socket.onclose = function () {
       if (statsSocket !== socket) return;
       statsSocket = null;
-      // No stream (yet): poll the REST endpoint meanwhile.
-      if (!pollTimer) pollTimer = setInterval(fetchStats, 15000);
-      statsReconnector.retry();
+      socketDelivers = false;
+      schedulePoll();
+      if (socketEverOpened || (statsReconnector.attempts() < SOCKET_TRIES && !pollFailures)) return statsReconnector.retry();
+      if (serviceAnswered) {
+        tellOwner('socket', { url: statsUrl(true), service: settings.serviceUrl }, 'warn');
+      }
     };
   }
+  // Stops the socket for good (until a resync): a wrong address, or a queue the service lacks.
+  function dropStatsSocket() {
+    statsReconnector.cancel();
+    var socket = statsSocket;
+    statsSocket = null;
+    if (socket) socket.close();
+  }
   function fetchStats() {
-    if (document.visibilityState === 'hidden') return;
-    fetch(statsUrl(false)).then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (message) { if (message) receiveStats(message); }, function () { /* offline: the stream retries */ });
+    clearTimeout(pollTimer);
+    pollTimer = 0;
+    if (document.visibilityState === 'hidden' || queueUnknown) return;
+    var base = settings.serviceUrl;
+    fetch(statsUrl(false)).then(function (response) {
+      // Only the service answers JSON here: a site's HTML page or a proxy's error means that
+      // the address is wrong.
+      if (!/json/.test(response.headers.get('Content-Type'))) return serviceMissing(base, 'HTTP ' + response.status + ' ' + response.headers.get('Content-Type'));
+      return response.json().then(function (body) {
+        body = body || {};
+        // A 404 about something else than the queue: the service is not at this path.
+        if (response.status === 404 && !/unknown-queue/.test(body.type)) return serviceMissing(base, 'HTTP 404 ' + body.type);
+        serviceFound();
+        if (response.status === 404) queueNotPublished(body);
+        else if (response.ok) receiveStats(body);
+        schedulePoll();
+      }, function () { serviceFound(); schedulePoll(); });
+    }, function () { serviceMissing(base, 'no answer'); });
+  }
+  // While the socket does not deliver: every 15 s once the service has answered; twice more
+  // (after 30 s and 2 min) while it never has.
+  function schedulePoll() {
+    if (pollTimer || socketDelivers || queueUnknown) return;
+    var delay = serviceAnswered ? 15000 : [0, 30000, 120000][pollFailures];
+    if (delay) pollTimer = setTimeout(fetchStats, delay);
+  }
+  function serviceFound() {
+    if (!serviceAnswered && wrongAddress) {
+      tellOwner('wrongAddress', { value: config.statsWebsocketUri, found: wrongAddress.found, url: wrongAddress.url,
+        service: settings.serviceUrl, socket: wsOf(settings.serviceUrl) }, 'warn', 'address');
+    }
+    serviceAnswered = true;
+    pollFailures = 0;
+    if (serviceUnreachable) { serviceUnreachable = false; updateChannels(); }
+    if (!statsSocket && !queueUnknown && statsReconnector.attempts() < SOCKET_TRIES) connectStats();
+  }
+  // The service did not answer at `url` (`found`: what did).
+  function serviceMissing(url, found) {
+    // An outage, not a wrong setting: keep polling.
+    if (serviceAnswered) return schedulePoll();
+    var fallback = fallbackServiceUrl;
+    if (fallback && url !== fallback) {
+      // A wrong statsWebsocketUri: the service is most likely where the widget's files came from.
+      wrongAddress = { url: url, found: found };
+      settings.serviceUrl = fallback;
+      if (!socketEverOpened) {
+        dropStatsSocket();
+        settings.statsSocketUrl = wsOf(fallback);
+        statsReconnector.reset();
+        connectStats();
+      }
+      return fetchStats();
+    }
+    pollFailures++;
+    dropStatsSocket();
+    var setting = config.serviceUrl ? 'serviceUrl' : config.statsWebsocketUri ? 'statsWebsocketUri' : 'scriptHost';
+    tellOwner('unreachable', { url: (wrongAddress ? wrongAddress.url + ' nor at ' : '') + url, found: found, setting: setting,
+      value: config[setting] || scriptHost }, 'error', 'address');
+    serviceUnreachable = true;
+    updateChannels();
+    renderStats();
+    schedulePoll();
+  }
+  // The service answered 404: it does not publish this queue (or the ID is not one).
+  function queueNotPublished(problem) {
+    queueUnknown = true;
+    dropStatsSocket();
+    tellOwner('queue', { value: settings.queueId, detail: problem.detail, service: settings.serviceUrl });
+    updateChannels();
+    renderStats();
+  }
+  // The tiles of the channels that can work; a line for the visitor when none can.
+  function updateChannels() {
+    elements.callbackTile.hidden = queueUnknown || serviceUnreachable;
+    elements.noChannel.hidden = !(elements.callbackTile.hidden && elements.chatTile.hidden);
   }
   function resyncStats() {
-    if (!statsStarted || document.visibilityState !== 'visible') return;
+    if (!statsStarted || queueUnknown || document.visibilityState !== 'visible') return;
+    pollFailures = 0;
     fetchStats();
     if (!statsSocket) { statsReconnector.reset(); connectStats(); }
   }
@@ -521,7 +743,8 @@
     var observations = latestStats.observations;
     var available = observations && !latestStats.countsStale && typeof observations.availableAgents === 'number'
       ? observations.availableAgents : null;
-    var agentsText = available == null ? localized(observations ? 'unknown' : 'checking')
+    var unknown = observations || statsLate || queueUnknown || serviceUnreachable;
+    var agentsText = available == null ? localized(unknown ? 'unknown' : 'checking')
       : available === 0 ? localized('noAgents') : localizedPlural('agents', available);
     var wait = available == null || latestStats.ewtStale ? '' : waitText(latestStats.ewt);
     var waitLine = wait && localized('wait', { t: wait });
@@ -555,7 +778,8 @@
     ]);
   }
   function buildCallback() {
-    elements.formError = buildElement('p', { class: 'psw-error', id: 'psw-callback-error' }); // above the buttons
+    // Above the buttons.
+    elements.formError = buildElement('p', { class: 'psw-error', id: 'psw-callback-error' });
     elements.submit = buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-callback-submit', text: localized('submit') });
     elements.callbackForm = buildElement('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submitCallback, oninput: function (event) {
       // Typing in a field clears its error.
@@ -622,7 +846,14 @@
         if (response.ok) return showCallbackDone(number, when);
         return response.json().then(function (problem) { showCallbackErrors(problem, response.status); },
           function () { showCallbackErrors({}, response.status); });
-      }, function () { showCallbackErrors({}, 0); })
+      }, function () {
+        // The browser does not say why a request failed. From a page of another site, while the
+        // service answers the public reads, it is most likely the refused CORS preflight.
+        if (serviceAnswered && absoluteUrl(settings.serviceUrl).origin !== location.origin) {
+          tellOwner('origin', { service: settings.serviceUrl, origin: location.origin });
+        }
+        showCallbackErrors({}, 0);
+      })
       .then(function () { setSending(false); });
   }
   function setSending(sending) {
@@ -657,23 +888,30 @@
     return quoted ? quoted[1] : '';
   }
   // A problem+json: each message goes next to the field it names (RFC 9457 "invalid-params", else
-  // a 4xx `detail`), or above the buttons; announced; the visitor's input is kept.
+  // a 4xx `detail`), or above the buttons; announced; the visitor's input is kept. Above the
+  // buttons the visitor reads the service's words only for a failure on its side (5xx: "try again
+  // shortly"); any other refusal is about the page's settings (a queue, an origin), not about
+  // what the visitor typed: the visitor gets the generic text and the owner the service's.
   function showCallbackErrors(problem, status) {
     problem = problem || {};
     var entries = problem['invalid-params'] || problem.invalidParams || problem.errors;
     // The server speaks English: a non-field error in another language is the generic string.
-    var generalMessage = /^en/i.test(stringsLanguage) && serverText(problem.detail || problem.title) || localized('cbFailed');
+    var generalMessage = /^en/i.test(stringsLanguage) && status > 499 && serverText(problem.detail || problem.title) || localized('cbFailed');
     if (!entries || !entries.length) {
-      entries = [{ name: status > 399 && status < 500 ? problem.field || firstQuotedName(problem.detail) : '', reason: generalMessage }];
+      entries = [{ name: status > 399 && status < 500 ? problem.field || firstQuotedName(problem.detail) : '', reason: problem.detail }];
     }
     var messages = [];
     var focusField;
     entries.forEach(function (entry) {
       var field = formFieldFor(entry && (entry.name || entry.field));
-      var message = serverText(entry && entry.reason) || generalMessage;
+      var reason = serverText(entry && entry.reason);
+      var message = field === 'form' ? generalMessage : reason || generalMessage;
+      if (field === 'form' && status > 399 && status < 500) {
+        tellOwner('callback', { status: status, detail: reason || problem.title });
+      }
       var shown = elements[field + 'Error'].textContent;
-      setError(field, shown ? shown + ' ' + message : message);
-      messages.push(message);
+      if (shown.indexOf(message) < 0) setError(field, shown ? shown + ' ' + message : message);
+      if (messages.indexOf(message) < 0) messages.push(message);
       focusField = focusField || field;
     });
     (focusField === 'form' ? elements.submit : elements[focusField]).focus();
@@ -730,7 +968,8 @@
   if (config.strings) mergeStrings(config.strings);
   if (LANGUAGE_PACKS[language]) {
     api.load('scripts/i18n/' + language + '.js', function () {
-      if (config.strings) mergeStrings(config.strings); // over the pack
+      // Over the pack.
+      if (config.strings) mergeStrings(config.strings);
       applyHeaderTexts();
       mountWhenBodyExists();
     });

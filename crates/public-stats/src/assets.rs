@@ -5,13 +5,14 @@
 //!
 //! memory-serve does the embedding and content negotiation; the cache policy is ours: HTML is
 //! revalidated on every load (`no-cache`, answered by a 304 thanks to the ETag) and the other
-//! files are kept for five minutes, short enough that a deployment reaches pages quickly.
+//! files are kept for five minutes, short enough that a deployment reaches pages quickly. Every
+//! text file says it is UTF-8 (see [`with_charset`]).
 
 use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{Uri, header};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use memory_serve::CacheControl;
@@ -35,7 +36,43 @@ static FILES: LazyLock<Router> = LazyLock::new(|| {
         .cache_control(CacheControl::Custom("public, max-age=300"))
         .into_router()
         .fallback(not_found)
+        .layer(axum::middleware::map_response(with_charset))
 });
+
+/// memory-serve names a type without a charset (`text/javascript`, `text/css`,
+/// `image/svg+xml`…) and has no setting for one. A browser then decodes the file in the
+/// encoding of the page that loads it, and pages written for the seed declare none: the widget's
+/// UTF-8 text would read "Checking availabilityâ€¦". The files are UTF-8 (`build.rs` reads them
+/// as such), so every text type gets `charset=utf-8`.
+async fn with_charset(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let Some(Ok(content_type)) = headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) else {
+        return response;
+    };
+    if !is_text(content_type) || content_type.contains("charset=") {
+        return response;
+    }
+    if let Ok(with_charset) = HeaderValue::from_str(&format!("{content_type}; charset=utf-8")) {
+        headers.insert(header::CONTENT_TYPE, with_charset);
+    }
+    response
+}
+
+/// Types of files whose content is text a browser must decode: `text/*`, and the text formats
+/// registered under other top-level types (SVG is `image/svg+xml`). Problem bodies (the
+/// fallback's `application/problem+json`) are left as they are.
+fn is_text(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.starts_with("text/")
+        || essence.ends_with("+xml")
+        || matches!(
+            essence,
+            "application/javascript"
+                | "application/json"
+                | "application/manifest+json"
+                | "application/xml"
+        )
+}
 
 /// Every unknown path: a problem body, like every other error.
 async fn not_found() -> ApiError {

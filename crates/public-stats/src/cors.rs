@@ -8,6 +8,10 @@
 //! the request from reaching us, only the page from reading the answer. Requests without an
 //! `Origin` (not from a browser page) are left to the callback endpoint's own checks.
 //! The WebSockets need no CORS.
+//!
+//! A refused page cannot tell its owner why (the browser hides the failed preflight from
+//! scripts), so the service logs each refused origin: once per origin and hour, however many
+//! visitors try ([`OriginPolicy::report_refused`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +20,78 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use moka::future::Cache;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::problem::ApiError;
 
 /// Preflight answers may be cached by browsers for this long.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+/// A refused origin is logged again after this long, if its pages still try.
+const REPORT_EVERY: Duration = Duration::from_secs(3600);
+/// Bounds the memory of origins already logged: anyone can send any `Origin`.
+const REPORTED_ORIGINS: u64 = 1024;
+/// An `Origin` longer than this is cut in the log; real ones are far shorter.
+const MAX_LOGGED_ORIGIN: usize = 200;
+
+/// Which origins may create callbacks (the `ALLOWED_ORIGINS` setting, besides the service's
+/// own), and which refused ones were logged lately. Cheap to clone.
+#[derive(Clone)]
+pub struct OriginPolicy {
+    allowed: Arc<[HeaderValue]>,
+    reported: Cache<String, ()>,
+}
+
+impl OriginPolicy {
+    pub fn new(allowed: &[HeaderValue]) -> Self {
+        OriginPolicy {
+            allowed: Arc::from(allowed),
+            reported: Cache::builder()
+                .max_capacity(REPORTED_ORIGINS)
+                .time_to_live(REPORT_EVERY)
+                .build(),
+        }
+    }
+
+    fn is_refused(&self, origin: &HeaderValue, headers: &HeaderMap) -> bool {
+        !self.allowed.contains(origin) && !is_same_origin(origin, headers)
+    }
+
+    /// Logs, at most once per origin and [`REPORT_EVERY`], a callback request (its preflight or
+    /// the POST itself) from a page whose origin is refused. Sits outside the CORS layer, which
+    /// answers preflights itself.
+    pub async fn report_refused(
+        State(policy): State<OriginPolicy>,
+        request: Request,
+        next: Next,
+    ) -> Response {
+        if matches!(*request.method(), Method::OPTIONS | Method::POST)
+            && let Some(origin) = request.headers().get(header::ORIGIN)
+            && policy.is_refused(origin, request.headers())
+        {
+            let shown: String = String::from_utf8_lossy(origin.as_bytes())
+                .chars()
+                .take(MAX_LOGGED_ORIGIN)
+                .collect();
+            let first_in_a_while = policy
+                .reported
+                .entry(shown.clone())
+                .or_insert(())
+                .await
+                .is_fresh();
+            if first_in_a_while {
+                tracing::warn!(
+                    origin = ?shown,
+                    "refused a callback request from a page on {shown:?}: that origin is not in \
+                     ALLOWED_ORIGINS, so the browser does not send it and the visitor sees an \
+                     error. Add the origin to ALLOWED_ORIGINS if that site should offer callbacks \
+                     (this origin is not logged again for an hour)"
+                );
+            }
+        }
+        next.run(request).await
+    }
+}
 
 /// For the public, read-only endpoints.
 pub fn public_reads() -> CorsLayer {
@@ -44,17 +114,15 @@ pub fn callbacks(allowed: &[HeaderValue]) -> CorsLayer {
         .max_age(PREFLIGHT_MAX_AGE)
 }
 
-/// Refuses a POST whose `Origin` is neither the service's own nor one of `allowed` (the
-/// `ALLOWED_ORIGINS` setting).
+/// Refuses a POST whose `Origin` is neither the service's own nor one of the `ALLOWED_ORIGINS`.
 pub async fn refuse_foreign_origin(
-    State(allowed): State<Arc<[HeaderValue]>>,
+    State(policy): State<OriginPolicy>,
     request: Request,
     next: Next,
 ) -> Response {
     if request.method() == Method::POST
         && let Some(origin) = request.headers().get(header::ORIGIN)
-        && !allowed.contains(origin)
-        && !is_same_origin(origin, request.headers())
+        && policy.is_refused(origin, request.headers())
     {
         return ApiError::ForeignOrigin.into_response();
     }

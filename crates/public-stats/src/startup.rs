@@ -237,12 +237,17 @@ fn router(state: AppState) -> Router {
         .merge(queues::router())
         .merge(stats::router(state.settings.ewt_cache_ttl))
         .layer(cors::public_reads());
+    let origins = cors::OriginPolicy::new(&state.settings.allowed_origins);
     let callbacks = callbacks::router()
         .layer(axum::middleware::from_fn_with_state(
-            Arc::from(state.settings.allowed_origins.as_slice()),
+            origins.clone(),
             cors::refuse_foreign_origin,
         ))
-        .layer(cors::callbacks(&state.settings.allowed_origins));
+        .layer(cors::callbacks(&state.settings.allowed_origins))
+        .layer(axum::middleware::from_fn_with_state(
+            origins,
+            cors::OriginPolicy::report_refused,
+        ));
     Router::new()
         .merge(public_reads)
         .merge(push::router())

@@ -5,6 +5,7 @@ window.publicStatsWidget.addStrings('de', {
   previewText: 'Kanal wählen',
   checking: 'Verfügbarkeit wird geprüft…',
   unknown: 'Die Verfügbarkeit ist gerade nicht bekannt.',
+  noChannel: 'Sie können uns hier gerade nicht erreichen. Bitte versuchen Sie es später erneut.',
   agents_one: '{n} Mitarbeiter verfügbar',
   agents_other: '{n} Mitarbeiter verfügbar',
   noAgents: 'Gerade ist kein Mitarbeiter verfügbar.',

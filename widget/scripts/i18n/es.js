@@ -5,6 +5,7 @@ window.publicStatsWidget.addStrings('es', {
   previewText: 'Elija un canal',
   checking: 'Comprobando disponibilidad…',
   unknown: 'Ahora mismo no se conoce la disponibilidad.',
+  noChannel: 'Ahora mismo no puede contactarnos aquí. Inténtelo de nuevo más tarde.',
   agents_one: '{n} agente disponible',
   agents_other: '{n} agentes disponibles',
   noAgents: 'No hay agentes disponibles en este momento.',

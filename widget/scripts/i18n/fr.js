@@ -5,6 +5,7 @@ window.publicStatsWidget.addStrings('fr', {
   previewText: 'Choisissez un canal',
   checking: 'Vérification de la disponibilité…',
   unknown: 'La disponibilité n’est pas connue pour le moment.',
+  noChannel: 'Vous ne pouvez pas nous contacter ici pour le moment. Veuillez réessayer plus tard.',
   agents_one: '{n} conseiller disponible',
   agents_other: '{n} conseillers disponibles',
   noAgents: 'Aucun conseiller n’est disponible pour le moment.',

@@ -24,6 +24,84 @@ async fn the_seed_paths_are_served() {
     }
 }
 
+/// Every file of widget/ as the service serves it (the README is not served).
+fn widget_files() -> Vec<String> {
+    fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = format!("{prefix}/{name}");
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &path, out);
+            } else if path != "/README.md" {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../widget");
+    walk(&root, "", &mut files);
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn every_text_file_says_it_is_utf8() {
+    let app = spawn_app().await;
+    let files = widget_files();
+    assert!(
+        files.iter().any(|f| f.ends_with(".svg")) && files.iter().any(|f| f.ends_with(".css")),
+        "the widget's files were not found: {files:?}"
+    );
+    let mut checked = Vec::new();
+    for path in files
+        .iter()
+        .map(String::as_str)
+        .chain(["/", "/scripts/demo-config.js"])
+    {
+        for encoding in ["identity", "gzip"] {
+            let response = app
+                .http
+                .get(app.url(path))
+                .header(header::ACCEPT_ENCODING, encoding)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let content_type = response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                content_type.ends_with("; charset=utf-8"),
+                "{path} ({encoding}) is served as {content_type}: a page without a charset of its \
+                 own would decode it in its own encoding"
+            );
+            checked.push(content_type);
+        }
+    }
+    // A 304 carries the type too.
+    let etag = app.get("/scripts/chat-widget.js").await.headers()[header::ETAG].clone();
+    let again = app
+        .http
+        .get(app.url("/scripts/chat-widget.js"))
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(
+        again.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    for kind in ["text/html", "text/javascript", "text/css", "image/svg+xml"] {
+        assert!(
+            checked.iter().any(|t| t.starts_with(kind)),
+            "no {kind} file was checked: {checked:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn files_have_strong_etags_and_revalidate_with_304() {
     let app = spawn_app().await;

@@ -5,6 +5,7 @@ use reqwest::header;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::logs::capture_logs;
 
 const CALLBACKS: &str = "POST /api/v2/conversations/callbacks";
 
@@ -131,4 +132,49 @@ async fn callbacks_from_allowed_pages_own_pages_and_non_browsers_go_through() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.upstream_count(CALLBACKS).await, 3);
+}
+
+#[tokio::test]
+async fn a_refused_origin_is_logged_once_not_for_every_request() {
+    let logs = capture_logs();
+    let app = spawn_app_with(&["--allowed-origins", "https://shop.example"]).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/callback"))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .send()
+    };
+    // Three visitors of a site that is not allowed (a preflight each, then one POST without
+    // one), one of another such site, and the allowed site and the service's own page.
+    for _ in 0..3 {
+        preflight("https://old-site.example").await.unwrap();
+    }
+    post_callback(&app, Some("https://old-site.example")).await;
+    preflight("https://other.example").await.unwrap();
+    preflight("https://shop.example").await.unwrap();
+    let own = format!("http://{}", app.addr);
+    post_callback(&app, Some(own.as_str())).await;
+
+    let text = logs.text();
+    let refusals: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("refused a callback request"))
+        .collect();
+    let naming = |origin: &str| {
+        refusals
+            .iter()
+            .filter(|line| line.contains(&format!("{origin:?}")))
+            .count()
+    };
+    assert_eq!(naming("https://old-site.example"), 1, "{text}");
+    assert_eq!(naming("https://other.example"), 1, "{text}");
+    assert_eq!(refusals.len(), 2, "only refused origins are logged: {text}");
+    assert!(
+        refusals
+            .iter()
+            .all(|line| line.contains("ALLOWED_ORIGINS") && line.contains("WARN")),
+        "the log says what to change: {refusals:?}"
+    );
 }

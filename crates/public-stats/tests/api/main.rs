@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod logs;
 
 mod assets;
 mod callback_delivery;

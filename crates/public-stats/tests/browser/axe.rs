@@ -28,6 +28,16 @@ fn axe_source() -> &'static str {
 /// violation with the offending nodes, unless there are none. `state` names the widget's state
 /// in the failure message and the screenshot.
 pub async fn assert_no_violations(browser: &Browser, state: &str) {
+    assert_no_violations_in(browser, None, state).await;
+}
+
+/// [`assert_no_violations`] for the element `selector` and what is inside it, e.g. the widget on
+/// a page whose own markup is not this project's.
+pub async fn assert_no_violations_within(browser: &Browser, selector: &str, state: &str) {
+    assert_no_violations_in(browser, Some(selector), state).await;
+}
+
+async fn assert_no_violations_in(browser: &Browser, selector: Option<&str>, state: &str) {
     let loaded = browser
         .js(
             &format!(
@@ -46,14 +56,15 @@ pub async fn assert_no_violations(browser: &Browser, state: &str) {
         .js_async(
             r#"
             const done = arguments[arguments.length - 1];
-            axe.run(document, { resultTypes: ['violations'] })
+            const context = arguments[0] ? document.querySelector(arguments[0]) : document;
+            axe.run(context, { resultTypes: ['violations'] })
               .then(r => done({ violations: r.violations.map(v => ({
                   id: v.id, impact: v.impact, help: v.help,
                   nodes: v.nodes.map(n => ({ target: n.target, html: n.html, why: n.failureSummary })),
               })) }))
               .catch(e => done({ error: String(e) }));
             "#,
-            vec![],
+            vec![json!(selector)],
         )
         .await;
     assert_eq!(result["error"], Value::Null, "axe-core failed to run");

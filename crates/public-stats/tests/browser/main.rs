@@ -16,6 +16,7 @@ mod helpers;
 mod axe;
 mod browser;
 mod host;
+mod seed_host;
 mod widget;
 
 mod callback;
@@ -26,5 +27,6 @@ mod keyboard;
 mod languages;
 mod loader;
 mod mobile;
+mod seed_pages;
 mod settings;
 mod stats;
