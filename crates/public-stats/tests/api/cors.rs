@@ -151,11 +151,11 @@ async fn a_refused_origin_is_logged_once_not_for_every_request() {
     for _ in 0..3 {
         preflight("https://old-site.example").await.unwrap();
     }
-    post_callback(&app, Some("https://old-site.example")).await;
+    post_callback(&app, Some("https://old-site.example"), 0).await;
     preflight("https://other.example").await.unwrap();
     preflight("https://shop.example").await.unwrap();
     let own = format!("http://{}", app.addr);
-    post_callback(&app, Some(own.as_str())).await;
+    post_callback(&app, Some(own.as_str()), 1).await;
 
     let text = logs.text();
     let refusals: Vec<&str> = text
