@@ -130,7 +130,7 @@ fn traffic_makes_the_org_move_and_is_reproducible() {
             changes += model
                 .take_events()
                 .iter()
-                .filter(|e| matches!(e, ModelEvent::QueueChanged(_)))
+                .filter(|e| matches!(e, ModelEvent::QueueChanged { .. }))
                 .count();
         }
         (changes, model.queue_snapshot(DEMO_SALES_QUEUE))

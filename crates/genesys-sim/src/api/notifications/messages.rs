@@ -57,11 +57,11 @@ fn envelope(topic: &str, body: Value) -> String {
 /// One observation event: a group per media type worth reporting, then the queue-wide group.
 ///
 /// A media type is reported when it has anything waiting, interacting or alerting, or when it
-/// changed since `previous` (so a drop to 0 reaches the client). The queue-wide group (no
+/// `changed` since the last event (so a drop to 0 reaches the client). The queue-wide group (no
 /// `mediaType`, as Genesys's sample expects) carries the agent metrics.
 pub fn observation_events(
     snapshot: &QueueSnapshot,
-    previous: Option<&QueueSnapshot>,
+    changed: impl Fn(MediaType) -> bool,
     now: OffsetDateTime,
 ) -> Vec<String> {
     let topic = observations_topic(snapshot.queue_id);
@@ -70,10 +70,7 @@ pub fn observation_events(
     let mut events: Vec<String> = snapshot
         .media
         .iter()
-        .filter(|(media, counts)| {
-            let before = previous.and_then(|p| p.media.get(media));
-            **counts != MediaCounts::default() || before.is_some_and(|b| b != *counts)
-        })
+        .filter(|(media, counts)| **counts != MediaCounts::default() || changed(**media))
         .map(|(media, counts)| {
             let body = media_body(snapshot.queue_id, *media, counts, &interval);
             envelope(&topic, body)
