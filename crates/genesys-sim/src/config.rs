@@ -14,6 +14,10 @@ use crate::model::MediaType;
 pub const DEMO_CLIENT_ID: &str = "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e";
 /// The demo org's OAuth client secret. It guards nothing real: the simulator listens on loopback.
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-secret";
+/// The simulated organization's id (`GET /api/v2/organizations/me`, system messages).
+pub const DEMO_ORGANIZATION_ID: Uuid = uuid!("7c3f9b2e-0d41-4a8e-b6c5-2f1e8d9a0b34");
+/// The simulated organization's name.
+pub const DEMO_ORGANIZATION_NAME: &str = "Genesys Cloud Simulator";
 /// The demo org's Web Messaging deployment id.
 pub const DEMO_DEPLOYMENT_ID: Uuid = uuid!("d3b07384-d113-4ec6-a7b1-5e7f0c8a9b10");
 /// The demo queues' fixed ids.

@@ -9,6 +9,7 @@ mod callbacks;
 mod control;
 mod faults;
 mod notifications;
+mod organization;
 mod request_log;
 mod routing;
 mod webmessaging;
