@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus};
+pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus, WaitingConversation};
 pub use budget::{BudgetConfig, Priority};
 pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
 pub use environment::Environment;
