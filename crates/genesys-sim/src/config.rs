@@ -39,6 +39,9 @@ pub struct SimConfig {
     pub traffic: bool,
     /// `expires_in` of issued access tokens.
     pub token_ttl: Duration,
+    /// API requests one access token may make per minute before 429s (Genesys: 300); `None`
+    /// lifts the limit.
+    pub rate_limit_per_minute: Option<u32>,
     /// Interval of `channel.metadata` heartbeats on notification sockets (Genesys: 30 s).
     pub heartbeat_interval: Duration,
     /// Lifetime of a notification channel (Genesys: 24 h).
@@ -82,6 +85,7 @@ impl SimConfig {
             time_scale: 1.0,
             traffic: true,
             token_ttl: Duration::from_secs(86_399),
+            rate_limit_per_minute: Some(crate::api::rate_limit::GENESYS_PER_MINUTE),
             heartbeat_interval: Duration::from_secs(30),
             channel_ttl: Duration::from_secs(24 * 3600),
             observation_min_interval: Duration::from_secs(1),

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod error;
 pub mod notifications;
 pub mod organization;
+pub mod rate_limit;
 pub mod routing;
 pub mod webmessaging;
 

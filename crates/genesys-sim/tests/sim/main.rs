@@ -10,6 +10,7 @@ mod control;
 mod faults;
 mod notifications;
 mod organization;
+mod rate_limit;
 mod request_log;
 mod routing;
 mod webmessaging;
