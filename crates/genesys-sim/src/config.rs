@@ -39,6 +39,8 @@ pub struct SimConfig {
     pub traffic: bool,
     /// `expires_in` of issued access tokens.
     pub token_ttl: Duration,
+    /// Serve HTTPS and WSS (a certificate made at start, see `tls.rs`) instead of HTTP and WS.
+    pub tls: bool,
     /// API requests one access token may make per minute before 429s (Genesys: 300); `None`
     /// lifts the limit.
     pub rate_limit_per_minute: Option<u32>,
@@ -86,6 +88,7 @@ impl SimConfig {
             traffic: true,
             token_ttl: Duration::from_secs(86_399),
             rate_limit_per_minute: Some(crate::api::rate_limit::GENESYS_PER_MINUTE),
+            tls: false,
             heartbeat_interval: Duration::from_secs(30),
             channel_ttl: Duration::from_secs(24 * 3600),
             observation_min_interval: Duration::from_secs(1),

@@ -31,6 +31,10 @@ struct Args {
     /// the limit.
     #[arg(long)]
     rate_limit: Option<u32>,
+    /// Serve HTTPS and WSS, as Genesys does, with a certificate made at start (its CA is printed:
+    /// a client must trust it).
+    #[arg(long)]
+    tls: bool,
     /// Hold the queues still: no arrivals, no breaks (set state through `/__sim/`).
     #[arg(long)]
     no_traffic: bool,
@@ -54,6 +58,7 @@ impl Args {
                 .token_ttl_secs
                 .map_or(demo.token_ttl, Duration::from_secs),
             traffic: !self.no_traffic,
+            tls: self.tls,
             rate_limit_per_minute: self
                 .rate_limit
                 .map_or(demo.rate_limit_per_minute, |n| (n > 0).then_some(n)),
@@ -101,6 +106,9 @@ fn print_banner(sim: &genesys_sim::RunningSim, config: &SimConfig) {
             |n| format!("{n} requests/minute per token")
         )
     );
+    if let Some(ca) = sim.ca_pem() {
+        println!("  TLS: trust this certificate authority (PEM):\n{ca}");
+    }
     println!(
         "  control API: {}/__sim/org (see crates/genesys-sim/README.md); Ctrl-C stops",
         sim.base_url()

@@ -58,6 +58,11 @@ impl SimState {
         }))
     }
 
+    /// `wss` when the simulator serves TLS, else `ws`.
+    pub fn ws_scheme(&self) -> &'static str {
+        if self.config.tls { "wss" } else { "ws" }
+    }
+
     /// Locks the model. Never hold the guard across an `.await`.
     pub fn model(&self) -> MutexGuard<'_, Model> {
         // A panic while holding the lock leaves the model usable: it has no invariants that a

@@ -13,4 +13,5 @@ mod organization;
 mod rate_limit;
 mod request_log;
 mod routing;
+mod tls;
 mod webmessaging;
