@@ -343,6 +343,18 @@ def main():
 
     step("401 ErrorBody: a token the simulator never issued", bad_token)
 
+    def wrong_secret():
+        # The login answers in OAuth's error form, not an ErrorBody.
+        try:
+            gc.api_client.ApiClient().get_client_credentials_token(org["clientId"], "wrong-secret")
+        except ApiException as error:
+            body = json.loads(error.body)
+            expect(error.status == 401 and body.get("error") == "invalid_client", f"{error.status} {body}")
+            return
+        raise CheckFailed("a wrong secret was accepted")
+
+    step("401 invalid_client: get_client_credentials_token with a wrong secret", wrong_secret)
+
     def retried_429():
         control("DELETE", "/__sim/requests")
         control("POST", "/__sim/faults", {"route": "GET /api/v2/routing/queues", "status": 429, "retryAfter": 1, "times": 1})

@@ -177,4 +177,16 @@ await step('ConversationsApi.getConversationsCallback', async () => {
   expect(conversation.id === callback.conversation.id, 'another conversation came back');
 });
 
+await step('a 429 reaches the caller (this SDK does not retry), the next call succeeds', async () => {
+  await control('POST', '/__sim/faults', {
+    route: 'GET /api/v2/routing/queues/{queueId}', status: 429, retryAfter: 1, times: 1,
+  });
+  const refused = await routing.getRoutingQueue(queueId).then(() => null, (error) => error);
+  expect(refused?.status === 429, `expected a 429, got ${JSON.stringify(refused)}`);
+  // It rejects with Genesys's ErrorBody itself.
+  expect(refused.code === 'too.many.requests.retry.after', `error ${JSON.stringify(refused)}`);
+  const queue = await routing.getRoutingQueue(queueId);
+  expect(queue.id === queueId, 'the retry by hand failed');
+});
+
 console.log('official SDK: all steps passed');

@@ -32,6 +32,8 @@ fn assert_passed(output: &Output, sdk: &str, last_line: &str) {
         "the official {sdk} SDK failed against the simulator:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains(last_line), "{stdout}\n{stderr}");
+    // The steps, for `--nocapture`.
+    println!("{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
