@@ -3,8 +3,8 @@
 //! listing, has no `total`, `pageCount` or `lastUri`).
 //!
 //! Filters: `name` (contains, any case), `routingStatus` and `presence` (lists), `joined`. The
-//! skill, language and member-type filters are accepted and select nothing less: the simulated
-//! agents have no skills and are all individual members.
+//! skill, language and member-type filters are accepted and ignored: the simulated agents have no
+//! skills or languages and are all members in their own right (`memberBy: "user"`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
