@@ -322,7 +322,8 @@ async fn detail_metrics_list_each_waiting_and_handled_conversation_oldest_first(
         &json!({"agents": {"busy": 1}, "waiting": {"voice": 2}, "interacting": {"voice": 1}}),
     )
     .await;
-    // Waits later than the two voice calls, with the name and number it was created with.
+    // Queues no earlier than the two voice calls (later once the clock has ticked), with the
+    // name and number it was created with.
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     let created = sim
         .post_json(
@@ -380,8 +381,8 @@ async fn detail_metrics_list_each_waiting_and_handled_conversation_oldest_first(
     assert!(
         voice_since
             .iter()
-            .all(|d| d.as_str() < waiting[0]["observationDate"].as_str().unwrap()),
-        "the callback queued after the calls: {voice_since:?} vs {}",
+            .all(|d| d.as_str() <= waiting[0]["observationDate"].as_str().unwrap()),
+        "the callback queued no earlier than the calls: {voice_since:?} vs {}",
         waiting[0]["observationDate"]
     );
     // An empty media row lists no one; a metric not in detailMetrics lists nothing.

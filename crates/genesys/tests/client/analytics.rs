@@ -81,7 +81,16 @@ async fn waiting_conversations_come_longest_waiting_first() -> Result<()> {
         json!({"agents": {"offQueue": 1}, "waiting": {"voice": 2}}),
     )
     .await?;
-    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    // With nobody on queue the estimate is the longest wait so far: once it is a second, the
+    // simulated clock has moved on and the callback queues strictly later than the calls.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sim.client().estimated_wait_time(DEMO_SALES_QUEUE).await? < Some(1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clock never moved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let callback = sim
         .client()
         .create_callback(&genesys::CreateCallback::new(
