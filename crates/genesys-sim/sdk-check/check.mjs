@@ -1,6 +1,8 @@
 // Genesys's official JavaScript SDK (npm `purecloud-platform-client-v2`), unchanged, against the
 // simulator: the SDK's own base-URL handling ("gateway"), login, request building and response
-// handling must all work. Run by crates/genesys-sim/tests/official_sdk.rs, which starts the
+// handling must all work, for every endpoint the simulator serves (queues, single queue, members,
+// observations with detailMetrics, both EWTs, tokens/me, organizations/me, notifications with a
+// live event, callbacks). Run by crates/genesys-sim/tests/official_sdk.rs, which starts the
 // simulator and passes its address; usage: node check.mjs http://127.0.0.1:PORT
 //
 // Each step prints one line; any failure exits non-zero with the step that failed.
@@ -54,9 +56,39 @@ await step('RoutingApi.getRoutingQueues (paged)', async () => {
   expect(page.total === org.queues.length, `total ${page.total}, org has ${org.queues.length}`);
 });
 
+await step('RoutingApi.getRoutingQueues (id list, sortOrder desc)', async () => {
+  // The SDK sends a list parameter comma-joined.
+  const ids = org.queues.slice(0, 2).map((q) => q.id);
+  const page = await routing.getRoutingQueues({ id: ids, sortOrder: 'desc' });
+  const names = page.entities.map((q) => q.name);
+  const expected = org.queues.slice(0, 2).map((q) => q.name).sort().reverse();
+  expect(JSON.stringify(names) === JSON.stringify(expected), `names ${names}, expected ${expected}`);
+});
+
+await step('RoutingApi.getRoutingQueue', async () => {
+  const queue = await routing.getRoutingQueue(queueId);
+  expect(queue.id === queueId && queue.name === org.queues[0].name, `queue ${JSON.stringify(queue)}`);
+});
+
 await control('PUT', `/__sim/queues/${queueId}/state`, {
   agents: { idle: 0, busy: 2, offQueue: 1 },
   waiting: { voice: 3, callback: 1 },
+});
+
+await step('RoutingApi.getRoutingQueueMembers', async () => {
+  const members = await routing.getRoutingQueueMembers(queueId, { pageSize: 2 });
+  expect(members.entities.length === 2 && members.nextUri, `members ${JSON.stringify(members)}`);
+  expect(members.entities.every((m) => m.user?.id === m.id && m.routingStatus?.status), 'member shape');
+});
+
+await step('TokensApi.getTokensMe', async () => {
+  const me = await new platformClient.TokensApi().getTokensMe();
+  expect(me.OAuthClient?.id === org.clientId, `token info ${JSON.stringify(me)}`);
+});
+
+await step('OrganizationApi.getOrganizationsMe', async () => {
+  const me = await new platformClient.OrganizationApi().getOrganizationsMe();
+  expect(me.id && me.name && me.version, `organization ${JSON.stringify(me)}`);
 });
 
 await step('AnalyticsApi.postAnalyticsQueuesObservationsQuery', async () => {
@@ -66,11 +98,14 @@ await step('AnalyticsApi.postAnalyticsQueuesObservationsQuery', async () => {
       predicates: [{ type: 'dimension', dimension: 'queueId', operator: 'matches', value: queueId }],
     },
     metrics: ['oOnQueueUsers', 'oOffQueueUsers', 'oWaiting', 'oInteracting'],
+    detailMetrics: ['oWaiting'],
   });
   const voice = response.results.find((r) => r.group.queueId === queueId && r.group.mediaType === 'voice');
   expect(voice, 'no voice row');
   const waiting = voice.data.find((d) => d.metric === 'oWaiting');
   expect(waiting?.stats?.count === 3, `voice oWaiting ${JSON.stringify(waiting)}`);
+  expect(waiting.observations?.length === 3, `observations ${JSON.stringify(waiting.observations)}`);
+  expect(waiting.observations.every((o) => o.observationDate && o.conversationId), 'observation shape');
 });
 
 await step('RoutingApi.getRoutingQueueEstimatedwaittime', async () => {
@@ -140,6 +175,18 @@ await step('ConversationsApi.getConversationsCallback', async () => {
     callback.conversation.id,
   );
   expect(conversation.id === callback.conversation.id, 'another conversation came back');
+});
+
+await step('a 429 reaches the caller (this SDK does not retry), the next call succeeds', async () => {
+  await control('POST', '/__sim/faults', {
+    route: 'GET /api/v2/routing/queues/{queueId}', status: 429, retryAfter: 1, times: 1,
+  });
+  const refused = await routing.getRoutingQueue(queueId).then(() => null, (error) => error);
+  expect(refused?.status === 429, `expected a 429, got ${JSON.stringify(refused)}`);
+  // It rejects with Genesys's ErrorBody itself.
+  expect(refused.code === 'too.many.requests.retry.after', `error ${JSON.stringify(refused)}`);
+  const queue = await routing.getRoutingQueue(queueId);
+  expect(queue.id === queueId, 'the retry by hand failed');
 });
 
 console.log('official SDK: all steps passed');

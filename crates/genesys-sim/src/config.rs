@@ -14,6 +14,10 @@ use crate::model::MediaType;
 pub const DEMO_CLIENT_ID: &str = "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e";
 /// The demo org's OAuth client secret. It guards nothing real: the simulator listens on loopback.
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-secret";
+/// The simulated organization's id (`GET /api/v2/organizations/me`, system messages).
+pub const DEMO_ORGANIZATION_ID: Uuid = uuid!("7c3f9b2e-0d41-4a8e-b6c5-2f1e8d9a0b34");
+/// The simulated organization's name.
+pub const DEMO_ORGANIZATION_NAME: &str = "Genesys Cloud Simulator";
 /// The demo org's Web Messaging deployment id.
 pub const DEMO_DEPLOYMENT_ID: Uuid = uuid!("d3b07384-d113-4ec6-a7b1-5e7f0c8a9b10");
 /// The demo queues' fixed ids.
@@ -35,6 +39,11 @@ pub struct SimConfig {
     pub traffic: bool,
     /// `expires_in` of issued access tokens.
     pub token_ttl: Duration,
+    /// Serve HTTPS and WSS (a certificate made at start, see `tls.rs`) instead of HTTP and WS.
+    pub tls: bool,
+    /// API requests one access token may make per minute before 429s (Genesys: 300); `None`
+    /// lifts the limit.
+    pub rate_limit_per_minute: Option<u32>,
     /// Interval of `channel.metadata` heartbeats on notification sockets (Genesys: 30 s).
     pub heartbeat_interval: Duration,
     /// Lifetime of a notification channel (Genesys: 24 h).
@@ -78,6 +87,8 @@ impl SimConfig {
             time_scale: 1.0,
             traffic: true,
             token_ttl: Duration::from_secs(86_399),
+            rate_limit_per_minute: Some(crate::api::rate_limit::GENESYS_PER_MINUTE),
+            tls: false,
             heartbeat_interval: Duration::from_secs(30),
             channel_ttl: Duration::from_secs(24 * 3600),
             observation_min_interval: Duration::from_secs(1),

@@ -6,6 +6,9 @@
 //! ([`model`]) whose queues, agents and interactions move over time. A control API under `/__sim/` lets tests set state, inject faults and read what
 //! reached "Genesys".
 //!
+//! With `SimConfig::tls` it serves HTTPS and WSS only, as Genesys does, with a certificate made at
+//! start ([`RunningSim::ca_pem`] is what a client trusts).
+//!
 //! It is not a client: it shares no types with the `genesys` crate, so a wrong field name on either
 //! side fails a test instead of passing on both.
 
@@ -14,11 +17,13 @@ pub mod config;
 pub mod control;
 pub mod model;
 pub mod state;
+pub mod tls;
 
 pub use config::SimConfig;
 pub use state::SimState;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -27,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 /// A simulator serving on a real socket. Dropping it stops the server and the model's clock.
 pub struct RunningSim {
     addr: SocketAddr,
+    /// The CA certificate (PEM) to trust, when serving TLS.
+    ca_pem: Option<String>,
     state: SimState,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
@@ -38,14 +45,25 @@ impl RunningSim {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`: the API and login base URL for a client.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS): the API and login base URL for a client.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
-    /// `ws://127.0.0.1:PORT`: the base of the WebSocket endpoints.
+    /// `ws://127.0.0.1:PORT` (`wss://` with TLS): the base of the WebSocket endpoints.
     pub fn ws_base_url(&self) -> String {
-        format!("ws://{}", self.addr)
+        format!("{}://{}", self.state.ws_scheme(), self.addr)
+    }
+
+    /// With TLS: the PEM of the certificate authority that signed the simulator's certificate,
+    /// for a client to trust. `None` when serving plain HTTP.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The simulator's shared state, for in-process control (tests may also use `/__sim/` over HTTP).
@@ -80,27 +98,53 @@ impl Drop for RunningSim {
     }
 }
 
-/// Binds `config.listen` (port 0 picks a free port), starts the model's clock and serves the API.
+/// How long open connections get to finish when a TLS simulator stops.
+const TLS_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Binds `config.listen` (port 0 picks a free port), starts the model's clock and serves the API
+/// (over TLS when `config.tls`).
 pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let certificate = if config.tls {
+        Some(tls::SimCertificate::generate().map_err(std::io::Error::other)?)
+    } else {
+        None
+    };
     let shutdown = CancellationToken::new();
     let state = SimState::new(config, addr, shutdown.clone());
     state.start_clock();
-    let app = api::router(state.clone());
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(error) = serve.await {
-            tracing::error!(%error, "simulator server stopped");
+    let ca_pem = certificate.as_ref().map(|c| c.ca_pem().to_owned());
+    let server = match certificate {
+        None => tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "simulator server stopped");
+            }
+        }),
+        Some(certificate) => {
+            let rustls =
+                axum_server::tls_rustls::RustlsConfig::from_config(certificate.server_config());
+            let handle = axum_server::Handle::new();
+            let server =
+                axum_server::from_tcp_rustls(listener.into_std()?, rustls)?.handle(handle.clone());
+            tokio::spawn(async move {
+                tokio::spawn(async move {
+                    stop.cancelled().await;
+                    handle.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
+                });
+                if let Err(error) = server.serve(app).await {
+                    tracing::error!(%error, "simulator server stopped");
+                }
+            })
         }
-    });
+    };
     Ok(RunningSim {
         addr,
+        ca_pem,
         state,
         shutdown,
         server: Some(server),

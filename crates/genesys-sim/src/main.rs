@@ -27,6 +27,14 @@ struct Args {
     /// Lifetime of issued access tokens, in seconds (`expires_in`; Genesys allows 300 to 172800).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=172_800))]
     token_ttl_secs: Option<u64>,
+    /// API requests per minute one access token may make before 429s (Genesys: 300); 0 lifts
+    /// the limit.
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Serve HTTPS and WSS, as Genesys does, with a certificate made at start (its CA is printed:
+    /// a client must trust it).
+    #[arg(long)]
+    tls: bool,
     /// Hold the queues still: no arrivals, no breaks (set state through `/__sim/`).
     #[arg(long)]
     no_traffic: bool,
@@ -50,6 +58,10 @@ impl Args {
                 .token_ttl_secs
                 .map_or(demo.token_ttl, Duration::from_secs),
             traffic: !self.no_traffic,
+            tls: self.tls,
+            rate_limit_per_minute: self
+                .rate_limit
+                .map_or(demo.rate_limit_per_minute, |n| (n > 0).then_some(n)),
             ..demo
         }
     }
@@ -85,11 +97,18 @@ fn print_banner(sim: &genesys_sim::RunningSim, config: &SimConfig) {
         println!("    {}  {}", queue.id, queue.name);
     }
     println!(
-        "  traffic: {}, time scale: {}, token ttl: {} s",
+        "  traffic: {}, time scale: {}, token ttl: {} s, rate limit: {}",
         if config.traffic { "on" } else { "off" },
         config.time_scale,
-        config.token_ttl.as_secs()
+        config.token_ttl.as_secs(),
+        config.rate_limit_per_minute.map_or_else(
+            || "none".to_owned(),
+            |n| format!("{n} requests/minute per token")
+        )
     );
+    if let Some(ca) = sim.ca_pem() {
+        println!("  TLS: trust this certificate authority (PEM):\n{ca}");
+    }
     println!(
         "  control API: {}/__sim/org (see crates/genesys-sim/README.md); Ctrl-C stops",
         sim.base_url()

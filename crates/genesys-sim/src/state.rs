@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{auth, notifications, webmessaging};
+use crate::api::{auth, notifications, rate_limit, webmessaging};
 use crate::config::SimConfig;
 use crate::control;
 use crate::model::{Model, ModelEvent};
@@ -27,6 +27,7 @@ pub struct Inner {
     model: Mutex<Model>,
     events: broadcast::Sender<ModelEvent>,
     pub auth: auth::Tokens,
+    pub rate_limit: rate_limit::RateLimit,
     pub control: control::Control,
     pub notifications: notifications::Channels,
     pub webmessaging: webmessaging::Sessions,
@@ -49,11 +50,17 @@ impl SimState {
             model: Mutex::new(model),
             events,
             auth: auth::Tokens::default(),
+            rate_limit: rate_limit::RateLimit::new(config.rate_limit_per_minute),
             control: control::Control::default(),
             notifications: notifications::Channels::default(),
             webmessaging: webmessaging::Sessions::default(),
             config,
         }))
+    }
+
+    /// `wss` when the simulator serves TLS, else `ws`.
+    pub fn ws_scheme(&self) -> &'static str {
+        if self.config.tls { "wss" } else { "ws" }
     }
 
     /// Locks the model. Never hold the guard across an `.await`.

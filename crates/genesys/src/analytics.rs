@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::GenesysClient;
@@ -277,9 +278,12 @@ impl QueueObservations {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ObservationQuery<'a> {
     filter: Filter,
     metrics: &'a [&'a str],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    detail_metrics: &'a [&'a str],
 }
 
 #[derive(Serialize)]
@@ -314,6 +318,7 @@ fn query_for(queues: &[Uuid]) -> ObservationQuery<'static> {
             predicates,
         },
         metrics: &OBSERVATION_METRICS,
+        detail_metrics: &[],
     }
 }
 
@@ -337,6 +342,29 @@ struct ObservationData {
     metric: Option<String>,
     qualifier: Option<String>,
     stats: Option<ObservationStats>,
+    #[serde(default)]
+    observations: Vec<ObservationValue>,
+}
+
+/// `ObservationValue`, the fields this client reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ObservationValue {
+    #[serde(with = "time::serde::rfc3339")]
+    observation_date: OffsetDateTime,
+    conversation_id: Option<Uuid>,
+    routing_priority: Option<i64>,
+}
+
+/// A conversation waiting in a queue, from `detailMetrics: ["oWaiting"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingConversation {
+    pub conversation_id: Uuid,
+    /// The analytics media type (`voice`, `callback`, `message`, …).
+    pub media_type: String,
+    /// Since when it waits.
+    pub since: OffsetDateTime,
+    pub routing_priority: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -379,7 +407,49 @@ fn fold_response(queues: &[Uuid], response: ObservationResponse) -> Vec<QueueObs
     observed
 }
 
+/// Every waiting conversation of the response, the longest waiting first. Observations without a
+/// conversation id or a media type are dropped.
+fn waiting_in(response: ObservationResponse) -> Vec<WaitingConversation> {
+    let mut waiting: Vec<WaitingConversation> = response
+        .results
+        .into_iter()
+        .flat_map(|row| {
+            let media_type = row.group.get("mediaType").cloned();
+            row.data
+                .into_iter()
+                .filter(|data| data.metric.as_deref() == Some("oWaiting"))
+                .flat_map(|data| data.observations)
+                .filter_map(move |value| {
+                    Some(WaitingConversation {
+                        conversation_id: value.conversation_id?,
+                        media_type: media_type.clone()?,
+                        since: value.observation_date,
+                        routing_priority: value.routing_priority.unwrap_or(0),
+                    })
+                })
+        })
+        .collect();
+    waiting.sort_by_key(|w| w.since);
+    waiting
+}
+
 impl GenesysClient {
+    /// The conversations waiting in `queue`, longest waiting first (Genesys's `oWaiting`
+    /// observations): what "longest waiting" and a position in the queue are computed from.
+    pub async fn waiting_conversations(
+        &self,
+        queue: Uuid,
+    ) -> Result<Vec<WaitingConversation>, Error> {
+        let route = Route::idempotent(Method::POST, OBSERVATIONS_QUERY);
+        let url = self.api_url(&["api", "v2", "analytics", "queues", "observations", "query"])?;
+        let mut query = query_for(&[queue]);
+        query.metrics = &["oWaiting"];
+        query.detail_metrics = &["oWaiting"];
+        let request = Request::new(route, url, Priority::Low).json(&query)?;
+        let response = self.send(request).await?.json("queue observations")?;
+        Ok(waiting_in(response))
+    }
+
     /// Current observations of `queues`, one entry per queue in the order given.
     pub async fn query_queue_observations(
         &self,

@@ -54,6 +54,9 @@ pub enum Error {
     /// A request this client would build is invalid (e.g. an unserialisable body).
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// The client's configuration cannot be used (e.g. a root certificate that is not one).
+    #[error("invalid client configuration: {0}")]
+    InvalidConfig(&'static str),
 }
 
 fn code_suffix(body: &Option<Box<ErrorBody>>) -> String {

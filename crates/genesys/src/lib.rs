@@ -21,6 +21,7 @@ mod http;
 pub mod notifications;
 pub mod routing;
 pub mod secret;
+pub mod tls;
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus};
+pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus, WaitingConversation};
 pub use budget::{BudgetConfig, Priority};
 pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
 pub use environment::Environment;
@@ -37,6 +38,7 @@ pub use http::{DEFAULT_RETRY_AFTER, RetryPolicy};
 pub use notifications::channels::{Channel, ChannelId, ChannelTopic, ConnectUri};
 pub use routing::{EwtMediaType, Queue, QueueLookup};
 pub use secret::{AccessToken, ClientSecret};
+pub use tls::RootCertificate;
 
 use auth::TokenSource;
 use budget::Budget;
@@ -55,6 +57,9 @@ pub struct ClientConfig {
     pub max_body_bytes: usize,
     pub budget: BudgetConfig,
     pub retry: RetryPolicy,
+    /// Certificate authorities trusted besides the platform's (REST) and Mozilla's (WebSocket)
+    /// roots. Empty in production; a simulator serving TLS needs its own CA here.
+    pub extra_root_certificates: Vec<RootCertificate>,
 }
 
 impl ClientConfig {
@@ -73,6 +78,7 @@ impl ClientConfig {
             max_body_bytes: 1024 * 1024,
             budget: BudgetConfig::default(),
             retry: RetryPolicy::default(),
+            extra_root_certificates: Vec::new(),
         }
     }
 }
@@ -85,6 +91,8 @@ pub struct GenesysClient {
 
 struct Inner {
     environment: Environment,
+    /// How the notification WebSocket makes its TLS connection (`None`: tokio-tungstenite's own).
+    websocket_connector: Option<tokio_tungstenite::Connector>,
     transport: Transport,
     tokens: TokenSource,
     budget: Budget,
@@ -102,19 +110,29 @@ impl GenesysClient {
             // A local simulator must never be reached through a system proxy.
             builder = builder.no_proxy();
         }
+        if !config.extra_root_certificates.is_empty() {
+            builder = builder.tls_certs_merge(tls::for_reqwest(&config.extra_root_certificates)?);
+        }
         let http = builder.build().map_err(Error::Transport)?;
+        let websocket_connector = tls::websocket_connector(&config.extra_root_certificates)?;
         Ok(GenesysClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(http, config.max_body_bytes, config.retry),
                 tokens: TokenSource::new(config.client_id, config.client_secret, token_url),
                 budget: Budget::new(config.budget),
                 environment: config.environment,
+                websocket_connector,
             }),
         })
     }
 
     pub fn environment(&self) -> &Environment {
         &self.inner.environment
+    }
+
+    /// The TLS connector for notification WebSockets, trusting the same extra roots as REST.
+    pub(crate) fn websocket_connector(&self) -> Option<tokio_tungstenite::Connector> {
+        self.inner.websocket_connector.clone()
     }
 
     /// The current access token, fetched or refreshed if needed. For the notification stream and

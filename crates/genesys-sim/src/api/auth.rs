@@ -154,7 +154,8 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     given.eq_ignore_ascii_case(scheme).then_some(rest.trim())
 }
 
-/// Middleware: every `/api/v2/...` request needs a live bearer token; other paths pass.
+/// Middleware: every `/api/v2/...` request needs a live bearer token, and counts against that
+/// token's request limit (`rate_limit.rs`); other paths pass.
 pub async fn require_bearer(
     State(state): State<SimState>,
     request: Request,
@@ -165,8 +166,14 @@ pub async fn require_bearer(
     if !path.starts_with("/api/v2/") || exempt {
         return next.run(request).await;
     }
-    match bearer_token(&state, request.headers()) {
-        Ok(_) => next.run(request).await,
+    let admitted = bearer_token(&state, request.headers()).and_then(|token| {
+        state
+            .rate_limit
+            .admit(token)
+            .map_err(ApiError::too_many_requests)
+    });
+    match admitted {
+        Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     }
 }

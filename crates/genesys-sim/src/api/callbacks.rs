@@ -6,7 +6,7 @@
 //! It is not rescheduling/disconnecting (`PATCH`), agent-owned or dialer callbacks: the fields for
 //! those are accepted and ignored.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::api::error::{ApiError, GenesysJson, parse_uuid};
+use crate::api::iso_millis;
 use crate::model::{CallbackRecord, CallbackSpec, InteractionState};
 use crate::state::SimState;
 
@@ -45,8 +46,7 @@ struct CreateCallbackCommand {
     #[serde(default)]
     validate_callback_numbers: bool,
     /// Typed so that a non-string value is rejected, as the model (`{[key]: string}`) requires.
-    #[allow(dead_code)]
-    data: Option<HashMap<String, String>>,
+    data: Option<BTreeMap<String, String>>,
     #[allow(dead_code)]
     script_id: Option<String>,
 }
@@ -105,17 +105,21 @@ fn validate(command: CreateCallbackCommand) -> Result<(Uuid, CallbackSpec), ApiE
             "Invalid callback number '{bad}'"
         )));
     }
-    if let Some(time) = &command.callback_scheduled_time {
-        OffsetDateTime::parse(time, &Rfc3339).map_err(|_| {
-            ApiError::bad_request(format!(
-                "callbackScheduledTime '{time}' is not an ISO-8601 date-time (yyyy-MM-ddTHH:mm:ss.SSSZ)"
-            ))
-        })?;
-    }
+    let scheduled_time = command
+        .callback_scheduled_time
+        .map(|time| {
+            OffsetDateTime::parse(&time, &Rfc3339).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "callbackScheduledTime '{time}' is not an ISO-8601 date-time (yyyy-MM-ddTHH:mm:ss.SSSZ)"
+                ))
+            })
+        })
+        .transpose()?;
     let spec = CallbackSpec {
         numbers,
         user_name: command.callback_user_name,
-        scheduled_time: command.callback_scheduled_time,
+        scheduled_time,
+        attributes: command.data.unwrap_or_default(),
     };
     Ok((queue, spec))
 }
@@ -161,7 +165,8 @@ fn conversation_json(record: &CallbackRecord) -> Value {
             "queue": queue,
             "callbackNumbers": spec.numbers,
             "callbackUserName": spec.user_name,
-            "callbackScheduledTime": spec.scheduled_time,
+            // Genesys answers its own date-time form, whatever form was sent.
+            "callbackScheduledTime": spec.scheduled_time.map(iso_millis),
         });
         if let (Value::Object(fields), Value::Object(extra)) = (&mut participant, extra) {
             fields.extend(extra);
@@ -173,7 +178,7 @@ fn conversation_json(record: &CallbackRecord) -> Value {
             record.customer_participant,
             "customer",
             !ended,
-            json!({"name": spec.user_name}),
+            json!({"name": spec.user_name, "attributes": spec.attributes}),
         ),
         participant(record.acd_participant, "acd", waiting, json!({})),
     ];

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod callbacks;
 pub mod error;
 pub mod notifications;
+pub mod organization;
+pub mod rate_limit;
 pub mod routing;
 pub mod webmessaging;
 
@@ -28,6 +30,7 @@ pub fn router(state: SimState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(routing::router())
+        .merge(organization::router())
         .merge(analytics::router())
         .merge(callbacks::router())
         .merge(notifications::router())

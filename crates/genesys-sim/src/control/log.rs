@@ -35,6 +35,9 @@ pub struct Entry {
     pub method: String,
     /// The concrete path (no query string).
     pub path: String,
+    /// `HTTP/1.1` or `HTTP/2.0`: which protocol the client's connection speaks (over TLS, chosen
+    /// by ALPN).
+    pub http_version: String,
     pub status: Option<u16>,
     /// Milliseconds since the simulator started.
     pub at_ms: u64,
@@ -61,7 +64,7 @@ impl Default for RequestLog {
 
 impl RequestLog {
     /// Records an arriving request; returns the handle to give its status later.
-    pub fn record(&mut self, route: &str, method: &str, path: &str) -> u64 {
+    pub fn record(&mut self, route: &str, method: &str, path: &str, http_version: &str) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         *self.counts.entry(route.to_owned()).or_insert(0) += 1;
@@ -73,6 +76,7 @@ impl RequestLog {
             route: route.to_owned(),
             method: method.to_owned(),
             path: path.to_owned(),
+            http_version: http_version.to_owned(),
             status: None,
             at_ms: self.started.elapsed().as_millis() as u64,
         });

@@ -66,10 +66,13 @@ pub async fn observe(State(state): State<SimState>, request: Request, next: Next
         return next.run(request).await;
     }
     let route = route_key(&request);
-    let seq = state
-        .control
-        .log()
-        .record(&route, request.method().as_str(), request.uri().path());
+    let version = format!("{:?}", request.version());
+    let seq = state.control.log().record(
+        &route,
+        request.method().as_str(),
+        request.uri().path(),
+        &version,
+    );
     let effect = state.control.faults().take(&route);
     let response = match effect {
         None => next.run(request).await,

@@ -25,6 +25,32 @@ pub fn router() -> Router<SimState> {
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
         .route("/__sim/requests", get(requests).delete(reset_requests))
         .route("/__sim/tokens/expire", post(expire_tokens))
+        .route("/__sim/rate-limit", get(rate_limit).put(set_rate_limit))
+}
+
+/// `{"perMinute": N}`, or `null` when lifted.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RateLimitSpec {
+    per_minute: Option<u32>,
+}
+
+async fn rate_limit(State(state): State<SimState>) -> Json<Value> {
+    Json(json!({"perMinute": state.rate_limit.per_minute()}))
+}
+
+/// Changes (`{"perMinute": N}`, N ≥ 1) or lifts (`{"perMinute": null}`) the per-token limit.
+async fn set_rate_limit(
+    State(state): State<SimState>,
+    GenesysJson(spec): GenesysJson<RateLimitSpec>,
+) -> Result<StatusCode, ApiError> {
+    if spec.per_minute == Some(0) {
+        return Err(ApiError::bad_request(
+            "perMinute must be at least 1; null lifts the limit",
+        ));
+    }
+    state.rate_limit.set(spec.per_minute);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn org(State(state): State<SimState>) -> Json<Value> {

@@ -5,6 +5,9 @@
 //! Once queued, these wait and are taken like any other interaction (see the traffic module);
 //! what differs is who creates them and, for a guest, that only the API ends them.
 
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Agent, InteractionState, MediaType, Model, Origin, new_id};
@@ -13,7 +16,9 @@ use super::{Agent, InteractionState, MediaType, Model, Origin, new_id};
 pub struct CallbackSpec {
     pub numbers: Vec<String>,
     pub user_name: Option<String>,
-    pub scheduled_time: Option<String>,
+    pub scheduled_time: Option<OffsetDateTime>,
+    /// The command's `data`: Genesys keeps it as the customer participant's attributes.
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]

@@ -9,8 +9,13 @@ use super::MediaType;
 /// Something the API layer may want to push to clients.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelEvent {
-    /// A queue's observable numbers (counts, statuses) changed.
-    QueueChanged(Uuid),
+    /// A queue's observable numbers (counts, statuses) changed. `media` names every media type
+    /// whose counts differ from the state just before, so that a feed reports a drop to zero even
+    /// when the number it had was never in an event (a client may have read it in a snapshot).
+    QueueChanged {
+        queue_id: Uuid,
+        media: Vec<MediaType>,
+    },
     /// An agent took an interaction (traffic, callback or web message).
     Assigned {
         conversation_id: Uuid,

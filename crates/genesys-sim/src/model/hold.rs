@@ -172,6 +172,7 @@ impl Model {
                     queued_at: clock,
                     state: InteractionState::Interacting {
                         agent: agent.unwrap_or(Uuid::nil()),
+                        since: clock,
                         until: None,
                     },
                 });

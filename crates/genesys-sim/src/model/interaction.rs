@@ -30,9 +30,11 @@ pub struct Interaction {
 #[derive(Clone, Debug, PartialEq)]
 pub enum InteractionState {
     Waiting,
-    /// Handled by `agent` until `until` (simulated seconds), or until ended if `until` is None.
+    /// Handled by `agent` since `since` until `until` (simulated seconds), or until ended if
+    /// `until` is None.
     Interacting {
         agent: Uuid,
+        since: f64,
         until: Option<f64>,
     },
     Ended,

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::{QueueSpec, SimConfig};
@@ -55,6 +56,8 @@ struct Queue {
 
 pub struct Model {
     clock: f64,
+    /// The wall-clock moment the clock started from, so that simulated times have dates.
+    started_at: OffsetDateTime,
     traffic: bool,
     time_scale: f64,
     rng: StdRng,
@@ -107,6 +110,7 @@ impl Model {
         }
         let mut model = Model {
             clock: 0.0,
+            started_at: OffsetDateTime::now_utc(),
             traffic: config.traffic,
             time_scale: config.time_scale,
             rng,
@@ -139,6 +143,20 @@ impl Model {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Waiting and interacting interactions of a queue, in arrival order.
+    pub fn queue_interactions(&self, queue: Uuid) -> Vec<&Interaction> {
+        self.queues
+            .get(&queue)
+            .map(|q| q.interactions.iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The date of a simulated moment (seconds on the model's clock): the start plus that many
+    /// seconds, so with a time scale above 1 the simulated dates run ahead of the real ones.
+    pub fn date_of(&self, at: f64) -> OffsetDateTime {
+        self.started_at + time::Duration::seconds_f64(at.max(0.0))
     }
 
     /// Events produced since the last call (the state publishes them after each change).

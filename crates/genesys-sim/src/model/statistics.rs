@@ -1,6 +1,6 @@
 //! What Genesys would report about a queue: the observation snapshot (agents by routing status and
 //! presence, interactions by media type and state), the estimated wait time, and the
-//! `QueueChanged` events raised when a snapshot differs from the last one.
+//! `QueueChanged` events raised when a snapshot differs from the one before.
 //!
 //! It only reads the model (apart from remembering the last snapshots); turning these numbers into
 //! Genesys's JSON is the API modules' job.
@@ -137,10 +137,19 @@ impl Model {
             let Some(snapshot) = self.queue_snapshot(queue_id) else {
                 continue;
             };
-            if self.last_snapshots.get(&queue_id) != Some(&snapshot) {
-                self.last_snapshots.insert(queue_id, snapshot);
-                self.events.push(ModelEvent::QueueChanged(queue_id));
+            let before = self.last_snapshots.get(&queue_id);
+            if before == Some(&snapshot) {
+                continue;
             }
+            let media = snapshot
+                .media
+                .iter()
+                .filter(|(media, counts)| before.and_then(|b| b.media.get(media)) != Some(*counts))
+                .map(|(media, _)| *media)
+                .collect();
+            self.last_snapshots.insert(queue_id, snapshot);
+            self.events
+                .push(ModelEvent::QueueChanged { queue_id, media });
         }
     }
 }

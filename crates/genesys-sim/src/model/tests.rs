@@ -98,6 +98,7 @@ fn callbacks_wait_in_their_queue_then_are_taken() {
         numbers: vec!["+13175551234".into()],
         user_name: None,
         scheduled_time: None,
+        attributes: Default::default(),
     };
     let created = model.create_callback(DEMO_SALES_QUEUE, spec).unwrap();
     let snap = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
@@ -130,7 +131,7 @@ fn traffic_makes_the_org_move_and_is_reproducible() {
             changes += model
                 .take_events()
                 .iter()
-                .filter(|e| matches!(e, ModelEvent::QueueChanged(_)))
+                .filter(|e| matches!(e, ModelEvent::QueueChanged { .. }))
                 .count();
         }
         (changes, model.queue_snapshot(DEMO_SALES_QUEUE))
@@ -187,6 +188,7 @@ fn a_seeded_run_is_reproducible_to_the_id() {
             numbers: vec!["+13175551234".into()],
             user_name: None,
             scheduled_time: None,
+            attributes: Default::default(),
         };
         let created = model.create_callback(DEMO_SALES_QUEUE, spec).unwrap();
         (created.conversation_id, created.acd_id, created.external_id)

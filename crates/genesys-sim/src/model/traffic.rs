@@ -132,6 +132,7 @@ impl Model {
         };
         let state = InteractionState::Interacting {
             agent: agent_id,
+            since: self.clock,
             until,
         };
         if let Some(interaction) = self

@@ -302,3 +302,103 @@ async fn only_queues_in_the_filter_are_returned_and_unknown_ones_give_no_rows() 
         .await;
     assert_eq!(body, json!({"results": []}));
 }
+
+/// The `observations` of `metric` in a row; None if the datum has none.
+fn observations<'a>(row: &'a Value, metric: &str) -> Option<&'a Vec<Value>> {
+    row["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|d| d["metric"] == metric)
+        .and_then(|d| d.get("observations"))
+        .map(|o| o.as_array().expect("observations is an array"))
+}
+
+#[tokio::test]
+async fn detail_metrics_list_each_waiting_and_handled_conversation_oldest_first() {
+    let sim = spawn_sim().await;
+    sim.set_queue_state(
+        SALES,
+        &json!({"agents": {"busy": 1}, "waiting": {"voice": 2}, "interacting": {"voice": 1}}),
+    )
+    .await;
+    // Queues no earlier than the two voice calls (later once the clock has ticked), with the
+    // name and number it was created with.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let created = sim
+        .post_json(
+            "/api/v2/conversations/callbacks",
+            &json!({"queueId": SALES.to_string(), "callbackNumbers": ["+13175550177"],
+                    "callbackUserName": "Jo Caller"}),
+        )
+        .await;
+    let callback_id = created["conversation"]["id"].as_str().expect("id");
+
+    let mut query = query_for(&[queue_predicate(SALES)], &["oWaiting", "oInteracting"]);
+    query["detailMetrics"] = json!(["oWaiting", "oInteracting"]);
+    let body = sim.post_json(QUERY, &query).await;
+
+    let voice = row(&body, SALES, Some("voice")).expect("voice row");
+    let waiting = observations(voice, "oWaiting").expect("waiting observations");
+    assert_eq!(
+        waiting.len() as u64,
+        count(voice, "oWaiting", None).expect("count")
+    );
+    assert_eq!(waiting.len(), 2);
+    let mut conversations = std::collections::BTreeSet::new();
+    for observation in waiting {
+        assert!(
+            observation["observationDate"]
+                .as_str()
+                .is_some_and(|d| d.len() == 24 && d.ends_with('Z')),
+            "{observation}"
+        );
+        conversations.insert(observation["conversationId"].as_str().expect("id"));
+        assert_eq!(observation["routingPriority"], 0);
+        assert_eq!(observation["direction"], "inbound");
+        assert!(observation["participantName"].is_string());
+        assert!(
+            observation["addressFrom"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("tel:+")),
+            "{observation}"
+        );
+        assert!(observation["requestedRoutingSkillIds"].is_array());
+        assert!(observation.get("userId").is_none(), "nobody has it yet");
+    }
+    assert_eq!(conversations.len(), 2, "each conversation once");
+    let handled = observations(voice, "oInteracting").expect("interacting observations");
+    assert_eq!(handled.len(), 1);
+    assert!(handled[0]["userId"].is_string(), "{}", handled[0]);
+
+    let callback = row(&body, SALES, Some("callback")).expect("callback row");
+    let waiting = observations(callback, "oWaiting").expect("callback observations");
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0]["conversationId"], callback_id);
+    assert_eq!(waiting[0]["participantName"], "Jo Caller");
+    assert_eq!(waiting[0]["addressTo"], "tel:+13175550177");
+    let voice_since = voice_dates(voice);
+    assert!(
+        voice_since
+            .iter()
+            .all(|d| d.as_str() <= waiting[0]["observationDate"].as_str().unwrap()),
+        "the callback queued no earlier than the calls: {voice_since:?} vs {}",
+        waiting[0]["observationDate"]
+    );
+    // An empty media row lists no one; a metric not in detailMetrics lists nothing.
+    let email = row(&body, SALES, Some("email")).expect("email row");
+    assert_eq!(observations(email, "oWaiting").map(Vec::len), Some(0));
+    let plain = sim
+        .post_json(QUERY, &query_for(&[queue_predicate(SALES)], &["oWaiting"]))
+        .await;
+    let voice = row(&plain, SALES, Some("voice")).expect("voice row");
+    assert!(observations(voice, "oWaiting").is_none(), "{voice}");
+}
+
+fn voice_dates(row: &Value) -> Vec<String> {
+    observations(row, "oWaiting")
+        .expect("observations")
+        .iter()
+        .map(|o| o["observationDate"].as_str().expect("date").to_owned())
+        .collect()
+}

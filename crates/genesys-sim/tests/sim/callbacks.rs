@@ -41,8 +41,9 @@ async fn a_callback_is_created_waits_in_its_queue_and_can_be_read_back() {
         "callbackNumbers": ["+13172222222"],
         "callbackUserName": "John Smith",
         "routingData": {"queueId": SALES.to_string()},
-        "callbackScheduledTime": "2030-01-02T03:04:05.000Z",
-        "data": {"source": "widget"}
+        // Sent with an offset and no milliseconds; Genesys answers in UTC with milliseconds.
+        "callbackScheduledTime": "2030-01-02T04:04:05+01:00",
+        "data": {"source": "widget", "topic": "billing"}
     });
     let created = sim.post_json(CALLBACKS, &request).await;
     let id = created["conversation"]["id"]
@@ -85,6 +86,11 @@ async fn a_callback_is_created_waits_in_its_queue_and_can_be_read_back() {
         "2030-01-02T03:04:05.000Z"
     );
     assert_eq!(customer["queue"]["id"], SALES.to_string().as_str());
+    assert_eq!(
+        customer["attributes"],
+        json!({"source": "widget", "topic": "billing"}),
+        "data becomes the customer's participant attributes"
+    );
     let acd = participant(&conversation, "acd").expect("acd");
     assert_eq!(acd["state"], "connected");
     assert!(participant(&conversation, "agent").is_none());

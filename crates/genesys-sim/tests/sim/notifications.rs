@@ -466,6 +466,36 @@ async fn a_queue_change_sends_observations_with_the_right_counts() {
 }
 
 #[tokio::test]
+async fn a_drop_to_zero_is_reported_even_when_the_count_was_set_before_subscribing() {
+    // A client that read 1 callback waiting (a snapshot, or the state when it subscribed) must
+    // learn that it became 0, although no event it received ever carried the 1.
+    let sim = quiet_sim().await;
+    let state = json!({"agents": {"idle": 1}, "waiting": {"callback": 1}});
+    sim.set_queue_state(SALES, &state).await;
+    let channel = create_channel(&sim).await;
+    subscribe(&sim, &channel, &[topic(SALES)]).await;
+    let mut socket = connect(&channel).await;
+    sim.set_queue_state(SALES, &json!({"agents": {"idle": 1}}))
+        .await;
+
+    let mut callback = None;
+    loop {
+        let frame = expect_frame(&mut socket, Duration::from_secs(2), is_observation).await;
+        if frame["eventBody"]["group"]["mediaType"] == "callback" {
+            callback = count(&frame, "oWaiting", None);
+        }
+        if is_queue_wide_observation(&frame, SALES) {
+            break;
+        }
+    }
+    assert_eq!(
+        callback,
+        Some(0),
+        "the callback row must say it dropped to 0"
+    );
+}
+
+#[tokio::test]
 async fn rapid_changes_give_at_most_one_event_per_second_and_the_last_state_arrives() {
     let sim = quiet_sim().await;
     let channel = create_channel(&sim).await;

@@ -204,3 +204,148 @@ async fn ewt_errors() {
         assert_error(sim.get(&path).await, 400, "bad.request").await;
     }
 }
+
+#[tokio::test]
+async fn the_id_filter_takes_comma_joined_or_repeated_ids() {
+    // Both official SDKs join a list parameter with commas; a hand-written client may repeat it.
+    let sim = spawn_sim().await;
+    let joined = sim
+        .get_json(&format!("/api/v2/routing/queues?id={SALES},{BILLING}"))
+        .await;
+    assert_eq!(names(&joined), ["Billing", "Sales"]);
+    assert_eq!(joined["total"], 2);
+    assert!(
+        joined["selfUri"]
+            .as_str()
+            .is_some_and(|uri| uri.contains(&format!("id={SALES}%2C{BILLING}"))
+                || uri.contains(&format!("id={SALES},{BILLING}"))),
+        "{joined}"
+    );
+    let repeated = sim
+        .get_json(&format!("/api/v2/routing/queues?id={SUPPORT}&id={SALES}"))
+        .await;
+    assert_eq!(names(&repeated), ["Sales", "Support"]);
+    let unknown = sim
+        .get_json("/api/v2/routing/queues?id=00000000-0000-4000-8000-000000000000")
+        .await;
+    assert!(names(&unknown).is_empty());
+    assert_eq!(unknown["total"], 0);
+    assert_error(
+        sim.get("/api/v2/routing/queues?id=not-a-uuid").await,
+        400,
+        "bad.request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sort_order_desc_reverses_the_name_order() {
+    let sim = spawn_sim().await;
+    let desc = sim.get_json("/api/v2/routing/queues?sortOrder=desc").await;
+    assert_eq!(names(&desc), ["Support", "Sales", "Billing"]);
+    let asc = sim.get_json("/api/v2/routing/queues?sortOrder=ASC").await;
+    assert_eq!(names(&asc), ["Billing", "Sales", "Support"]);
+    assert_error(
+        sim.get("/api/v2/routing/queues?sortOrder=sideways").await,
+        400,
+        "bad.request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_page_size_past_the_cap_is_capped_not_refused() {
+    // Genesys caps a listing's page size silently: larger asks get the cap.
+    let sim = spawn_sim().await;
+    let listing = sim.get_json("/api/v2/routing/queues?pageSize=100000").await;
+    assert_eq!(listing["pageSize"], 500);
+    assert_eq!(names(&listing).len(), 3);
+    let members = sim
+        .get_json(&format!(
+            "/api/v2/routing/queues/{SALES}/members?pageSize=1000"
+        ))
+        .await;
+    assert_eq!(members["pageSize"], 100);
+}
+
+#[tokio::test]
+async fn a_single_queue_is_read_by_id() {
+    let sim = spawn_sim().await;
+    let sales = sim
+        .get_json(&format!("/api/v2/routing/queues/{SALES}"))
+        .await;
+    assert_eq!(sales["id"], SALES.to_string());
+    assert_eq!(sales["name"], "Sales");
+    assert_eq!(sales["memberCount"], 4);
+    assert_eq!(sales["selfUri"], format!("/api/v2/routing/queues/{SALES}"));
+    assert_eq!(sales["division"]["name"], "Home");
+    let listed = sim.get_json("/api/v2/routing/queues?name=Sales").await;
+    assert_eq!(
+        listed["entities"][0], sales,
+        "the same Queue as in the listing"
+    );
+    assert_error(
+        sim.get("/api/v2/routing/queues/00000000-0000-4000-8000-000000000000")
+            .await,
+        404,
+        "not.found",
+    )
+    .await;
+    assert_error(
+        sim.get("/api/v2/routing/queues/nope").await,
+        400,
+        "bad.request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn queue_members_are_listed_with_their_routing_status_and_paged() {
+    let sim = spawn_sim().await;
+    sim.set_queue_state(
+        SALES,
+        &json!({"agents": {"idle": 1, "busy": 1, "offQueue": 1}}),
+    )
+    .await;
+    let path = format!("/api/v2/routing/queues/{SALES}/members");
+    let members = sim.get_json(&path).await;
+    let entities = members["entities"].as_array().expect("entities");
+    assert_eq!(entities.len(), 3);
+    assert_eq!(members["pageSize"], 25);
+    assert_eq!(members["pageNumber"], 1);
+    let mut statuses: Vec<&str> = entities
+        .iter()
+        .map(|m| m["routingStatus"]["status"].as_str().expect("status"))
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, ["IDLE", "INTERACTING", "OFF_QUEUE"]);
+    for member in entities {
+        let id = member["id"].as_str().expect("id");
+        assert_eq!(member["user"]["id"], id);
+        assert_eq!(member["routingStatus"]["userId"], id);
+        assert_eq!(member["user"]["name"], member["name"]);
+        assert_eq!(member["joined"], true);
+        assert_eq!(member["memberBy"], "user");
+        assert_eq!(member["selfUri"], format!("{path}/{id}"));
+    }
+    // Sorted by name; pages of one.
+    let first = sim.get_json(&format!("{path}?pageSize=1")).await;
+    let second = sim
+        .get_json(&format!("{path}?pageSize=1&pageNumber=2"))
+        .await;
+    let by_name: Vec<&Value> = [&first, &second]
+        .iter()
+        .map(|page| &page["entities"][0]["name"])
+        .collect();
+    assert!(by_name[0].as_str() < by_name[1].as_str(), "{by_name:?}");
+    assert_eq!(first["nextUri"], format!("{path}?pageSize=1&pageNumber=2"));
+    let idle = sim.get_json(&format!("{path}?routingStatus=IDLE")).await;
+    assert_eq!(idle["entities"].as_array().map(Vec::len), Some(1));
+    assert_error(
+        sim.get("/api/v2/routing/queues/00000000-0000-4000-8000-000000000000/members")
+            .await,
+        404,
+        "not.found",
+    )
+    .await;
+}

@@ -72,3 +72,36 @@ async fn a_queue_without_rows_reads_as_zero_and_no_queues_send_nothing() -> Resu
     assert_eq!(sim.count(OBSERVATIONS).await?, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn waiting_conversations_come_longest_waiting_first() -> Result<()> {
+    let sim = Sim::start().await?;
+    sim.set_queue_state(
+        DEMO_SALES_QUEUE,
+        json!({"agents": {"offQueue": 1}, "waiting": {"voice": 2}}),
+    )
+    .await?;
+    // With nobody on queue the estimate is the longest wait so far: once it is a second, the
+    // simulated clock has moved on and the callback queues strictly later than the calls.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sim.client().estimated_wait_time(DEMO_SALES_QUEUE).await? < Some(1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clock never moved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let callback = sim
+        .client()
+        .create_callback(&genesys::CreateCallback::new(
+            DEMO_SALES_QUEUE,
+            "+13175550123",
+        ))
+        .await?;
+    let waiting = sim.client().waiting_conversations(DEMO_SALES_QUEUE).await?;
+    let media: Vec<&str> = waiting.iter().map(|w| w.media_type.as_str()).collect();
+    assert_eq!(media, ["voice", "voice", "callback"], "{waiting:?}");
+    assert_eq!(waiting[2].conversation_id, callback.conversation.id);
+    assert!(waiting[0].since <= waiting[1].since && waiting[1].since < waiting[2].since);
+    Ok(())
+}

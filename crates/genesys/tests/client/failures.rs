@@ -396,3 +396,42 @@ async fn an_absurd_retry_after_is_an_error_not_a_panic() -> Result<()> {
     assert!(client.list_queues().await.is_ok());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_budget_above_genesyss_limit_meets_its_429_and_stops_sending() -> Result<()> {
+    // The simulator enforces Genesys's 300 requests a minute per token. A client whose own
+    // budget allows more (this test's) gets the 429, whose Retry-After (the rest of the minute)
+    // is longer than a call may wait: it fails fast and sends nothing more to that endpoint.
+    let sim = Sim::start().await?;
+    let client = sim.client();
+    for _ in 0..300 {
+        client.estimated_wait_time(DEMO_SALES_QUEUE).await?;
+    }
+    let error = client
+        .estimated_wait_time(DEMO_SALES_QUEUE)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::RateLimited { retry_after } if retry_after > Duration::from_secs(30)),
+        "{error:?}"
+    );
+    assert!(client.estimated_wait_time(DEMO_SALES_QUEUE).await.is_err());
+    let log = sim.requests().await?;
+    assert_eq!(
+        log.statuses_for(EWT)
+            .iter()
+            .filter(|s| **s == Some(429))
+            .count(),
+        1,
+        "one 429, then the client held back"
+    );
+    assert_eq!(log.count(EWT), 301);
+    Ok(())
+}
+
+#[test]
+fn the_default_budget_stays_below_genesyss_limit_in_any_minute() {
+    // At most a full bucket plus a minute of refill can go out within any minute.
+    let budget = BudgetConfig::default();
+    assert!(budget.burst + budget.per_minute < genesys_sim::api::rate_limit::GENESYS_PER_MINUTE);
+}

@@ -37,6 +37,7 @@ pub struct RequestLog {
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub route: String,
+    pub http_version: String,
     pub status: Option<u16>,
     pub at_ms: u64,
 }
@@ -72,9 +73,14 @@ impl Sim {
         let sim = genesys_sim::spawn(config)
             .await
             .context("spawning the simulator")?;
+        let mut control = reqwest::Client::builder();
+        if let Some(ca) = sim.ca_pem() {
+            // A simulator serving TLS serves its control API over TLS too.
+            control = control.tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes())?]);
+        }
         Ok(Sim {
             sim,
-            control: reqwest::Client::new(),
+            control: control.build()?,
         })
     }
 

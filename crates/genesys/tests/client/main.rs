@@ -9,3 +9,4 @@ mod helpers;
 mod notifications;
 mod routing;
 mod stream;
+mod tls;

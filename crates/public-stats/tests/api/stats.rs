@@ -407,3 +407,52 @@ async fn when_every_agent_goes_off_queue_available_agents_drops_to_zero() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_count_read_in_the_snapshot_that_drops_to_zero_reads_zero() {
+    // The service learns "1 callback waiting" from the snapshot it reads on connecting, never
+    // from an event; Genesys's next event must still carry the callback row at 0, and the
+    // service must show it.
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=observations");
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":1},"waiting":{"callback":1}}),
+    )
+    .await;
+    wait_for(&app, &path, Duration::from_secs(4), |body| {
+        body["observations"]["callback"]["waiting"] == 1
+    })
+    .await;
+    // A new socket: the 1 is now only in the snapshot the service reads on reconnecting.
+    let sockets_before = sockets_accepted(&app).await;
+    app.sim_control(reqwest::Method::POST, "/__sim/notifications/drop", None)
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sockets_accepted(&app).await <= sockets_before {
+        assert!(tokio::time::Instant::now() < deadline, "never reconnected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.wait_ready().await;
+    app.set_queue(DEMO_SALES_QUEUE, json!({"agents":{"idle":1}}))
+        .await;
+    wait_for(&app, &path, Duration::from_secs(4), |body| {
+        body["observations"]["callback"]["waiting"] == 0
+    })
+    .await;
+}
+
+/// How many notification sockets the simulator has accepted, over all channels.
+async fn sockets_accepted(app: &TestApp) -> u64 {
+    let channels: Value = app
+        .sim_control(reqwest::Method::GET, "/__sim/notifications/channels", None)
+        .await
+        .json()
+        .await
+        .expect("channels are JSON");
+    channels
+        .as_array()
+        .map(|all| all.iter().filter_map(|c| c["connections"].as_u64()).sum())
+        .unwrap_or(0)
+}

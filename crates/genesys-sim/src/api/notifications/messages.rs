@@ -11,11 +11,8 @@ use uuid::Uuid;
 
 use crate::api::analytics::{self, Datum};
 use crate::api::iso_millis;
+use crate::config::DEMO_ORGANIZATION_ID;
 use crate::model::{MediaCounts, MediaType, QueueSnapshot};
-
-/// Genesys's organization id for the simulated org, in system messages. The org has no id in the
-/// configuration; a fixed one keeps runs comparable.
-const SIM_ORGANIZATION_ID: &str = "7c3f9b2e-0d41-4a8e-b6c5-2f1e8d9a0b34";
 
 pub fn observations_topic(queue: Uuid) -> String {
     format!("v2.analytics.queues.{queue}.observations")
@@ -57,11 +54,11 @@ fn envelope(topic: &str, body: Value) -> String {
 /// One observation event: a group per media type worth reporting, then the queue-wide group.
 ///
 /// A media type is reported when it has anything waiting, interacting or alerting, or when it
-/// changed since `previous` (so a drop to 0 reaches the client). The queue-wide group (no
+/// `changed` since the last event (so a drop to 0 reaches the client). The queue-wide group (no
 /// `mediaType`, as Genesys's sample expects) carries the agent metrics.
 pub fn observation_events(
     snapshot: &QueueSnapshot,
-    previous: Option<&QueueSnapshot>,
+    changed: impl Fn(MediaType) -> bool,
     now: OffsetDateTime,
 ) -> Vec<String> {
     let topic = observations_topic(snapshot.queue_id);
@@ -70,10 +67,7 @@ pub fn observation_events(
     let mut events: Vec<String> = snapshot
         .media
         .iter()
-        .filter(|(media, counts)| {
-            let before = previous.and_then(|p| p.media.get(media));
-            **counts != MediaCounts::default() || before.is_some_and(|b| b != *counts)
-        })
+        .filter(|(media, counts)| **counts != MediaCounts::default() || changed(**media))
         .map(|(media, counts)| {
             let body = media_body(snapshot.queue_id, *media, counts, &interval);
             envelope(&topic, body)
@@ -175,9 +169,9 @@ pub fn no_longer_subscribed(channel_id: &str, oauth_client_id: &str) -> String {
         "channelId": channel_id,
         "systemTopicType": "no_longer_subscribed",
         "correlationId": Uuid::new_v4().to_string(),
-        "organizationId": SIM_ORGANIZATION_ID,
+        "organizationId": DEMO_ORGANIZATION_ID,
         "oauthClientId": oauth_client_id,
-        "oauthClientOrgId": SIM_ORGANIZATION_ID,
+        "oauthClientOrgId": DEMO_ORGANIZATION_ID,
         // The only other reason Genesys names is `user_tokens_revoked`, which does not fit.
         "reason": "another_channel_subscribed",
         "message": "This channel is no longer subscribed to its topics; subscribe again.",

@@ -251,7 +251,12 @@ fn topic_listing(info: &ChannelInfo, rejected: Vec<TopicJson>) -> Listing<TopicJ
 
 fn channel_json(state: &SimState, info: &ChannelInfo) -> ChannelJson {
     ChannelJson {
-        connect_uri: format!("ws://{}/channels/{}", state.addr, info.id),
+        connect_uri: format!(
+            "{}://{}/channels/{}",
+            state.ws_scheme(),
+            state.addr,
+            info.id
+        ),
         id: info.id.clone(),
         expires: iso_millis(info.expires),
     }

@@ -6,7 +6,7 @@
 //! REST change applies to the socket at once. Outbound frames go through a bounded queue drained by
 //! a writer task; a reader that falls that far behind is dropped (see [`Connection::send`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::registry::Connection;
 use super::{messages, rest};
-use crate::model::{ModelEvent, QueueSnapshot};
+use crate::model::{MediaType, ModelEvent};
 use crate::state::SimState;
 
 /// Frames a socket may have queued before its reader counts as too slow.
@@ -144,8 +144,9 @@ async fn write_frames(
 struct QueueFeed {
     last_sent: Option<Instant>,
     pending: bool,
-    /// What the last event said, so a media type that dropped to 0 is still reported.
-    last_snapshot: Option<QueueSnapshot>,
+    /// Media types that changed since the last event, so that a drop to 0 is reported however the
+    /// client learnt the number before (an earlier event, or a snapshot it read itself).
+    changed: Changed,
 }
 
 struct Session {
@@ -232,15 +233,25 @@ impl Session {
     }
 
     fn on_model_event(&mut self, event: Result<ModelEvent, broadcast::error::RecvError>) {
-        let changed = match event {
-            Ok(ModelEvent::QueueChanged(queue)) => vec![queue],
+        let changed: Vec<(Uuid, Changed)> = match event {
+            Ok(ModelEvent::QueueChanged { queue_id, media }) => {
+                vec![(queue_id, Changed::Some(media.into_iter().collect()))]
+            }
             Ok(_) | Err(broadcast::error::RecvError::Closed) => return,
-            // Missed events: any queue may have changed.
-            Err(broadcast::error::RecvError::Lagged(_)) => self.state.model().queue_ids(),
+            // Missed events: any queue and any media type may have changed.
+            Err(broadcast::error::RecvError::Lagged(_)) => self
+                .state
+                .model()
+                .queue_ids()
+                .into_iter()
+                .map(|queue| (queue, Changed::All))
+                .collect(),
         };
         let subscribed = self.subscribed_queues().unwrap_or_default();
-        for queue in changed.into_iter().filter(|q| subscribed.contains(q)) {
-            self.feeds.entry(queue).or_default().pending = true;
+        for (queue, media) in changed.into_iter().filter(|(q, _)| subscribed.contains(q)) {
+            let feed = self.feeds.entry(queue).or_default();
+            feed.pending = true;
+            feed.changed.add(media);
         }
         self.flush_due();
     }
@@ -282,13 +293,13 @@ impl Session {
         let Some(snapshot) = snapshot.filter(|_| subscribed && !silent) else {
             return;
         };
+        let changed = std::mem::take(&mut feed.changed);
         let frames = messages::observation_events(
             &snapshot,
-            feed.last_snapshot.as_ref(),
+            |media| changed.contains(media),
             OffsetDateTime::now_utc(),
         );
         feed.last_sent = Some(now);
-        feed.last_snapshot = Some(snapshot);
         for frame in frames {
             self.connection.send(frame);
         }
@@ -298,6 +309,37 @@ impl Session {
         let now = OffsetDateTime::now_utc();
         for queue in self.subscribed_queues().unwrap_or_default() {
             self.send(messages::aggregate_event(queue, now));
+        }
+    }
+}
+
+/// Which media types of a queue changed since its last event.
+#[derive(Default)]
+enum Changed {
+    #[default]
+    None,
+    Some(BTreeSet<MediaType>),
+    /// Unknown (events were missed): report every media type.
+    All,
+}
+
+impl Changed {
+    fn add(&mut self, more: Changed) {
+        *self = match (std::mem::take(self), more) {
+            (Changed::All, _) | (_, Changed::All) => Changed::All,
+            (Changed::None, other) | (other, Changed::None) => other,
+            (Changed::Some(mut a), Changed::Some(b)) => {
+                a.extend(b);
+                Changed::Some(a)
+            }
+        };
+    }
+
+    fn contains(&self, media: MediaType) -> bool {
+        match self {
+            Changed::None => false,
+            Changed::Some(set) => set.contains(&media),
+            Changed::All => true,
         }
     }
 }

@@ -43,6 +43,7 @@ pub(crate) enum ConnectError {
 pub(crate) async fn connect(
     connect_uri: &str,
     config: &StreamConfig,
+    connector: Option<tokio_tungstenite::Connector>,
 ) -> Result<Socket, ConnectError> {
     let limits = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
@@ -50,7 +51,12 @@ pub(crate) async fn connect(
         .max_write_buffer_size(64 * 1024)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
-    let opening = tokio_tungstenite::connect_async_with_config(connect_uri, Some(limits), true);
+    let opening = tokio_tungstenite::connect_async_tls_with_config(
+        connect_uri,
+        Some(limits),
+        true,
+        connector,
+    );
     match timeout(config.connect_timeout, opening).await {
         Err(_) => Err(ConnectError::Timeout),
         Ok(Err(error)) => Err(ConnectError::WebSocket(error)),

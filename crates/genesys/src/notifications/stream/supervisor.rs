@@ -154,7 +154,13 @@ impl Supervisor {
         channel: &mut Option<Current>,
     ) -> Result<(Socket, Instant), Ended> {
         let current = self.channel_for(step, channel).await?;
-        match session::connect(current.lease.connect_uri(), &self.config).await {
+        match session::connect(
+            current.lease.connect_uri(),
+            &self.config,
+            self.upstream.websocket_connector(),
+        )
+        .await
+        {
             Ok(socket) => Ok((socket, current.renew_at)),
             Err(error) => {
                 tracing::warn!(%error, channel = ?current.lease.id, "notification socket did not open");

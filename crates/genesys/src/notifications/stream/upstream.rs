@@ -62,6 +62,11 @@ impl Upstream {
         })
     }
 
+    /// How to open the channel's socket (TLS roots as the client's REST calls).
+    pub(crate) fn websocket_connector(&self) -> Option<tokio_tungstenite::Connector> {
+        self.client.websocket_connector()
+    }
+
     /// HEAD on the channel: `false` on a 404.
     pub(crate) async fn channel_exists(&self, lease: &Lease) -> Result<bool, Error> {
         self.client.channel_exists(&lease.id).await

@@ -2,9 +2,11 @@
 //! real-time numbers of queues — agents by routing status and presence (queue-wide rows) and
 //! waiting/interacting/alerting interactions (one row per media type).
 //!
-//! It validates the body the way Genesys does (400 `bad.request` naming the problem). It is not
-//! the aggregate/details/activity query family, and `detailMetrics` is validated but answered
-//! without per-conversation `observations`.
+//! It validates the body the way Genesys does (400 `bad.request` naming the problem). For
+//! `oWaiting`/`oInteracting` named in `detailMetrics` each media row also lists its conversations
+//! (`details.rs`). It is not the aggregate/details/activity query family.
+
+mod details;
 
 use axum::extract::State;
 use axum::routing::post;
@@ -14,7 +16,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::api::error::{ApiError, GenesysJson};
-use crate::model::{MediaCounts, MediaType, QueueSnapshot, RoutingStatus};
+use crate::model::{MediaCounts, MediaType, Model, QueueSnapshot, RoutingStatus};
 use crate::state::SimState;
 
 /// The metrics a queue observation query accepts (`QueueObservationQuery.MetricsEnum`).
@@ -31,6 +33,9 @@ const METRICS: [&str; 9] = [
 ];
 /// Metrics about interactions, reported per media type; the rest are about users, queue-wide.
 const MEDIA_METRICS: [&str; 3] = ["oWaiting", "oInteracting", "oAlerting"];
+/// The metrics whose `detailMetrics` observations list conversations. Nothing is ever alerting
+/// in the simulator, and user metrics have no per-conversation detail.
+const DETAILED_METRICS: [&str; 2] = ["oWaiting", "oInteracting"];
 
 pub fn router() -> Router<SimState> {
     Router::new().route("/api/v2/analytics/queues/observations/query", post(query))
@@ -76,6 +81,8 @@ struct Selection {
     /// None = every media type.
     media: Option<Vec<MediaType>>,
     metrics: Vec<String>,
+    /// Metrics (also in `metrics`) whose rows list their observations.
+    detailed: Vec<String>,
 }
 
 async fn query(
@@ -91,7 +98,7 @@ async fn query(
             .queues
             .iter()
             .filter_map(|id| model.queue_snapshot(*id))
-            .flat_map(|snapshot| rows(&snapshot, &selection))
+            .flat_map(|snapshot| rows(&model, &snapshot, &selection))
             .collect()
     };
     Ok(Json(json!({ "results": results })))
@@ -99,7 +106,11 @@ async fn query(
 
 fn validate(body: ObservationQuery) -> Result<Selection, ApiError> {
     let metrics = validate_metrics("metrics", body.metrics, true)?;
-    validate_metrics("detailMetrics", body.detail_metrics, false)?;
+    // A detail metric that is not also selected has no row to add its observations to.
+    let detailed = validate_metrics("detailMetrics", body.detail_metrics, false)?
+        .into_iter()
+        .filter(|m| metrics.contains(m) && DETAILED_METRICS.contains(&m.as_str()))
+        .collect();
     let filter = body
         .filter
         .ok_or_else(|| ApiError::bad_request("filter is required"))?;
@@ -108,6 +119,7 @@ fn validate(body: ObservationQuery) -> Result<Selection, ApiError> {
         queues: Vec::new(),
         media: None,
         metrics,
+        detailed,
     };
     for predicate in predicates {
         select(&mut selection, predicate)?;
@@ -264,6 +276,9 @@ pub(crate) struct Datum {
     #[serde(skip_serializing_if = "Option::is_none")]
     qualifier: Option<&'static str>,
     stats: Stats,
+    /// `ObservationValue`s, only for a metric named in `detailMetrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observations: Option<Vec<Value>>,
 }
 
 #[derive(Serialize)]
@@ -276,12 +291,13 @@ fn datum(metric: &'static str, qualifier: Option<&'static str>, count: u32) -> D
         metric,
         qualifier,
         stats: Stats { count },
+        observations: None,
     }
 }
 
 /// The queue-wide row (user metrics) and one row per media type (interaction metrics), each only
 /// if some of its metrics were asked for.
-fn rows(snapshot: &QueueSnapshot, selection: &Selection) -> Vec<Value> {
+fn rows(model: &Model, snapshot: &QueueSnapshot, selection: &Selection) -> Vec<Value> {
     let mut rows = Vec::new();
     let user_data: Vec<Datum> = selection
         .metrics
@@ -311,7 +327,14 @@ fn rows(snapshot: &QueueSnapshot, selection: &Selection) -> Vec<Value> {
             let data = selection
                 .metrics
                 .iter()
-                .filter_map(|m| media_metric(counts, m))
+                .filter_map(|m| {
+                    let mut datum = media_metric(counts, m)?;
+                    if selection.detailed.contains(m) {
+                        datum.observations =
+                            Some(details::observations(model, snapshot.queue_id, *media, m));
+                    }
+                    Some(datum)
+                })
                 .collect();
             rows.push(row(snapshot.queue_id, Some(*media), data));
         }

@@ -1,10 +1,12 @@
-//! Routing API: the queue listing (`GET /api/v2/routing/queues`, model `QueueEntityListing`) and
-//! the estimated wait time of a queue, overall or per media type.
+//! Routing API: the queue listing (`GET /api/v2/routing/queues`, model `QueueEntityListing`), one
+//! queue (`GET …/queues/{queueId}`, `Queue`), its members (`members.rs`) and the estimated wait
+//! time of a queue, overall or per media type.
 //!
 //! It is not queue administration: queues are fixed by the org in `config.rs`; only the fields a
 //! client plausibly reads are served (no media settings, routing rules, flows…).
 
-use std::collections::HashMap;
+mod listing;
+mod members;
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -16,15 +18,25 @@ use uuid::Uuid;
 use crate::api::error::{ApiError, parse_uuid};
 use crate::model::MediaType;
 use crate::state::SimState;
+use listing::{Links, ListQuery, Paging, SortOrder};
 
 /// Queues are created when the simulated org was, a fixed moment, as Genesys's dates are fixed.
 const DATE_CREATED: &str = "2024-01-15T09:00:00.000Z";
 /// The org's only division, as in a small real org.
 const HOME_DIVISION: &str = "9f0c7e21-5d4b-4a3c-8b2a-1e0d9c8b7a60";
+/// The most queues one page holds. The API definition names no maximum for this listing; Genesys
+/// serves at most 500 entities a page on its listings (more is capped, not refused), and 500 is
+/// the documented maximum of the same queues' division views.
+const QUEUES_PAGE_CAP: usize = 500;
 
 pub fn router() -> Router<SimState> {
     Router::new()
         .route("/api/v2/routing/queues", get(list_queues))
+        .route("/api/v2/routing/queues/{queueId}", get(get_queue))
+        .route(
+            "/api/v2/routing/queues/{queueId}/members",
+            get(members::list_members),
+        )
         .route(
             "/api/v2/routing/queues/{queueId}/estimatedwaittime",
             get(queue_ewt),
@@ -52,32 +64,6 @@ struct QueueEntityListing {
     previous_uri: Option<String>,
 }
 
-struct Paging {
-    size: usize,
-    number: usize,
-}
-
-/// `pageSize` (default 25) and `pageNumber` (default 1) must be positive integers. Genesys caps
-/// `pageSize` per endpoint; with three queues no cap matters, so none is enforced.
-fn paging(query: &HashMap<String, String>) -> Result<Paging, ApiError> {
-    let positive = |name: &str, default: usize| -> Result<usize, ApiError> {
-        match query.get(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("{name} must be a positive integer, got {raw:?}"))
-                }),
-        }
-    };
-    Ok(Paging {
-        size: positive("pageSize", 25)?,
-        number: positive("pageNumber", 1)?,
-    })
-}
-
 /// Genesys's `name` filter: case-insensitive, with a leading and/or trailing `*` as wildcard.
 fn name_matches(pattern: &str, name: &str) -> bool {
     let pattern = pattern.to_lowercase();
@@ -94,45 +80,94 @@ fn name_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
+/// `GET /api/v2/routing/queues`: `pageSize`, `pageNumber`, `sortOrder` (by name), `name` and
+/// `id` (several, comma-joined or repeated; every one must be a UUID).
 async fn list_queues(
     State(state): State<SimState>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<QueueEntityListing>, ApiError> {
-    let paging = paging(&query)?;
-    let mut queues = queue_entities(&state, query.get("name").map(String::as_str));
-    // Genesys's default order: sortBy=name, sortOrder=asc.
-    queues.sort_by_key(|(name, _)| name.to_lowercase());
-    let total = queues.len();
-    let entities = queues
+    let query = ListQuery::new(pairs);
+    let paging = Paging::read(&query, QUEUES_PAGE_CAP)?;
+    let order = SortOrder::read(&query)?;
+    let ids = query
+        .list("id")
         .into_iter()
-        .skip((paging.number - 1).saturating_mul(paging.size))
-        .take(paging.size)
+        .map(|id| parse_uuid("id", id))
+        .collect::<Result<Vec<Uuid>, ApiError>>()?;
+    let name = query.single("name");
+    let mut queues = queue_entities(&state, |id, queue_name| {
+        (ids.is_empty() || ids.contains(&id)) && name.is_none_or(|f| name_matches(f, queue_name))
+    });
+    order.sort(&mut queues, |(name, _)| name.clone());
+    let total = queues.len();
+    let entities = paging
+        .page(queues)
+        .into_iter()
         .map(|(_, entity)| entity)
         .collect();
-    Ok(Json(listing(entities, &paging, total, query.get("name"))))
+    let mut extra = Vec::new();
+    if query.single("sortOrder").is_some() {
+        extra.push(("sortOrder", order.as_str().to_owned()));
+    }
+    if let Some(name) = name {
+        extra.push(("name", name.to_owned()));
+    }
+    if !ids.is_empty() {
+        let joined: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        extra.push(("id", joined.join(",")));
+    }
+    let links = Links {
+        path: "/api/v2/routing/queues",
+        size: paging.size,
+        extra,
+    };
+    let page_count = paging.page_count(total);
+    Ok(Json(QueueEntityListing {
+        entities,
+        page_size: paging.size,
+        page_number: paging.number,
+        total,
+        page_count,
+        first_uri: links.page(1),
+        self_uri: links.page(paging.number),
+        last_uri: links.page(page_count.max(1)),
+        next_uri: (paging.number < page_count).then(|| links.page(paging.number + 1)),
+        previous_uri: (paging.number > 1).then(|| links.page(paging.number - 1)),
+    }))
 }
 
-/// (name, `Queue` JSON) of every queue whose name matches `filter`.
-fn queue_entities(state: &SimState, filter: Option<&str>) -> Vec<(String, Value)> {
+/// `GET /api/v2/routing/queues/{queueId}`: the same `Queue` as in the listing.
+async fn get_queue(
+    State(state): State<SimState>,
+    Path(queue): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = parse_uuid("queueId", &queue)?;
+    queue_entities(&state, |id, _| id == queue)
+        .pop()
+        .map(|(_, entity)| Json(entity))
+        .ok_or_else(|| ApiError::not_found(format!("Queue {queue} not found")))
+}
+
+/// (name, `Queue` JSON) of every queue `wanted` (by id and name) keeps.
+fn queue_entities(state: &SimState, wanted: impl Fn(Uuid, &str) -> bool) -> Vec<(String, Value)> {
     let model = state.model();
     model
         .queue_ids()
         .into_iter()
         .filter_map(|id| {
             let snapshot = model.queue_snapshot(id)?;
-            filter
-                .is_none_or(|f| name_matches(f, &snapshot.name))
-                .then(|| {
-                    (
-                        snapshot.name.clone(),
-                        queue_json(id, &snapshot.name, snapshot.member_users),
-                    )
-                })
+            wanted(id, &snapshot.name).then(|| {
+                (
+                    snapshot.name.clone(),
+                    queue_json(id, &snapshot.name, snapshot.member_users),
+                )
+            })
         })
         .collect()
 }
 
-/// The fields of Genesys's `Queue` model (as in a `QueueEntityListing`) that a client reads.
+/// The fields of Genesys's `Queue` model that a client reads, and the routing settings of a
+/// plain queue (enums as the SDK's `Queue` model lists them).
 fn queue_json(id: Uuid, name: &str, members: u32) -> Value {
     json!({
         "id": id,
@@ -144,52 +179,16 @@ fn queue_json(id: Uuid, name: &str, members: u32) -> Value {
         "memberCount": members,
         "userMemberCount": members,
         "joinedMemberCount": members,
+        "scoringMethod": "TimestampAndPriority",
+        "lastAgentRoutingMode": "Disabled",
+        "skillEvaluationMethod": "ALL",
+        "autoAnswerOnly": false,
+        "enableTranscription": false,
+        "enableAudioMonitoring": false,
+        "enableManualAssignment": false,
+        "suppressInQueueCallRecording": true,
         "selfUri": format!("/api/v2/routing/queues/{id}"),
     })
-}
-
-fn listing(
-    entities: Vec<Value>,
-    paging: &Paging,
-    total: usize,
-    name: Option<&String>,
-) -> QueueEntityListing {
-    let page_count = total.div_ceil(paging.size);
-    let uri = |number: usize| {
-        let mut uri = format!(
-            "/api/v2/routing/queues?pageSize={}&pageNumber={number}",
-            paging.size
-        );
-        if let Some(name) = name {
-            uri.push_str(&format!("&name={}", encode_query_value(name)));
-        }
-        uri
-    };
-    QueueEntityListing {
-        entities,
-        page_size: paging.size,
-        page_number: paging.number,
-        total,
-        page_count,
-        first_uri: uri(1),
-        self_uri: uri(paging.number),
-        last_uri: uri(page_count.max(1)),
-        next_uri: (paging.number < page_count).then(|| uri(paging.number + 1)),
-        previous_uri: (paging.number > 1).then(|| uri(paging.number - 1)),
-    }
-}
-
-/// Percent-encodes everything but unreserved characters (enough for a query value).
-fn encode_query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `EstimatedWaitTimePredictions`.
