@@ -8,6 +8,10 @@
 //! input, so a request whose answer was lost is stored once; and the honeypot, which people never
 //! meet and which gets a bot an ordinary answer and nothing else.
 //!
+//! Across origins (a site in `ALLOWED_ORIGINS`, in French): the key passes the CORS preflight,
+//! `Retry-After` is readable, the refusal is in French, and a national number goes with the
+//! region `callback.countryCode` names.
+//!
 //! What the page sends and receives is recorded by a wrapper around the page's `fetch` (see
 //! [`record_requests`]), which can also fail a request as a network would.
 
@@ -17,11 +21,12 @@ use fantoccini::key::Key;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::axe::assert_no_violations;
+use crate::axe::{assert_no_violations, assert_no_violations_within};
 use crate::browser::{Browser, Viewport, WAIT};
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{DEMO_SALES_QUEUE, TestApp, spawn_app, spawn_app_with};
 use crate::journey::page_queue;
-use crate::widget::Widget;
+use crate::seed_host::{SeedPage, SeedPages};
+use crate::widget::{HOST, Widget};
 
 /// The visitor, as typed.
 const FIRST: &str = "Ada";
@@ -505,10 +510,77 @@ async fn the_honeypot_is_for_bots_only() {
     browser.close().await;
 }
 
+#[tokio::test]
+async fn across_origins_in_french_with_a_region_for_national_numbers() {
+    // A site on another origin (allowed), in French, whose visitors write national numbers.
+    let pages = SeedPages::start().await;
+    let app = spawn_app_with(&[
+        "--allowed-origins",
+        &pages.origin(),
+        "--callback-per-address-hourly",
+        "1",
+    ])
+    .await;
+    let page = SeedPage {
+        extra: Some(json!({ "locale": "fr", "callback": { "countryCode": "GB" } })),
+        ..SeedPage::migrated("seed-readme.html", app.addr, DEMO_SALES_QUEUE)
+    };
+    let browser = Browser::launch("callback-across-origins", Viewport::Desktop).await;
+    let w = open_form_at(&pages.url(&page, app.addr), &browser).await;
+    w.wait_text("#psw-callback", "Prénom").await;
+
+    // The national number goes as typed with the region; the service reads it as British. The
+    // Idempotency-Key passes the CORS preflight.
+    fill(&w, FIRST, LAST, "020 7946 0123").await;
+    w.click("#psw-callback-submit").await;
+    w.wait_visible("#psw-callback-done").await;
+    w.wait_text("#psw-callback-done-text", "Merci").await;
+    let sent = requests(&browser).await;
+    assert_eq!(sent.len(), 1, "the page sent {sent:#?}");
+    assert_eq!(sent[0]["status"], 202, "{sent:#?}");
+    assert_eq!(sent[0]["body"]["countryCode"], "GB", "{sent:#?}");
+    assert_eq!(
+        sent[0]["body"]["callbackNumbers"],
+        json!(["02079460123"]),
+        "{sent:#?}"
+    );
+    assert_uuid_key(&sent[0]);
+    let received = wait_callbacks(&app, 1).await;
+    assert_eq!(received[0]["callbackNumbers"], json!([PHONE_SENT]));
+
+    // Too many: said in French, with the wait the service gave in Retry-After (which it exposes
+    // to other origins).
+    ask_again(&w, OTHER_PHONE).await;
+    w.click("#psw-callback-submit").await;
+    let message = wait_error(&w, "#psw-callback-error").await;
+    let sent = requests(&browser).await;
+    let refused = sent.last().expect("a request");
+    assert_eq!(refused["status"], 429, "{sent:#?}");
+    let minutes = refused["retryAfter"]
+        .as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("Retry-After is not readable across origins: {refused}"))
+        .div_ceil(60);
+    assert!(
+        message.contains("Trop de demandes")
+            && message.contains(&format!("dans {minutes} minutes")),
+        "the 429 is not said in French with its wait of {minutes} minutes: {message}"
+    );
+    assert_refusal_shown(&w, &message, 429, [FIRST, LAST, OTHER_PHONE, ""]).await;
+    browser.screenshot("fr-too-many").await;
+    assert_no_violations_within(&browser, HOST, "French callback refused, too many requests").await;
+    browser.close().await;
+}
+
 /// Opens `app`'s demo page, records its callback requests, opens the widget and chooses the
 /// callback.
 async fn open_form<'a>(app: &TestApp, browser: &'a Browser) -> Widget<'a> {
-    browser.goto(&app.url("/")).await;
+    open_form_at(&app.url("/"), browser).await
+}
+
+/// [`open_form`] on the page at `url`.
+async fn open_form_at<'a>(url: &str, browser: &'a Browser) -> Widget<'a> {
+    browser.goto(url).await;
     let w = Widget::new(browser);
     w.wait_ready().await;
     record_requests(browser).await;
