@@ -12,6 +12,7 @@
   var buildElement = widget.buildElement;
   var CHAT_STATE = widget.CHAT_STATE;
   var webMessagingConfig = widget.webMessagingConfig;
+  var newUuid = widget.newUuid;
   // Guest socket: webMessaging.url (relative URLs are on the service's host, e.g. the sandbox's
   // /sandbox/genesys/v1), else wss://webmessaging.{environment}/v1.
   var environment = webMessagingConfig.environment || '';
@@ -61,14 +62,6 @@
     return widget.localized(key, values) || (moreStrings[key] || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
       return values && values[name] != null ? values[name] : placeholder;
     });
-  }
-  function newUuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = bytes[6] & 15 | 64; // version 4
-    bytes[8] = bytes[8] & 63 | 128; // variant 10
-    var hex = [].map.call(bytes, function (byte) { return (byte + 256).toString(16).slice(1); }).join('');
-    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
   }
   function saveState(state) {
     chatState = state;

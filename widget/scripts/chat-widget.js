@@ -1,5 +1,6 @@
-/*! public-stats widget: header, channel chooser with live statistics, callback form. The chat
- * (Web Messaging) is in chat-messaging.js, loaded when a chat starts. See widget/README.md. */
+/*! public-stats widget: header, channel chooser with live statistics. The callback form is in
+ * chat-callback.js, loaded when it is first shown; the chat (Web Messaging) in chat-messaging.js,
+ * loaded when a chat starts. See widget/README.md. */
 
 /* Code map, in file order (the same map is in widget/README.md):
  *   Settings      window.pureCloudCustomChatConfig → `settings`, with the defaults
@@ -10,8 +11,8 @@
  *   Mounting      mount() and its steps: host element, header, chooser, panel, API, restore
  *   Open/close    setOpen(), showView(), focus, header text, phone viewport, announce()
  *   Statistics    live socket, REST fallback → "N agents available" and the estimated wait
- *   Callback      the form, its checks, POST /api/callback, the server's errors by field
- *   Chat          loads chat-messaging.js on first use; `internals` is what it gets from here
+ *   Callback      loads chat-callback.js (the form) when it is first shown
+ *   Chat          loads chat-messaging.js on first use; `internals` is what both get from here
  *   Start         the language pack, then mount() once <body> exists
  */
 (function () {
@@ -162,22 +163,7 @@
     unread_other: '{n} new messages',
     loadFailed: 'This could not be loaded. Please try again later.',
     cbTitle: 'Request a callback',
-    first: 'First name',
-    last: 'Last name',
-    phone: 'Phone number',
-    phoneHint: 'With the country code, e.g. +1 317 555 0100',
-    time: 'Preferred time (optional)',
-    submit: 'Request callback',
-    sending: 'Sending…',
     back: 'Back',
-    close: 'Close',
-    firstMissing: 'Enter your first name.',
-    lastMissing: 'Enter your last name.',
-    phoneInvalid: 'Enter a phone number of 7 to 15 digits, starting with + and the country code.',
-    timePast: 'Choose a time in the future.',
-    cbFailed: 'Your request could not be sent. Please try again.',
-    cbDone: "Thank you. We'll call you back on {phone}.",
-    cbDoneAt: "Thank you. We'll call you back on {phone} around {time}.",
     chatTitle: 'Chat',
     message: 'Message',
     placeholder: 'Type your message',
@@ -293,6 +279,16 @@
       try { value == null ? window[area].removeItem(key) : window[area].setItem(key, JSON.stringify(value)); } catch (e) { /* storage off */ }
     }
   };
+  // A random (version 4) UUID; crypto.randomUUID() exists only on https pages and localhost.
+  function newUuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = crypto.getRandomValues(new Uint8Array(16));
+    // The version (4) and variant (10) bits.
+    bytes[6] = bytes[6] & 15 | 64;
+    bytes[8] = bytes[8] & 63 | 128;
+    var hex = [].map.call(bytes, function (byte) { return (byte + 256).toString(16).slice(1); }).join('');
+    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
+  }
   // sessionStorage: the view open in this tab, reopened after a reload.
   var VIEW_KEY = 'psw-view';
   // The chat, in localStorage["psw-wm-{deploymentId}"]: {t: Web Messaging token, s: CHAT_STATE}.
@@ -383,7 +379,7 @@
   function buildRoot(direction) {
     var header = buildHeader();
     var panel = elements.panel = buildElement('div', { class: 'psw-panel', id: 'psw-panel', role: 'dialog', 'aria-labelledby': 'psw-title' }, [
-      buildElement('div', { class: 'psw-inner' }, [buildChooser(), buildCallback(), buildChatView()])
+      buildElement('div', { class: 'psw-inner' }, [buildChooser(), buildCallbackView(), buildChatView()])
     ]);
     elements.announcer = buildElement('div', { class: 'psw-sr', id: 'psw-announce', 'aria-live': 'assertive', 'aria-atomic': 'true' });
     return elements.root = buildElement('div', { class: 'psw', id: 'psw', dir: direction, lang: stringsLanguage, onkeydown: function (event) {
@@ -425,7 +421,9 @@
     elements.noChannel = buildElement('p', { class: 'psw-none', id: 'psw-no-channel', hidden: true, text: localized('noChannel') });
     elements.chatTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-chat', onclick: function () { startChat(); } },
       [icon(ICON_PATHS.chat), buildElement('span', { text: localized('chatTile') })]);
-    elements.callbackTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () { showView('callback', true); } },
+    elements.callbackTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () {
+      withCallbackForm(function () { if (isOpen && currentView === 'chooser') showView('callback', true); });
+    } },
       [icon(ICON_PATHS.phone), buildElement('span', { text: localized('callbackTile') })]);
     if (!settings.deploymentId) elements.chatTile.hidden = true;
     return elements.chooser = buildElement('section', { class: 'psw-view psw-chooser', id: 'psw-chooser', 'aria-label': localized('previewText') }, [
@@ -436,6 +434,10 @@
     ]);
   }
 
+  // Filled by chat-callback.js.
+  function buildCallbackView() {
+    return elements.callback = buildElement('section', { class: 'psw-view psw-callback', id: 'psw-callback', 'aria-label': localized('cbTitle'), hidden: true });
+  }
   // Filled by chat-messaging.js.
   function buildChatView() {
     return elements.chat = buildElement('section', { class: 'psw-view psw-chat', id: 'psw-chat', 'aria-label': localized('chatTitle'), hidden: true });
@@ -449,7 +451,8 @@
         return api;
       }
       if (view === 'chat') tellOwner('openChat', null, 'warn', 'chat');
-      setOpen(true, view === 'callback' || view === 'chooser' ? view : null);
+      if (view === 'callback') withCallbackForm(function () { setOpen(true, 'callback'); });
+      else setOpen(true, view === 'chooser' ? view : null);
       return api;
     };
     api.close = function () { setOpen(false); return api; };
@@ -468,7 +471,7 @@
     if (settings.deploymentId && (settings.autoConnect || (savedChat && savedChat.s === CHAT_STATE.active))) {
       startChat(true, !(settings.autoConnect || savedView === 'chat'));
     } else if (savedView === 'callback') {
-      setOpen(true, 'callback', true);
+      withCallbackForm(function () { setOpen(true, 'callback', true); });
     }
   }
 
@@ -490,11 +493,7 @@
       if (!wasOpen) emit('opened', { view: currentView });
     } else if (wasOpen) {
       // A finished callback request is not shown again: the next opening starts at the chooser.
-      if (currentView === 'callback' && !elements.callbackDone.hidden) {
-        elements.callbackDone.hidden = true;
-        elements.callbackForm.hidden = false;
-        showView('chooser');
-      }
+      if (currentView === 'callback' && api.callback && api.callback.closed()) showView('chooser');
       if (shadowRoot.activeElement) elements.header.focus();
       emit('closed');
     }
@@ -513,8 +512,8 @@
     if (focusWhenStyled) return;
     var target;
     if (currentView === 'chooser') target = [elements.chatTile, elements.callbackTile, elements.header].filter(function (e) { return !e.hidden; })[0];
-    else if (currentView === 'callback') target = elements.callbackDone.hidden ? elements.first : elements.callbackClose;
-    else target = api.chat && api.chat.focusTarget();
+    // api.callback or api.chat, once its file has run.
+    else target = api[currentView] && api[currentView].focusTarget();
     if (target) target.focus();
   }
   var VIEW_TITLES = { chooser: 'previewText', callback: 'cbTitle', chat: 'chatTitle' };
@@ -763,165 +762,19 @@
     });
   }
 
-  // ---- Callback ----
-  // A labelled input (elements[name]) with its error line (elements[name + 'Error']) and hint.
-  function buildField(name, label, attributes, hint) {
-    var id = 'psw-' + name;
-    var describedBy = (hint ? id + '-hint ' : '') + id + '-error';
-    elements[name] = buildElement('input', Object.assign({ id: id, class: 'psw-input', 'aria-describedby': describedBy }, attributes));
-    elements[name + 'Error'] = buildElement('p', { class: 'psw-error', id: id + '-error' });
-    return buildElement('div', { class: 'psw-field' }, [
-      buildElement('label', { for: id, text: label }),
-      hint ? buildElement('p', { class: 'psw-hint', id: id + '-hint', text: hint }) : null,
-      elements[name],
-      elements[name + 'Error']
-    ]);
-  }
-  function buildCallback() {
-    // Above the buttons.
-    elements.formError = buildElement('p', { class: 'psw-error', id: 'psw-callback-error' });
-    elements.submit = buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-callback-submit', text: localized('submit') });
-    elements.callbackForm = buildElement('form', { class: 'psw-form', id: 'psw-callback-form', novalidate: true, onsubmit: submitCallback, oninput: function (event) {
-      // Typing in a field clears its error.
-      var name = event.target.id.slice('psw-'.length);
-      if (elements[name + 'Error']) setError(name, '');
-    } }, [
-      buildField('first', localized('first'), { name: 'given-name', autocomplete: 'given-name', required: true, maxlength: 100 }),
-      buildField('last', localized('last'), { name: 'family-name', autocomplete: 'family-name', required: true, maxlength: 100 }),
-      buildField('phone', localized('phone'), { type: 'tel', name: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, maxlength: 32 }, localized('phoneHint')),
-      settings.showTime ? buildField('time', localized('time'), { type: 'datetime-local', name: 'time' }) : null,
-      elements.formError,
-      buildElement('div', { class: 'psw-actions' }, [
-        buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-callback-back', text: localized('back'), onclick: function () { showView('chooser', true); } }),
-        elements.submit
-      ])
-    ]);
-    elements.callbackDoneText = buildElement('p', { class: 'psw-done-text', id: 'psw-callback-done-text' });
-    elements.callbackClose = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-callback-close', text: localized('close'), onclick: function () {
-      setOpen(false);
-    } });
-    elements.callbackDone = buildElement('div', { class: 'psw-done', id: 'psw-callback-done', hidden: true }, [elements.callbackDoneText, elements.callbackClose]);
-    return elements.callback = buildElement('section', { class: 'psw-view psw-callback', id: 'psw-callback', 'aria-label': localized('cbTitle'), hidden: true },
-      [elements.callbackForm, elements.callbackDone]);
-  }
-  // `name`: a field, or 'form' for the line above the buttons.
-  function setError(name, message) {
-    elements[name + 'Error'].textContent = message || '';
-    var input = name === 'form' ? null : elements[name];
-    if (input) message ? input.setAttribute('aria-invalid', 'true') : input.removeAttribute('aria-invalid');
-  }
-  // The number as sent (separators removed, 00 → +, callback.countryCode before a national
-  // number), or null unless it is + and 7 to 15 digits.
-  function normalizePhone(value) {
-    var number = value.replace(/[\s().\-/]/g, '').replace(/^00/, '+');
-    if (number[0] !== '+' && settings.countryCode) number = settings.countryCode.replace(/[^\d+]/g, '') + number.replace(/^0/, '');
-    return /^\+?\d{7,15}$/.test(number) ? number : null;
-  }
-  var sendingCallback = false;
-  function submitCallback(event) {
-    event.preventDefault();
-    if (sendingCallback) return;
-    var first = elements.first.value.trim();
-    var last = elements.last.value.trim();
-    var number = normalizePhone(elements.phone.value);
-    var when = settings.showTime && elements.time.value ? new Date(elements.time.value) : null;
-    var problems = [ // [field, message or false]
-      ['first', !first && localized('firstMissing')],
-      ['last', !last && localized('lastMissing')],
-      ['phone', !number && localized('phoneInvalid')]
-    ];
-    if (settings.showTime) problems.push(['time', when && !(when > new Date()) && localized('timePast')]);
-    setError('form', '');
-    var firstInvalid = null;
-    problems.forEach(function (problem) {
-      setError(problem[0], problem[1]);
-      if (problem[1] && !firstInvalid) firstInvalid = problem[0];
+  // ---- Callback: the form is loaded when it is first shown ----
+  // Waiting for chat-callback.js: what to do once it has run, or failed to load (its view then
+  // says so, and the next showing tries again).
+  var callbackWaiting = null;
+  function withCallbackForm(then) {
+    if (api.callback) return then();
+    if (callbackWaiting) return callbackWaiting.push(then);
+    callbackWaiting = [then];
+    api.load('scripts/chat-callback.js', function (loaded) {
+      if (!loaded) elements.callback.textContent = localized('loadFailed');
+      callbackWaiting.splice(0).forEach(function (waiting) { waiting(); });
+      callbackWaiting = null;
     });
-    if (firstInvalid) { elements[firstInvalid].focus(); return; }
-    var body = { queueId: settings.queueId, callbackNumbers: [number], callbackUserName: first + ' ' + last };
-    if (when) body.callbackScheduledTime = when.toISOString();
-    setSending(true);
-    fetch(settings.serviceUrl + 'api/callback', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-      .then(function (response) {
-        if (response.ok) return showCallbackDone(number, when);
-        return response.json().then(function (problem) { showCallbackErrors(problem, response.status); },
-          function () { showCallbackErrors({}, response.status); });
-      }, function () {
-        // The browser does not say why a request failed. From a page of another site, while the
-        // service answers the public reads, it is most likely the refused CORS preflight.
-        if (serviceAnswered && absoluteUrl(settings.serviceUrl).origin !== location.origin) {
-          tellOwner('origin', { service: settings.serviceUrl, origin: location.origin });
-        }
-        showCallbackErrors({}, 0);
-      })
-      .then(function () { setSending(false); });
-  }
-  function setSending(sending) {
-    sendingCallback = sending;
-    sending ? elements.submit.setAttribute('aria-disabled', 'true') : elements.submit.removeAttribute('aria-disabled');
-    elements.submit.textContent = localized(sending ? 'sending' : 'submit');
-  }
-  function showCallbackDone(number, when) {
-    elements.callbackForm.reset();
-    elements.callbackForm.hidden = true;
-    elements.callbackDone.hidden = false;
-    elements.callbackDoneText.textContent = when
-      ? localized('cbDoneAt', { phone: number, time: when.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' }) })
-      : localized('cbDone', { phone: number });
-    announce(elements.callbackDoneText.textContent);
-    elements.callbackClose.focus();
-    emit('callback', { queueId: settings.queueId, scheduled: when ? when.toISOString() : null });
-  }
-  // The service's field names (an `invalid-params` name, or the first `name` a 4xx detail quotes)
-  // → the form field whose error line shows the message. Any other: the line above the buttons.
-  var FORM_FIELDS = {
-    callbackNumbers: 'phone',
-    callbackUserName: 'first',
-    callbackScheduledTime: 'time' // unless callback.scheduling hides it
-  };
-  function formFieldFor(serverField) {
-    var name = Object.prototype.hasOwnProperty.call(FORM_FIELDS, serverField) && FORM_FIELDS[serverField];
-    return name && elements[name] ? name : 'form';
-  }
-  function firstQuotedName(text) {
-    var quoted = /`([^`]+)`/.exec(text || '');
-    return quoted ? quoted[1] : '';
-  }
-  // A problem+json: each message goes next to the field it names (RFC 9457 "invalid-params", else
-  // a 4xx `detail`), or above the buttons; announced; the visitor's input is kept. Above the
-  // buttons the visitor reads the service's words only for a failure on its side (5xx: "try again
-  // shortly"); any other refusal is about the page's settings (a queue, an origin), not about
-  // what the visitor typed: the visitor gets the generic text and the owner the service's.
-  function showCallbackErrors(problem, status) {
-    problem = problem || {};
-    var entries = problem['invalid-params'] || problem.invalidParams || problem.errors;
-    // The server speaks English: a non-field error in another language is the generic string.
-    var generalMessage = /^en/i.test(stringsLanguage) && status > 499 && serverText(problem.detail || problem.title) || localized('cbFailed');
-    if (!entries || !entries.length) {
-      entries = [{ name: status > 399 && status < 500 ? problem.field || firstQuotedName(problem.detail) : '', reason: problem.detail }];
-    }
-    var messages = [];
-    var focusField;
-    entries.forEach(function (entry) {
-      var field = formFieldFor(entry && (entry.name || entry.field));
-      var reason = serverText(entry && entry.reason);
-      var message = field === 'form' ? generalMessage : reason || generalMessage;
-      if (field === 'form' && status > 399 && status < 500) {
-        tellOwner('callback', { status: status, detail: reason || problem.title });
-      }
-      var shown = elements[field + 'Error'].textContent;
-      if (shown.indexOf(message) < 0) setError(field, shown ? shown + ' ' + message : message);
-      if (messages.indexOf(message) < 0) messages.push(message);
-      focusField = focusField || field;
-    });
-    (focusField === 'form' ? elements.submit : elements[focusField]).focus();
-    announce(messages.join(' '));
-    emit('error', { kind: 'callback', status: status, detail: messages.join(' ') });
-  }
-  // "`field` is bad; see `x`" → "Is bad; see x." (shown next to that field)
-  function serverText(text) {
-    text = typeof text === 'string' ? text.replace(/^`[^`]*`\s*/, '').replace(/`/g, '') : '';
-    return text && (text[0].toUpperCase() + text.slice(1)).replace(/([^.!?…])$/, '$1.');
   }
 
   // ---- Chat: the Web Messaging client is loaded on first use ----
@@ -940,13 +793,20 @@
     });
   }
 
-  // What chat-messaging.js uses, as publicStatsWidget.internals.
+  // What chat-messaging.js and chat-callback.js use, as publicStatsWidget.internals.
   var internals = {
     settings: settings,
     webMessagingConfig: webMessagingConfig,
+    locale: locale,
+    stringsLanguage: function () { return stringsLanguage; },
     localized: localized,
+    fill: fill,
     buildElement: buildElement,
+    newUuid: newUuid,
     emit: emit,
+    announce: announce,
+    tellOwner: tellOwner,
+    serviceAnswered: function () { return serviceAnswered; },
     chatRecord: chatRecord,
     CHAT_STATE: CHAT_STATE,
     createReconnector: createReconnector,
@@ -954,7 +814,9 @@
     chatViewOpen: function () { return isOpen && currentView === 'chat'; },
     setChatActive: function (active) { chatActive = active; updateHeader(); },
     countUnread: function () { if (!isOpen || currentView !== 'chat') { unreadCount++; updateHeader(); } },
-    showChooser: function () { showView('chooser', true); }
+    showChooser: function () { showView('chooser', true); },
+    callbackSection: function () { return elements.callback; },
+    close: function () { setOpen(false); }
   };
 
   // ---- Start ----

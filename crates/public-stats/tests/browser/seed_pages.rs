@@ -97,14 +97,14 @@ async fn assert_no_mojibake(w: &Widget<'_>) {
     let decoded = w
         .eval(
             "const t = window.publicStatsWidget.internals.localized; \
-             return [t('checking'), t('sending'), t('connecting'), root.textContent];",
+             return [t('checking'), t('reconnecting'), t('connecting'), root.textContent];",
         )
         .await;
     assert_eq!(
         decoded[0], "Checking availability…",
         "the widget's script was misread"
     );
-    assert_eq!(decoded[1], "Sending…");
+    assert_eq!(decoded[1], "Connection lost. Reconnecting…");
     assert_eq!(decoded[2], "Connecting…");
     let text = decoded[3].as_str().unwrap_or_default();
     for mark in ["Ã", "â€", "Â"] {
