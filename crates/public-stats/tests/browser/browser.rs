@@ -140,7 +140,15 @@ impl Xvfb {
         // tests starting theirs) and writes it to its standard output once it accepts clients.
         let mut server = Group::spawn(
             Command::new(XVFB)
-                .args(["-displayfd", "1", "-screen", "0", "1600x1200x24", "-nolisten", "tcp"])
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1600x1200x24",
+                    "-nolisten",
+                    "tcp",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null()),
             XVFB,
@@ -232,7 +240,11 @@ impl Driver {
     fn reporting_port(command: &mut Command, log: &Path, marker: &str) -> Driver {
         let name = format!("{:?}", command.get_program());
         let mut process = Group::spawn(command.stdout(Stdio::piped()).stderr(log_file(log)), &name);
-        let stdout = process.0.stdout.take().expect("the driver's stdout is piped");
+        let stdout = process
+            .0
+            .stdout
+            .take()
+            .expect("the driver's stdout is piped");
         let (port, rest) = read_port(stdout, marker, log);
         // Keep draining its stdout into the log so the driver never blocks on a full pipe.
         let mut file = log_file(log);
@@ -436,12 +448,17 @@ impl Browser {
                 std::fs::create_dir_all(&chrome).expect("the profile's chrome directory");
                 std::fs::write(chrome.join("userChrome.css"), FIREFOX_USER_CHROME)
                     .expect("userChrome.css");
+                let mut prefs = firefox_prefs();
+                if let Viewport::Phone = viewport {
+                    // A phone's scrollbars float over the page; a desktop's take 12 px of it.
+                    prefs["ui.useOverlayScrollbars"] = json!(1);
+                }
                 json!({
                     "browserName": "firefox",
                     "moz:firefoxOptions": {
                         "binary": FIREFOX,
                         "args": ["-headless", "-profile", profile.path()],
-                        "prefs": firefox_prefs(),
+                        "prefs": prefs,
                     },
                 })
             }

@@ -164,8 +164,10 @@ async fn proxy(State(upstream): State<Upstream>, request: Request) -> Response {
         .http
         .request(parts.method, format!("http://{}{path}", upstream.service))
         .body(body);
+    // The page's Host goes along, as a reverse proxy sends it: the service judges a callback's
+    // `Origin` against it.
     for (name, value) in &parts.headers {
-        if name != header::HOST && name != header::CONNECTION {
+        if name != header::CONNECTION {
             forwarded = forwarded.header(name, value);
         }
     }
@@ -211,7 +213,12 @@ fn with_probe(page: Vec<u8>) -> Vec<u8> {
         .windows(5)
         .position(|w| w == b"<head")
         .filter(|&at| matches!(lower.get(at + 5), Some(b'>' | b' ' | b'\n' | b'\t')))
-        .and_then(|at| lower[at..].iter().position(|&b| b == b'>').map(|end| at + end + 1));
+        .and_then(|at| {
+            lower[at..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map(|end| at + end + 1)
+        });
     let Some(at) = head else {
         return page;
     };

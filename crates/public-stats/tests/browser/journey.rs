@@ -272,9 +272,7 @@ async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it(engine: Engi
     let before = w.text("#psw-chat-log").await;
 
     // A reload resumes the same conversation: the same session, its history, still open.
-    browser
-        .assert_no_console_errors("before the reload")
-        .await;
+    browser.assert_no_console_errors("before the reload").await;
     browser.reload().await;
     w.wait_ready().await;
     w.wait_visible("#psw-chat-log").await;
