@@ -6,7 +6,7 @@
 //! lost connection. Each is announced, keeps the visitor's input and leaves the focus on the
 //! button to try again. Also: one `Idempotency-Key` per submission, reused by a retry of the same
 //! input, so a request whose answer was lost is stored once; and the honeypot, which people never
-//! meet and which gets a bot an ordinary answer and nothing else.
+//! meet and which gets a bot an ordinary answer and nothing else. In every engine.
 //!
 //! Across origins (a site in `ALLOWED_ORIGINS`, in French): the key passes the CORS preflight,
 //! `Retry-After` is readable, the refusal is in French, and a national number goes with the
@@ -22,9 +22,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::axe::{assert_no_violations, assert_no_violations_within};
-use crate::browser::{Browser, Viewport, WAIT};
+use crate::browser::{Browser, Engine, Viewport, WAIT};
 use crate::helpers::{DEMO_SALES_QUEUE, TestApp, spawn_app, spawn_app_with};
-use crate::journey::page_queue;
+use crate::host::HostPages;
+use crate::journey::{demo, page_queue};
 use crate::seed_host::{SeedPage, SeedPages};
 use crate::widget::{HOST, Widget};
 
@@ -37,11 +38,20 @@ const PHONE_SENT: &str = "+442079460123";
 /// Another number, for a second request from the same visitor.
 const OTHER_PHONE: &str = "+1 317 555 0100";
 
-#[tokio::test]
-async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
+in_every_engine!(
+    a_refused_callback_says_why_where_it_belongs_and_keeps_the_input,
+    a_number_already_pending_is_not_asked_for_twice,
+    too_many_requests_and_a_full_service_say_when_to_try_again,
+    a_retry_reuses_its_idempotency_key_so_a_lost_answer_stores_one_callback,
+    the_honeypot_is_for_bots_only,
+    across_origins_in_french_with_a_region_for_national_numbers,
+);
+
+async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input(engine: Engine) {
     let app = spawn_app().await;
-    let browser = Browser::launch("callback-errors", Viewport::Desktop).await;
-    let w = open_form(&app, &browser).await;
+    let (browser, _pages) = demo(engine, &app, "callback-errors", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    show_form(&w).await;
     let queue = page_queue(&browser).await;
 
     // The picker offers now to 14 days ahead (local time, to the minute).
@@ -198,11 +208,11 @@ async fn a_refused_callback_says_why_where_it_belongs_and_keeps_the_input() {
     browser.close().await;
 }
 
-#[tokio::test]
-async fn a_number_already_pending_is_not_asked_for_twice() {
+async fn a_number_already_pending_is_not_asked_for_twice(engine: Engine) {
     let app = spawn_app().await;
-    let browser = Browser::launch("callback-pending", Viewport::Desktop).await;
-    let w = open_form(&app, &browser).await;
+    let (browser, _pages) = demo(engine, &app, "callback-pending", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    show_form(&w).await;
     fill(&w, FIRST, LAST, PHONE).await;
     w.click("#psw-callback-submit").await;
     w.wait_visible("#psw-callback-done").await;
@@ -241,13 +251,12 @@ async fn a_number_already_pending_is_not_asked_for_twice() {
     browser.close().await;
 }
 
-#[tokio::test]
-async fn too_many_requests_and_a_full_service_say_when_to_try_again() {
-    let browser = Browser::launch("callback-limits", Viewport::Desktop).await;
-
+async fn too_many_requests_and_a_full_service_say_when_to_try_again(engine: Engine) {
     // One request per address and hour: the second gets 429, with Retry-After.
     let limited = spawn_app_with(&["--callback-per-address-hourly", "1"]).await;
-    let w = open_form(&limited, &browser).await;
+    let (browser, _pages) = demo(engine, &limited, "callback-limits", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    show_form(&w).await;
     fill(&w, FIRST, LAST, OTHER_PHONE).await;
     w.click("#psw-callback-submit").await;
     w.wait_visible("#psw-callback-done").await;
@@ -283,7 +292,10 @@ async fn too_many_requests_and_a_full_service_say_when_to_try_again() {
     // The service takes one request a day in all: the second gets 503. Trying the same input
     // again is the same submission: the same Idempotency-Key.
     let full = spawn_app_with(&["--callback-daily-limit", "1"]).await;
-    let w = open_form(&full, &browser).await;
+    let full_pages = HostPages::start(full.addr).await;
+    browser.goto(&full_pages.demo_page()).await;
+    w.wait_ready().await;
+    show_form(&w).await;
     fill(&w, FIRST, LAST, OTHER_PHONE).await;
     w.click("#psw-callback-submit").await;
     w.wait_visible("#psw-callback-done").await;
@@ -318,11 +330,11 @@ async fn too_many_requests_and_a_full_service_say_when_to_try_again() {
     browser.close().await;
 }
 
-#[tokio::test]
-async fn a_retry_reuses_its_idempotency_key_so_a_lost_answer_stores_one_callback() {
+async fn a_retry_reuses_its_idempotency_key_so_a_lost_answer_stores_one_callback(engine: Engine) {
     let app = spawn_app().await;
-    let browser = Browser::launch("callback-retry", Viewport::Desktop).await;
-    let w = open_form(&app, &browser).await;
+    let (browser, _pages) = demo(engine, &app, "callback-retry", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    show_form(&w).await;
     // The page is a secure context (loopback), where crypto.randomUUID exists; the widget's
     // fallback for plain-http pages is used when it does not.
     browser
@@ -389,14 +401,15 @@ async fn a_retry_reuses_its_idempotency_key_so_a_lost_answer_stores_one_callback
     let received = sim_callbacks(&app).await;
     assert_eq!(received.len(), 1, "the simulator received {received:#?}");
     browser.screenshot("callback-done-after-retry").await;
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
 
-#[tokio::test]
-async fn the_honeypot_is_for_bots_only() {
+async fn the_honeypot_is_for_bots_only(engine: Engine) {
     let app = spawn_app().await;
-    let browser = Browser::launch("callback-honeypot", Viewport::Desktop).await;
-    let w = open_form(&app, &browser).await;
+    let (browser, _pages) = demo(engine, &app, "callback-honeypot", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    show_form(&w).await;
 
     // In the form as an ordinary field for a bot reading the markup, hidden from assistive
     // technology and left out of the tab order.
@@ -443,7 +456,7 @@ async fn the_honeypot_is_for_bots_only() {
     );
     // Not focusable: Tab goes from the first field to the submit button without meeting it, and
     // even a script cannot focus it. (Tab also walks through the parts of the date field.)
-    w.find("#psw-first").await.click().await.expect("click");
+    w.eval("$('#psw-first').focus();").await;
     let mut walked = vec![w.focused().await];
     for _ in 0..20 {
         if walked.last().is_some_and(|id| id == "psw-callback-submit") {
@@ -507,11 +520,11 @@ async fn the_honeypot_is_for_bots_only() {
         1,
         "the bot's request was called back: {received:#?}"
     );
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
 
-#[tokio::test]
-async fn across_origins_in_french_with_a_region_for_national_numbers() {
+async fn across_origins_in_french_with_a_region_for_national_numbers(engine: Engine) {
     // A site on another origin (allowed), in French, whose visitors write national numbers.
     let pages = SeedPages::start().await;
     let app = spawn_app_with(&[
@@ -525,8 +538,11 @@ async fn across_origins_in_french_with_a_region_for_national_numbers() {
         extra: Some(json!({ "locale": "fr", "callback": { "countryCode": "GB" } })),
         ..SeedPage::migrated("seed-readme.html", app.addr, DEMO_SALES_QUEUE)
     };
-    let browser = Browser::launch("callback-across-origins", Viewport::Desktop).await;
-    let w = open_form_at(&pages.url(&page, app.addr), &browser).await;
+    let browser = Browser::launch_in(engine, "callback-across-origins", Viewport::Desktop).await;
+    browser.goto(&pages.url(&page, app.addr)).await;
+    let w = Widget::new(&browser);
+    w.wait_ready().await;
+    show_form(&w).await;
     w.wait_text("#psw-callback", "Prénom").await;
 
     // The national number goes as typed with the region; the service reads it as British. The
@@ -572,22 +588,12 @@ async fn across_origins_in_french_with_a_region_for_national_numbers() {
     browser.close().await;
 }
 
-/// Opens `app`'s demo page, records its callback requests, opens the widget and chooses the
-/// callback.
-async fn open_form<'a>(app: &TestApp, browser: &'a Browser) -> Widget<'a> {
-    open_form_at(&app.url("/"), browser).await
-}
-
-/// [`open_form`] on the page at `url`.
-async fn open_form_at<'a>(url: &str, browser: &'a Browser) -> Widget<'a> {
-    browser.goto(url).await;
-    let w = Widget::new(browser);
-    w.wait_ready().await;
-    record_requests(browser).await;
+/// Records the page's callback requests, opens the widget and chooses the callback.
+async fn show_form(w: &Widget<'_>) {
+    record_requests(w.browser).await;
     w.open().await;
     w.click("#psw-tile-callback").await;
     w.wait_visible("#psw-callback-form").await;
-    w
 }
 
 async fn fill(w: &Widget<'_>, first: &str, last: &str, phone: &str) {
@@ -721,35 +727,45 @@ async fn assert_kept(w: &Widget<'_>, expected: [&str; 4]) {
 /// `window.__callbackRequests` as `{key, body, fault, status, retryAfter, answer}`, and the faults
 /// queued by [`fail_next`] are applied to the next requests in turn: "offline" fails it as a
 /// network would, before it leaves; "lose" lets the service answer, then fails it as if the
-/// answer were lost on the way back.
+/// answer were lost on the way back. Installed by a script element, so that it is the page's own
+/// code in every engine (Firefox runs WebDriver's scripts in a sandbox of their own).
 async fn record_requests(browser: &Browser) {
     browser
         .js(
-            r#"
-            window.__callbackRequests = [];
-            window.__callbackFaults = [];
-            const realFetch = window.fetch;
-            window.fetch = async function (input, init) {
-              if (!String(input).includes('/api/callback')) return realFetch.apply(this, arguments);
-              const record = {
-                key: new Headers(init.headers).get('Idempotency-Key'),
-                body: JSON.parse(init.body),
-                fault: window.__callbackFaults.shift() || null
-              };
-              window.__callbackRequests.push(record);
-              if (record.fault === 'offline') throw new TypeError('Failed to fetch');
-              const response = await realFetch.apply(this, arguments);
-              record.answer = await response.clone().json().catch(() => null);
-              record.retryAfter = response.headers.get('Retry-After');
-              record.status = response.status;
-              if (record.fault === 'lose') throw new TypeError('Failed to fetch');
-              return response;
-            };
-            "#,
-            vec![],
+            "const s = document.createElement('script'); s.textContent = arguments[0]; \
+             document.head.appendChild(s); s.remove(); return !!window.__callbackRequests;",
+            vec![json!(FETCH_RECORDER)],
         )
         .await;
 }
+
+/// The page-side half of [`record_requests`].
+const FETCH_RECORDER: &str = r#"
+window.__callbackRequests = [];
+window.__callbackFaults = [];
+(function () {
+  var realFetch = window.fetch;
+  window.fetch = function (input, init) {
+    if (String(input).indexOf('/api/callback') < 0) return realFetch.call(window, input, init);
+    var record = {
+      key: new Headers(init.headers).get('Idempotency-Key'),
+      body: JSON.parse(init.body),
+      fault: window.__callbackFaults.shift() || null
+    };
+    window.__callbackRequests.push(record);
+    if (record.fault === 'offline') return Promise.reject(new TypeError('Failed to fetch'));
+    return realFetch.call(window, input, init).then(function (response) {
+      return response.clone().json().catch(function () { return null; }).then(function (answer) {
+        record.answer = answer;
+        record.retryAfter = response.headers.get('Retry-After');
+        record.status = response.status;
+        if (record.fault === 'lose') throw new TypeError('Failed to fetch');
+        return response;
+      });
+    });
+  };
+})();
+"#;
 
 /// Queues faults for the next requests (see [`record_requests`]).
 async fn fail_next(browser: &Browser, faults: &[&str]) {

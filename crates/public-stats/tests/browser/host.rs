@@ -4,6 +4,10 @@
 //! service under its own origin. Same origin keeps CORS out of these tests: they are about the
 //! page (its CSP, its CSS, its direction), not about cross-origin requests.
 //!
+//! Every HTML page it serves, its own and the service's, gets the probe `pages/watch.js` as the
+//! first script of its `<head>`: the same record of console errors, CSP violations and sockets in
+//! every engine, from before the page's own scripts run.
+//!
 //! The files are read at request time, so editing a page needs no rebuild.
 
 use std::net::SocketAddr;
@@ -71,6 +75,11 @@ impl HostPages {
         format!("http://{}/__test/{file}", self.addr)
     }
 
+    /// The service's demo page (`/`), through this server: the same page, with the probe.
+    pub fn demo_page(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
     /// `config.html` with these top-level widget settings replacing the demo configuration's
     /// (`null` removes one; see `pages/config.js`).
     pub fn configured(&self, settings: &serde_json::Value) -> String {
@@ -93,9 +102,12 @@ async fn page(Path(file): Path<String>) -> Response {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/browser/pages")
         .join(&file);
-    let Ok(body) = tokio::fs::read(&path).await else {
+    let Ok(mut body) = tokio::fs::read(&path).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if file.ends_with(".html") {
+        body = with_probe(body);
+    }
     let content_type = match file.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
@@ -143,12 +155,19 @@ async fn proxy(State(upstream): State<Upstream>, request: Request) -> Response {
     let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
+    // A page is asked for uncompressed, so that the probe can be put into it.
+    let page = accepts_html(&parts.headers);
+    if page {
+        parts.headers.remove(header::ACCEPT_ENCODING);
+    }
     let mut forwarded = upstream
         .http
         .request(parts.method, format!("http://{}{path}", upstream.service))
         .body(body);
+    // The page's Host goes along, as a reverse proxy sends it: the service judges a callback's
+    // `Origin` against it.
     for (name, value) in &parts.headers {
-        if name != header::HOST && name != header::CONNECTION {
+        if name != header::CONNECTION {
             forwarded = forwarded.header(name, value);
         }
     }
@@ -164,8 +183,46 @@ async fn proxy(State(upstream): State<Upstream>, request: Request) -> Response {
     ] {
         headers.remove(hop);
     }
-    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if page && is_html && !headers.contains_key(header::CONTENT_ENCODING) {
+        bytes = with_probe(bytes);
+    }
     (status, headers, Body::from(bytes)).into_response()
+}
+
+/// Whether the request is a navigation (a browser asking for a page rather than a resource).
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// The probe's tag, for the start of every page's `<head>`.
+const PROBE: &[u8] = b"<script src=\"/__test/watch.js\"></script>";
+
+/// Puts [`PROBE`] right after the page's `<head>` tag. A page without one is served as it is:
+/// the tests that read the probe then say it is missing.
+fn with_probe(page: Vec<u8>) -> Vec<u8> {
+    let lower = page.to_ascii_lowercase();
+    let head = lower
+        .windows(5)
+        .position(|w| w == b"<head")
+        .filter(|&at| matches!(lower.get(at + 5), Some(b'>' | b' ' | b'\n' | b'\t')))
+        .and_then(|at| {
+            lower[at..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map(|end| at + end + 1)
+        });
+    let Some(at) = head else {
+        return page;
+    };
+    [&page[..at], PROBE, &page[at..]].concat()
 }
 
 /// Copies messages both ways until either side closes.

@@ -1,7 +1,8 @@
 //! The visitor's journey on the demo page (`/`), with a screenshot and an axe-core run in every
 //! state: collapsed → opened → the agent count follows the simulated queue → a callback reaches
 //! the simulator → a chat message reaches the simulated agent, its reply appears, and a reload
-//! resumes the chat.
+//! resumes the chat. In every engine; the page comes through the test page server for its error
+//! probe, and a journey ends with no error logged.
 
 use std::time::Duration;
 
@@ -10,8 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::axe::assert_no_violations;
-use crate::browser::{Browser, Viewport, WAIT};
+use crate::browser::{Browser, Engine, Viewport, WAIT};
 use crate::helpers::{DEMO_SUPPORT_QUEUE, TestApp, spawn_app};
+use crate::host::HostPages;
 use crate::widget::Widget;
 
 /// The queue the demo page's configuration shows.
@@ -24,18 +26,31 @@ pub async fn page_queue(browser: &Browser) -> Uuid {
         .unwrap_or_else(|| panic!("the demo page's queueId is not a UUID: {id}"))
 }
 
-/// Opens the demo page and waits for the widget.
-async fn demo(app: &TestApp, test: &str) -> Browser {
-    let browser = Browser::launch(test, Viewport::Desktop).await;
-    browser.goto(&app.url("/")).await;
+/// Opens the demo page in `engine`, through the test page server (for its error probe; keep the
+/// server as long as the browser), and waits for the widget.
+pub async fn demo(
+    engine: Engine,
+    app: &TestApp,
+    test: &str,
+    viewport: Viewport,
+) -> (Browser, HostPages) {
+    let pages = HostPages::start(app.addr).await;
+    let browser = Browser::launch_in(engine, test, viewport).await;
+    browser.goto(&pages.demo_page()).await;
     Widget::new(&browser).wait_ready().await;
-    browser
+    (browser, pages)
 }
 
-#[tokio::test]
-async fn collapsed_then_opened_then_the_agent_count_follows_the_queue() {
+in_every_engine!(
+    collapsed_then_opened_then_the_agent_count_follows_the_queue,
+    when_every_agent_gets_busy_it_says_so_and_steers_to_the_callback,
+    a_callback_request_reaches_the_simulator,
+    a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it,
+);
+
+async fn collapsed_then_opened_then_the_agent_count_follows_the_queue(engine: Engine) {
     let app = spawn_app().await;
-    let browser = demo(&app, "journey-stats").await;
+    let (browser, _pages) = demo(engine, &app, "journey-stats", Viewport::Desktop).await;
     let w = Widget::new(&browser);
     let queue = page_queue(&browser).await;
     app.set_queue(queue, json!({ "agents": { "idle": 3, "busy": 1 } }))
@@ -78,13 +93,13 @@ async fn collapsed_then_opened_then_the_agent_count_follows_the_queue() {
     w.wait_hidden("#psw-panel").await;
     assert_eq!(w.expanded().await, "false", "aria-expanded after closing");
     browser.screenshot("closed-again").await;
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
 
-#[tokio::test]
-async fn when_every_agent_gets_busy_it_says_so_and_steers_to_the_callback() {
+async fn when_every_agent_gets_busy_it_says_so_and_steers_to_the_callback(engine: Engine) {
     let app = spawn_app().await;
-    let browser = demo(&app, "journey-no-agents").await;
+    let (browser, _pages) = demo(engine, &app, "journey-no-agents", Viewport::Desktop).await;
     let w = Widget::new(&browser);
     let queue = page_queue(&browser).await;
     // From free agents to none, as when the last free agent takes a call: the widget must not
@@ -119,13 +134,13 @@ async fn when_every_agent_gets_busy_it_says_so_and_steers_to_the_callback() {
         "no `stats` event reported 0 agents: {stats:?}"
     );
 
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
 
-#[tokio::test]
-async fn a_callback_request_reaches_the_simulator() {
+async fn a_callback_request_reaches_the_simulator(engine: Engine) {
     let app = spawn_app().await;
-    let browser = demo(&app, "journey-callback").await;
+    let (browser, _pages) = demo(engine, &app, "journey-callback", Viewport::Desktop).await;
     let w = Widget::new(&browser);
     let queue = page_queue(&browser).await;
 
@@ -191,11 +206,11 @@ async fn a_callback_request_reaches_the_simulator() {
         );
     }
     assert_eq!(w.events("callback").await.len(), 1, "one `callback` event");
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
 
-#[tokio::test]
-async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
+async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it(engine: Engine) {
     let app = spawn_app().await;
     // Web Messaging goes to the Support queue: give it free agents and let the model dispatch
     // (a held queue does not), so the simulated agent answers.
@@ -209,7 +224,7 @@ async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
         )
         .await;
     assert_eq!(resumed.status().as_u16(), 204, "resuming the Support queue");
-    let browser = demo(&app, "journey-chat").await;
+    let (browser, _pages) = demo(engine, &app, "journey-chat", Viewport::Desktop).await;
     let w = Widget::new(&browser);
 
     w.open().await;
@@ -258,6 +273,7 @@ async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
     let before = w.text("#psw-chat-log").await;
 
     // A reload resumes the same conversation: the same session, its history, still open.
+    browser.assert_no_console_errors("before the reload").await;
     browser.reload().await;
     w.wait_ready().await;
     w.wait_visible("#psw-chat-log").await;
@@ -319,6 +335,7 @@ async fn a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it() {
     );
     browser.screenshot("chat-ended-by-agent").await;
     assert_no_violations(&browser, "chat read-only after the agent's Disconnect").await;
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
 

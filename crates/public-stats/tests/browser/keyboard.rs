@@ -1,13 +1,15 @@
 //! Keyboard-only use: no pointer event at all, only key presses wherever the focus is. Tab
 //! reaches the header, Enter and Space open it, the focus moves into the panel and back to the
 //! header on close, Esc closes, the focus is visible, and a callback can be sent from the keys.
+//! In every engine.
 
 use fantoccini::key::Key;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::axe::assert_no_violations;
-use crate::browser::{Browser, Viewport};
+use crate::browser::{Browser, Engine, Viewport};
 use crate::helpers::spawn_app;
+use crate::journey::demo;
 use crate::widget::Widget;
 
 /// Presses Tab until the focus is on `id` inside the widget; fails after `max` presses.
@@ -41,13 +43,12 @@ async fn page_focus(browser: &Browser) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn the_widget_works_with_the_keyboard_alone() {
+in_every_engine!(the_widget_works_with_the_keyboard_alone);
+
+async fn the_widget_works_with_the_keyboard_alone(engine: Engine) {
     let app = spawn_app().await;
-    let browser = Browser::launch("keyboard", Viewport::Desktop).await;
-    browser.goto(&app.url("/")).await;
+    let (browser, _pages) = demo(engine, &app, "keyboard", Viewport::Desktop).await;
     let w = Widget::new(&browser);
-    w.wait_ready().await;
 
     // The header is reachable with Tab (after the page's own links and buttons) and shows that
     // it has the focus.
@@ -119,13 +120,9 @@ async fn the_widget_works_with_the_keyboard_alone() {
         "psw-callback-close",
         "the focus is not on the confirmation's button"
     );
-    let log: Value = app
-        .sim_control(reqwest::Method::GET, "/__sim/requests", None)
-        .await
-        .json()
-        .await
-        .expect("the request log is JSON");
-    let sent = log["callbacks"].to_string();
+    // Accepted first, delivered a moment later.
+    let sent = serde_json::to_string(&crate::callback::wait_callbacks(&app, 1).await)
+        .expect("the callbacks as JSON");
     assert!(
         sent.contains("442079460958") && sent.contains("Grace"),
         "the simulator did not receive the keyboard-made callback: {sent}"
@@ -141,5 +138,6 @@ async fn the_widget_works_with_the_keyboard_alone() {
         "psw-header",
         "the focus was lost on close"
     );
+    browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }

@@ -14,6 +14,7 @@
 mod helpers;
 
 mod axe;
+#[macro_use]
 mod browser;
 mod host;
 mod seed_host;
