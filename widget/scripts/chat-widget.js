@@ -140,12 +140,20 @@
       return values && values[name] != null ? values[name] : placeholder;
     });
   }
-  var pluralRules;
+  // Numbers, plurals and dates follow the words around them: the page's locale (en-GB keeps its
+  // dates), but English for the English fallback on a page in another language (WebKit writes
+  // Arabic numbers in Arabic digits: "٣ agents available"), and English for a tag that is not a
+  // locale (lang="en_US" makes toLocaleString throw).
+  function formatLocale() {
+    try { return Intl.getCanonicalLocales(stringsLanguage === 'en' && language !== 'en' ? 'en' : locale)[0] || 'en'; } catch (e) { return 'en'; }
+  }
+  var pluralRules = {};
   // key_one, key_other, …: the form Intl.PluralRules picks for `count` (key_other if missing).
   function localizedPlural(key, count) {
-    try { pluralRules = pluralRules || new Intl.PluralRules(locale); } catch (e) { pluralRules = new Intl.PluralRules('en'); }
-    var pluralKey = key + '_' + pluralRules.select(count);
-    return localized(strings[pluralKey] ? pluralKey : key + '_other', { n: count.toLocaleString(locale) });
+    var tag = formatLocale();
+    pluralRules[tag] = pluralRules[tag] || new Intl.PluralRules(tag);
+    var pluralKey = key + '_' + pluralRules[tag].select(count);
+    return localized(strings[pluralKey] ? pluralKey : key + '_other', { n: count.toLocaleString(tag) });
   }
   // The estimated wait in words; '' when unknown (-1, absent).
   function waitText(seconds) {
@@ -635,7 +643,7 @@
     elements.callbackForm.hidden = true;
     elements.callbackDone.hidden = false;
     elements.callbackDoneText.textContent = when
-      ? localized('cbDoneAt', { phone: number, time: when.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' }) })
+      ? localized('cbDoneAt', { phone: number, time: when.toLocaleString(formatLocale(), { dateStyle: 'medium', timeStyle: 'short' }) })
       : localized('cbDone', { phone: number });
     announce(elements.callbackDoneText.textContent);
     elements.callbackClose.focus();
