@@ -120,7 +120,7 @@
   function localInputValue(date) {
     return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   }
-  function timeText(date) { return date.toLocaleString(widget.locale, { dateStyle: 'medium', timeStyle: 'short' }); }
+  function timeText(date) { return date.toLocaleString(widget.formatLocale(), { dateStyle: 'medium', timeStyle: 'short' }); }
   // The number as sent (separators removed, 00 → +, a dialling prefix before a national number),
   // or null unless it is 7 to 15 digits, + first or not.
   function normalizePhone(value) {

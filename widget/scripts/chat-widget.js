@@ -202,12 +202,20 @@
       return values && values[name] != null ? values[name] : placeholder;
     });
   }
-  var pluralRules;
+  // Numbers, plurals and dates follow the words around them: the page's locale (en-GB keeps its
+  // dates), but English for the English fallback on a page in another language (WebKit writes
+  // Arabic numbers in Arabic digits: "٣ agents available"), and English for a tag that is not a
+  // locale (lang="en_US" makes toLocaleString throw).
+  function formatLocale() {
+    try { return Intl.getCanonicalLocales(stringsLanguage === 'en' && language !== 'en' ? 'en' : locale)[0] || 'en'; } catch (e) { return 'en'; }
+  }
+  var pluralRules = {};
   // key_one, key_other, …: the form Intl.PluralRules picks for `count` (key_other if missing).
   function localizedPlural(key, count) {
-    try { pluralRules = pluralRules || new Intl.PluralRules(locale); } catch (e) { pluralRules = new Intl.PluralRules('en'); }
-    var pluralKey = key + '_' + pluralRules.select(count);
-    return localized(strings[pluralKey] ? pluralKey : key + '_other', { n: count.toLocaleString(locale) });
+    var tag = formatLocale();
+    pluralRules[tag] = pluralRules[tag] || new Intl.PluralRules(tag);
+    var pluralKey = key + '_' + pluralRules[tag].select(count);
+    return localized(strings[pluralKey] ? pluralKey : key + '_other', { n: count.toLocaleString(tag) });
   }
   // The estimated wait in words; '' when unknown (-1, absent).
   function waitText(seconds) {
@@ -798,6 +806,7 @@
     settings: settings,
     webMessagingConfig: webMessagingConfig,
     locale: locale,
+    formatLocale: formatLocale,
     stringsLanguage: function () { return stringsLanguage; },
     localized: localized,
     fill: fill,

@@ -70,20 +70,33 @@ macro_rules! in_every_engine {
 
             #[tokio::test]
             async fn chromium() {
-                super::$test(Engine::Chromium).await;
+                $crate::browser::within_limit(Engine::Chromium, super::$test(Engine::Chromium)).await;
             }
 
             #[tokio::test]
             async fn firefox() {
-                super::$test(Engine::Firefox).await;
+                $crate::browser::within_limit(Engine::Firefox, super::$test(Engine::Firefox)).await;
             }
 
             #[tokio::test]
             async fn webkit() {
-                super::$test(Engine::WebKit).await;
+                $crate::browser::within_limit(Engine::WebKit, super::$test(Engine::WebKit)).await;
             }
         }
     )+};
+}
+
+/// How long one test may take in all. A WebDriver command has no timeout of its own, and a
+/// browser that stops answering would otherwise hold `cargo test` forever (nextest ends a test
+/// after 120 s, see `.config/nextest.toml`, but without closing its browser).
+const TEST_LIMIT: Duration = Duration::from_secs(110);
+
+/// Runs a test body, failing it if it takes longer than [`TEST_LIMIT`]; dropping the body on
+/// the way out closes its browser.
+pub async fn within_limit(engine: Engine, test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
+        panic!("the test took longer than {TEST_LIMIT:?} in {engine:?}: a WebDriver command hung?");
+    }
 }
 
 /// The browser window: desktop, or a phone-sized viewport.
@@ -212,9 +225,11 @@ impl Driver {
                             .env("DISPLAY", &display.display)
                             // No accessibility bus to wait for on a bare X display.
                             .env("NO_AT_BRIDGE", "1")
-                            // A fresh profile: nothing kept from, or left for, another test.
+                            // A fresh profile: nothing kept from, or left for, another test
+                            // (MiniBrowser keeps no website data under automation anyway). The
+                            // cache stays shared: it holds GStreamer's registry of plugins,
+                            // which takes seconds of CPU to build.
                             .env("XDG_DATA_HOME", home.join("data"))
-                            .env("XDG_CACHE_HOME", home.join("cache"))
                             .env("XDG_CONFIG_HOME", home.join("config"))
                             .stdout(log_file(log))
                             .stderr(log_file(log)),

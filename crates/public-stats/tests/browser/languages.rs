@@ -1,6 +1,6 @@
 //! Languages: a French page gets a French widget (from `<html lang>`), the `locale`
 //! setting picks a pack whatever the page's language, and `strings` replace any built-in or
-//! pack string.
+//! pack string; a tag that is not a locale falls back to English.
 
 use serde_json::json;
 
@@ -78,5 +78,14 @@ async fn a_french_page_gets_a_french_widget_and_strings_override_the_built_in_on
     w.wait_text("#psw-tile-callback", "Let us call you back")
         .await;
     browser.screenshot("en-overridden").await;
+
+    // A language tag that is not a locale (written with an underscore, as some sites do):
+    // English, and the numbers still show.
+    browser
+        .goto_fresh(&pages.configured(&json!({ "locale": "en_US" })))
+        .await;
+    w.wait_ready().await;
+    w.open().await;
+    w.wait_text("#psw-agents", "3 agents available").await;
     browser.close().await;
 }

@@ -1,12 +1,22 @@
-//! The widget in a real browser: headless Debian Chromium over WebDriver
-//! (fantoccini + chromedriver), against the real service in sandbox mode with its simulator.
-//! One binary; each test starts its own chromedriver and Chromium ([`browser`]), its own service
-//! ([`helpers::spawn_app`], shared with the api tests) and, for pages other than the demo page,
-//! its own host page server ([`host`]). Screenshots of each state go to
+//! The widget in real browsers — Chromium, Firefox and WebKit, the engines of Chrome, Firefox and
+//! Safari (every browser on an iPhone) — driven over W3C WebDriver (fantoccini), against the real
+//! service in sandbox mode with its simulator. One binary; each test starts its own driver and
+//! browser ([`browser`]), its own service ([`helpers::spawn_app`], shared with the api tests) and,
+//! for pages other than the service's own, its own host page server ([`host`], which also puts
+//! the error probe into every page). Screenshots of each state go to
 //! `target/browser-artifacts/<test>/`.
 //!
-//! Run with `cargo test -p public-stats --test browser`; needs `chromium`, `chromium-driver` and
-//! `npm ci` in `tests/browser/axe/` (scripts/test installs all three).
+//! Which tests run in which engine: the visitor's journeys ([`journey`], [`keyboard`], [`mobile`])
+//! and what depends on the engine more than on the widget's logic — the host pages' strict CSP,
+//! hostile CSS and right-to-left layout ([`host_pages`]), and the console errors of a broken
+//! configuration, which prove the error probe in each engine — run in all three, one test per
+//! engine (`…::chromium`, `…::firefox`, `…::webkit`; see `in_every_engine!`). The rest checks
+//! the widget's own logic, which no engine changes, and runs in Chromium only; so does what only
+//! Chromium can do over WebDriver (emulating `prefers-reduced-motion`).
+//!
+//! Run with `cargo test -p public-stats --test browser` (one engine: add `-- webkit`); needs
+//! `chromium`, `chromium-driver`, `firefox-esr`, `webkit2gtk-driver` and `xvfb` (Debian), the
+//! `geckodriver` crate, and `npm ci` in `tests/browser/axe/` (scripts/test installs all of them).
 
 // Shared with the api tests; this binary uses only some of its re-exports.
 #[allow(unused_imports)]

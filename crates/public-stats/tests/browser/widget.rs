@@ -101,15 +101,18 @@ impl<'a> Widget<'a> {
                     const selector = arguments[0];
                     const root = {ROOT};
                     const start = performance.now();
-                    let last = null, same = 0;
+                    let last = null, same = 0, frames = 0;
+                    const seen = [];
                     (function frame() {{
                       const e = root && root.querySelector(selector);
                       const r = e && e.getBoundingClientRect();
                       const key = r && r.width > 0 && [r.x, r.y, r.width, r.height].join();
                       same = key && key === last ? same + 1 : 0;
                       last = key;
+                      frames++;
+                      if (key !== seen[seen.length - 1]) seen.push(key || 'not laid out');
                       if (same >= 3) return done(true);
-                      if (performance.now() - start > 5000) return done(key || 'not laid out');
+                      if (performance.now() - start > 5000) return done({{ frames, boxes: seen.slice(-6) }});
                       requestAnimationFrame(frame);
                     }})();
                     "#
@@ -117,7 +120,11 @@ impl<'a> Widget<'a> {
                 vec![json!(selector)],
             )
             .await;
-        assert_eq!(still, json!(true), "{selector} never stood still: {still}");
+        assert_eq!(
+            still,
+            json!(true),
+            "{selector} never stood still in 5 s (its last boxes, in frames): {still}"
+        );
     }
 
     /// Types into a field of the widget, as the visitor would (focus, then key events).
