@@ -13,8 +13,10 @@ use serde_json::Value;
 
 /// Entries and callback bodies kept at most; older ones are dropped so a long-running sandbox does
 /// not grow without bound. Counts are never dropped (they are bounded by the number of routes).
+/// Callback bodies are few and small (under 1 KiB), and a crash-safety run counts every one of
+/// thousands, so they are kept longer.
 const MAX_ENTRIES: usize = 10_000;
-const MAX_CALLBACKS: usize = 1_000;
+pub const MAX_CALLBACKS: usize = 20_000;
 
 pub struct RequestLog {
     started: Instant,

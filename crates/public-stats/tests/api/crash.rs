@@ -192,6 +192,10 @@ async fn kill_9_at_random_moments_loses_no_accepted_callback() {
     };
     service.kill().ok();
     let _ = service.wait();
+    assert!(
+        created.values().sum::<usize>() < genesys_sim::control::log::MAX_CALLBACKS,
+        "the simulator's log of callbacks is full: the counts below would be wrong"
+    );
     let lost: Vec<&String> = accepted
         .iter()
         .filter(|id| !created.contains_key(*id))
