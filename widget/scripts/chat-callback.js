@@ -228,13 +228,13 @@
     return localized(status > 499 || status === 429 ? 'cbLater' : 'cbFailed');
   }
   // Retry-After (seconds, or an HTTP date) as "in 5 minutes" / "in 3 hours" in the language of
-  // the strings shown, whole minutes rounded up; '' when absent or not understood.
+  // the words around it, whole minutes rounded up; '' when absent or not understood.
   function retryText(retryAfter) {
     var seconds = /^\d+$/.test(retryAfter) ? +retryAfter : (Date.parse(retryAfter) - Date.now()) / 1000;
     if (!(seconds > 0)) return '';
     var minutes = Math.ceil(seconds / 60);
     try {
-      var relative = new Intl.RelativeTimeFormat(widget.stringsLanguage());
+      var relative = new Intl.RelativeTimeFormat(widget.formatLocale());
       return minutes > 60 ? relative.format(Math.ceil(minutes / 60), 'hour') : relative.format(minutes, 'minute');
     } catch (e) { return ''; }
   }

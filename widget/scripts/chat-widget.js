@@ -805,9 +805,7 @@
   var internals = {
     settings: settings,
     webMessagingConfig: webMessagingConfig,
-    locale: locale,
     formatLocale: formatLocale,
-    stringsLanguage: function () { return stringsLanguage; },
     localized: localized,
     fill: fill,
     buildElement: buildElement,

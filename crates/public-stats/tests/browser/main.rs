@@ -6,8 +6,10 @@
 //! the error probe into every page). Screenshots of each state go to
 //! `target/browser-artifacts/<test>/`.
 //!
-//! Which tests run in which engine: the visitor's journeys ([`journey`], [`keyboard`], [`mobile`])
-//! and what depends on the engine more than on the widget's logic — the host pages' strict CSP,
+//! Which tests run in which engine: the visitor's journeys ([`journey`], [`keyboard`], [`mobile`]),
+//! the callback form against the service's answers ([`callback`]: also the CORS preflight of its
+//! `Idempotency-Key`, and a honeypot that must stay out of every engine's tab order and
+//! accessibility tree) and what depends on the engine more than on the widget's logic — the host pages' strict CSP,
 //! hostile CSS and right-to-left layout ([`host_pages`]), and the console errors of a broken
 //! configuration, which prove the error probe in each engine — run in all three, one test per
 //! engine (`…::chromium`, `…::firefox`, `…::webkit`; see `in_every_engine!`). The rest checks
