@@ -206,7 +206,8 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 const PROBE: &[u8] = b"<script src=\"/__test/watch.js\"></script>";
 
 /// Puts [`PROBE`] right after the page's `<head>` tag. A page without one is served as it is:
-/// the tests that read the probe then say it is missing.
+/// the tests that read the probe then say it is missing. A byte search rather than an HTML
+/// parser: the pages are this repository's own, each with a plain `<head>`.
 fn with_probe(page: Vec<u8>) -> Vec<u8> {
     let lower = page.to_ascii_lowercase();
     let head = lower
