@@ -483,6 +483,8 @@ impl Browser {
                     // Full screen hides MiniBrowser's toolbar, whose minimum width would keep
                     // the window wider than a phone; the window is sized below.
                     "args": ["--automation", "--full-screen"],
+                    // As Safari's, on a phone and by default on a Mac.
+                    "useOverlayScrollbars": true,
                 },
             }),
         };
@@ -565,6 +567,18 @@ impl Browser {
     pub async fn screenshot(&self, state: &str) -> PathBuf {
         let n = self.shots.fetch_add(1, Ordering::Relaxed) + 1;
         let path = self.artifacts.join(format!("{n:02}-{state}.png"));
+        if self.engine == Engine::WebKit {
+            // WebKit's driver copies the last frame drawn, which can be older than the page's
+            // state: let two frames be drawn first.
+            let _ = self
+                .client
+                .execute_async(
+                    "const done = arguments[0]; \
+                     requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                    vec![],
+                )
+                .await;
+        }
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(&path, png).expect("screenshot written");
         path
