@@ -211,7 +211,7 @@ async fn store(
     Ok(Receipt {
         id,
         status: Status::Pending,
-        number_hint: store::number_hint(&new.numbers[0]),
+        number_hint: phone::last_two_digits(&new.numbers[0]),
     })
 }
 

@@ -34,13 +34,18 @@ pub struct CallableNumber {
 /// A number is personal data: `Debug` shows its region and last two digits only.
 impl std::fmt::Debug for CallableNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let digits: Vec<char> = self.e164.chars().filter(char::is_ascii_digit).collect();
-        let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
         f.debug_struct("CallableNumber")
-            .field("e164", &format_args!("…{tail}"))
+            .field("e164", &format_args!("…{}", last_two_digits(&self.e164)))
             .field("region", &self.region)
             .finish()
     }
+}
+
+/// `91` for `+1 317 222 2291`: all a receipt, a log line or a `Debug` may show of a number —
+/// enough to tell two requests apart, too little to identify or call the visitor.
+pub fn last_two_digits(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(2)..].iter().collect()
 }
 
 /// Why a number is refused; the message is for the visitor (it never repeats the number).

@@ -20,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::limits::{CallbackLimits, Refusal};
+use super::phone::last_two_digits;
 
 const DATABASE_FILE: &str = "callbacks.sqlite3";
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -180,7 +181,7 @@ impl CallbackStore {
         .bind(&id)
         .bind(callback.queue.to_string())
         .bind(numbers)
-        .bind(number_hint(
+        .bind(last_two_digits(
             callback.numbers.first().map_or("", String::as_str),
         ))
         .bind(&callback.user_name)
@@ -380,12 +381,6 @@ fn due_job(row: &sqlx::sqlite::SqliteRow) -> Result<DueJob, StoreError> {
 /// 128 random bits, hex: a receipt nobody can guess or enumerate.
 fn new_receipt_id() -> String {
     Uuid::new_v4().simple().to_string()
-}
-
-/// `91` for `+13172222291`: all a receipt or a log line may show of a number.
-pub fn number_hint(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    digits[digits.len().saturating_sub(2)..].iter().collect()
 }
 
 pub fn unix_ms(at: OffsetDateTime) -> i64 {

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::phone::{CallableNumber, NumberProblem, NumberRules, region};
+use super::phone::{CallableNumber, NumberProblem, NumberRules, last_two_digits, region};
 use super::request::CallbackRequest;
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
@@ -177,7 +177,7 @@ impl ValidCallback {
     pub fn number_hint(&self) -> String {
         self.numbers
             .first()
-            .map(|n| number_hint(n))
+            .map(|n| format!("…{}", last_two_digits(n)))
             .unwrap_or_default()
     }
 }
@@ -195,13 +195,6 @@ impl fmt::Debug for ValidCallback {
             .field("scheduled_time", &self.scheduled_time)
             .finish()
     }
-}
-
-/// `…42`: the last two digits, enough to tell two requests apart in a log, not to call anyone.
-fn number_hint(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
-    format!("…{tail}")
 }
 
 /// The seed sends `queueId`; Genesys (and so possibly the seed's pages) also accepts
@@ -448,7 +441,7 @@ mod tests {
     fn logs_and_debug_show_at_most_two_digits() {
         let valid = check(request(&["+1 317 222 2291"])).unwrap();
         assert_eq!(valid.number_hint(), "…91");
-        assert_eq!(number_hint("7"), "…7");
+        assert_eq!(last_two_digits("7"), "7");
         let shown = format!("{valid:?}");
         assert!(!shown.contains("317") && !shown.contains("2291"), "{shown}");
     }
