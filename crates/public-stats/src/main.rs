@@ -7,17 +7,11 @@ use clap::error::{ContextKind, ContextValue};
 use clap::{CommandFactory, Parser};
 use public_stats::config::Args;
 use public_stats::startup::Application;
+use public_stats::telemetry;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,memory_serve=warn")),
-        )
-        .init();
     let settings = match Args::try_parse() {
         Ok(args) => args.into_settings().map_err(|error| error.to_string()),
         // --help and --version are "errors" to clap; they print and exit 0.
@@ -31,6 +25,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
+    telemetry::logs::init(settings.log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => {

@@ -95,7 +95,7 @@ impl ApiError {
     }
 
     /// A stable, machine-readable identifier of the kind of problem.
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             ApiError::UnknownQueue => "unknown-queue",
             ApiError::BadQuery(_) => "bad-query",

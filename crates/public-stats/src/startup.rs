@@ -25,7 +25,7 @@ use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::state::{AppState, Inner};
 use crate::stats::{EwtCache, LiveStats, QueueFeeds};
-use crate::{assets, callbacks, cors, health, push, queues, stats};
+use crate::{assets, callbacks, cors, health, openapi, push, queues, stats, telemetry};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// `/metrics`, on `ADMIN_BIND_ADDRESS`.
+    admin_listener: TcpListener,
+    admin_router: Router,
 }
 
 impl Application {
@@ -94,10 +97,19 @@ impl Application {
             tasks,
         });
         let router = router(state.clone());
+        let router = telemetry::instrument(router, state.settings.trusted_proxies.clone());
+        // Observability: the process's one metrics recorder, and its own listener.
+        let metrics = telemetry::metrics::handle();
+        telemetry::metrics::spawn_upkeep(metrics.clone(), state.shutdown.clone(), &state.tasks);
+        let admin_listener = TcpListener::bind(state.settings.admin_listen)
+            .await
+            .map_err(|error| StartupError::Bind(state.settings.admin_listen, error))?;
         Ok(Application {
             listener,
             router,
             state,
+            admin_listener,
+            admin_router: telemetry::metrics::admin_router(metrics),
         })
     }
 
@@ -105,6 +117,13 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.state.settings.listen)
+    }
+
+    /// Where `/metrics` is served (the port chosen when `ADMIN_BIND_ADDRESS` asked for port 0).
+    pub fn local_admin_addr(&self) -> SocketAddr {
+        self.admin_listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.admin_listen)
     }
 
     pub fn state(&self) -> &AppState {
@@ -115,6 +134,7 @@ impl Application {
     pub async fn run_until(self, stop: CancellationToken) -> std::io::Result<()> {
         let state = self.state.clone();
         let signal = stop.clone();
+        telemetry::metrics::serve_admin(self.admin_listener, self.admin_router, stop.clone());
         let served = axum::serve(
             self.listener,
             self.router
@@ -253,6 +273,7 @@ fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(callbacks)
         .merge(health::router())
+        .merge(openapi::router())
         .merge(assets::router())
         .with_state(state)
         .layer(axum::middleware::map_response(

@@ -115,7 +115,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
-        .route("/api/callback", post(create))
+        .route("/api/callback", post(create_counted))
         .route("/api/callback/{id}", get(status))
 }
 
@@ -127,6 +127,30 @@ struct ReceiptBody<'a> {
     id: &'a str,
     status: &'static str,
     number_ending: &'a str,
+}
+
+/// [`create`], with its refusals counted by problem type (acceptances, replays and honeypot
+/// decoys are counted where they happen).
+async fn create_counted(
+    queues: State<PublicQueues>,
+    desk: State<CallbackDesk>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let answer = create(queues, desk, peer, headers, body).await;
+    if let Err(refusal) = &answer {
+        request_counted("refused", refusal.kind());
+    }
+    answer
+}
+
+/// Counts one `POST /api/callback` by outcome (`accepted`, `replayed`, `decoy`, `refused`) and,
+/// for refusals, the problem type.
+fn request_counted(outcome: &'static str, reason: &'static str) {
+    metrics::counter!("public_stats_callback_requests_total",
+        "outcome" => outcome, "reason" => reason)
+    .increment(1);
 }
 
 async fn create(
@@ -173,7 +197,10 @@ async fn replay(
     now: OffsetDateTime,
 ) -> Result<Option<Response>, ApiError> {
     match desk.0.store.idempotent(key, now).await.map_err(storage)? {
-        Some(earlier) if earlier.body_digest == digest => Ok(Some(accepted(&earlier.receipt))),
+        Some(earlier) if earlier.body_digest == digest => {
+            request_counted("replayed", "none");
+            Ok(Some(accepted(&earlier.receipt)))
+        }
         Some(_) => Err(ApiError::IdempotencyKeyReused),
         None => Ok(None),
     }
@@ -208,6 +235,7 @@ async fn store(
         })?;
     tracing::info!(%id, queue = %callback.queue, number = %callback.number_hint(),
         "callback request accepted");
+    request_counted("accepted", "none");
     Ok(Receipt {
         id,
         status: Status::Pending,
@@ -254,6 +282,7 @@ fn accepted(receipt: &Receipt) -> Response {
 /// that leads nowhere. Nothing is stored and nothing reaches Genesys.
 fn decoy() -> Response {
     tracing::info!("callback request with the honeypot filled in; answered as accepted, dropped");
+    request_counted("decoy", "none");
     accepted(&Receipt {
         id: uuid::Uuid::new_v4().simple().to_string(),
         status: Status::Pending,
