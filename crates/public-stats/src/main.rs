@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser};
 use public_stats::config::Args;
 use public_stats::startup::Application;
 use public_stats::telemetry;
+use public_stats::telemetry::logs::LogFormat;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -25,7 +26,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
-    telemetry::logs::init(settings.log_format);
+    let log_format = settings.log_format;
+    telemetry::logs::init(log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => {
@@ -35,6 +37,10 @@ async fn main() -> ExitCode {
     };
     let addr = app.local_addr();
     match &app.state().sandbox {
+        // In JSON mode stdout is for JSON lines only: the banner goes into one.
+        Some(sandbox) if log_format == LogFormat::Json => {
+            tracing::info!(%addr, banner = %sandbox.banner(addr), "public-stats listening in sandbox mode");
+        }
         Some(sandbox) => println!("{}", sandbox.banner(addr)),
         None => tracing::info!(%addr, "public-stats listening"),
     }

@@ -91,7 +91,12 @@ impl EwtCache {
     /// good one marked stale. Never an error: a visitor is better served by an old estimate, or
     /// by "unknown", than by a failure about something they cannot fix.
     pub async fn get(&self, key: EwtKey) -> EwtReading {
-        let entry = self.0.fresh.entry(key).or_insert_with(self.fetch(key)).await;
+        let entry = self
+            .0
+            .fresh
+            .entry(key)
+            .or_insert_with(self.fetch(key))
+            .await;
         // A caller that waited for another's fetch of the same key counts as a hit.
         let result = if entry.is_fresh() { "miss" } else { "hit" };
         metrics::counter!("public_stats_ewt_cache_requests_total", "result" => result).increment(1);

@@ -69,7 +69,7 @@ pub fn span(request: &axum::http::Request<Body>) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("fallback", MatchedPath::as_str);
-    tracing::info_span!("request", method = %request.method(), route, request_id = id)
+    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %id)
 }
 
 /// Adds `"requestId"` to a problem body, whichever part of the service wrote it (handlers,

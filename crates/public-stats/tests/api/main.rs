@@ -18,6 +18,7 @@ mod cors;
 mod crash;
 mod errors;
 mod health;
+mod observability;
 mod push;
 mod queues;
 mod stats;

@@ -224,7 +224,11 @@ impl Supervisor {
     }
 
     fn set_status(&self, status: StreamStatus) {
-        let connected = if status == StreamStatus::Connected { 1.0 } else { 0.0 };
+        let connected = if status == StreamStatus::Connected {
+            1.0
+        } else {
+            0.0
+        };
         metrics::gauge!("genesys_client_notification_connected").set(connected);
         self.out.status.send_if_modified(|current| {
             let changed = *current != status;
