@@ -121,11 +121,15 @@ where
 
 /// The receipt a visitor gets: the request's id and state, nothing personal beyond the last two
 /// digits of the number.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ReceiptBody<'a> {
+pub(crate) struct ReceiptBody<'a> {
+    /// 32 hex digits; `GET /api/callback/{id}` follows it.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     id: &'a str,
+    #[schema(value_type = String, pattern = "^(pending|created|failed)$")]
     status: &'static str,
+    /// The last digits of the number (empty for an answer to a form a bot filled in).
     number_ending: &'a str,
 }
 

@@ -46,8 +46,14 @@ const ROUTING_FIELDS: &[&str] = &["queueId"];
 /// The visitor's callback request as sent. Unknown fields are denied twice: by the explicit
 /// check in [`CallbackRequest::from_json`] (which names the field with its path) and by serde as
 /// a backstop, so a field added here without updating `FIELDS` still cannot slip through.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(
+    description = "A callback request: the seed's fields, plus `countryCode` (the region a \
+    national number is written in) and the form's hidden `website` field. No other field is \
+    accepted; each is checked after this shape (a public queue, a valid number, a time within \
+    the booking window)."
+)]
 pub struct CallbackRequest {
     #[serde(default, deserialize_with = "queue_id")]
     pub queue_id: Option<String>,
@@ -66,7 +72,7 @@ pub struct CallbackRequest {
 }
 
 /// `routingData` as a visitor may send it: the queue and nothing else.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoutingDataRequest {
     #[serde(default, deserialize_with = "routing_queue_id")]

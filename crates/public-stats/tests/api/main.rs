@@ -19,6 +19,7 @@ mod crash;
 mod errors;
 mod health;
 mod observability;
+mod openapi;
 mod push;
 mod queues;
 mod stats;
