@@ -18,6 +18,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::callbacks::ReceiptBody;
@@ -53,10 +54,32 @@ pub struct ApiDoc;
 
 /// The description as served, serialised once.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    name_link_targets_as_the_spec_does(&mut document);
+    document.to_string()
 });
+
+/// utoipa 5.5 writes a link's target as `operation_id`; OpenAPI (and every tool reading links)
+/// spells it `operationId`.
+fn name_link_targets_as_the_spec_does(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let links = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links")?.as_object_mut())
+        .flat_map(|links| links.values_mut())
+        .filter_map(Value::as_object_mut);
+    for link in links {
+        if let Some(target) = link.remove("operation_id") {
+            link.insert("operationId".to_owned(), target);
+        }
+    }
+}
 
 pub fn router<S>() -> Router<S>
 where
@@ -115,7 +138,10 @@ struct Readiness {
 
 /// The public queues visitors may ask about.
 #[utoipa::path(get, path = "/api/queues", tag = "statistics",
-    responses((status = 200, description = "The public queues", body = QueueList)))]
+    responses((status = 200, description = "The public queues", body = QueueList,
+        links(("QueueStats" = (operation_id = "stats",
+            parameters(("queueId" = "$response.body#/queues/0/id")),
+            description = "The first queue's statistics"))))))]
 fn queues() {}
 
 /// One public queue's observations and/or estimated wait time, as the seed answered them.
@@ -178,7 +204,10 @@ fn root() {}
     ),
     responses(
         (status = 202, description = "Accepted: the receipt", body = ReceiptBody,
-            headers(("Location" = String, description = "Where the receipt can be followed"))),
+            headers(("Location" = String, description = "Where the receipt can be followed")),
+            links(("Receipt" = (operation_id = "callback_status",
+                parameters(("id" = "$response.body#/id")),
+                description = "What became of the request")))),
         (status = 400, description = "Not a callback request, or a field is invalid (named in \
             `invalid-params`), or a malformed `Idempotency-Key`", body = Problem,
             content_type = "application/problem+json"),

@@ -56,14 +56,18 @@ const ROUTING_FIELDS: &[&str] = &["queueId"];
 )]
 pub struct CallbackRequest {
     #[serde(default, deserialize_with = "queue_id")]
+    #[schema(format = Uuid)]
     pub queue_id: Option<String>,
     #[serde(default)]
     pub routing_data: Option<RoutingDataRequest>,
     #[serde(default, deserialize_with = "callback_numbers")]
+    #[schema(min_items = 1, max_items = 2)]
     pub callback_numbers: Option<Vec<String>>,
     #[serde(default, deserialize_with = "callback_user_name")]
+    #[schema(max_length = 64)]
     pub callback_user_name: Option<String>,
     #[serde(default, deserialize_with = "callback_scheduled_time")]
+    #[schema(format = DateTime)]
     pub callback_scheduled_time: Option<String>,
     #[serde(default, deserialize_with = "country_code")]
     pub country_code: Option<String>,
