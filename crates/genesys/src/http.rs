@@ -1,6 +1,6 @@
 //! The transport: the one place requests leave this crate. It adds credentials, spends the request
 //! budget, caps response bodies, refuses redirects, honours 429 `Retry-After` per endpoint and
-//! retries what is safe to retry.
+//! retries what is safe to retry. It counts every attempt by endpoint template and status.
 //!
 //! It knows nothing about what the endpoints mean; the capability modules build a [`Request`]
 //! and decode the [`Reply`].

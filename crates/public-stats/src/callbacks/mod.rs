@@ -166,10 +166,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let (request, digest) = CallbackRequest::read(&headers, body).await?;
+    let now = OffsetDateTime::now_utc();
     if request.is_from_a_bot() {
+        // What a person would get: a 400 for invalid input, else an ordinary-looking 202.
+        ValidCallback::new(request, &queues, &desk.0.rules, now)?;
         return Ok(decoy());
     }
-    let now = OffsetDateTime::now_utc();
     if let Some(key) = &key
         && let Some(replay) = replay(&desk, key, &digest, now).await?
     {

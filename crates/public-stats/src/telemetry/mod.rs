@@ -13,7 +13,8 @@ use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use crate::client_address::TrustedProxies;
 
@@ -32,7 +33,13 @@ pub fn instrument(router: Router, proxies: TrustedProxies) -> Router {
                 request_id::HEADER.clone(),
                 MakeRequestUuid,
             ))
-            .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_id::span)
+                    // A 5xx is logged where it is decided, with its cause; the layer's own line
+                    // would repeat it without one (and call every not-ready probe an error).
+                    .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+            )
             .layer(PropagateRequestIdLayer::new(request_id::HEADER.clone()))
             .layer(from_fn(metrics::record_http))
             .layer(from_fn(request_id::add_to_problems)),
