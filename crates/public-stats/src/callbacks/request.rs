@@ -49,10 +49,16 @@ const ROUTING_FIELDS: &[&str] = &["queueId"];
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(
-    description = "A callback request: the seed's fields, plus `countryCode` (the region a \
-    national number is written in) and the form's hidden `website` field. No other field is \
-    accepted; each is checked after this shape (a public queue, a valid number, a time within \
-    the booking window)."
+    description = "A callback request: the original Public Stats Service's fields, plus \
+    `countryCode` (the region a national number is written in) and the form's hidden `website` \
+    field. No other field is accepted; each is checked beyond this shape (a public queue, a valid \
+    number, a time within the booking window).",
+    // The sandbox's demo Sales queue: an example that works against `cargo run`.
+    example = json!({
+        "queueId": "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01",
+        "callbackNumbers": ["+13175550123"],
+        "callbackUserName": "Ada Lovelace"
+    })
 )]
 pub struct CallbackRequest {
     #[serde(default, deserialize_with = "queue_id")]
