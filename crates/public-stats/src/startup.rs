@@ -85,6 +85,9 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|error| StartupError::Bind(settings.listen, error))?;
+        let admin_listener = TcpListener::bind(settings.admin_listen)
+            .await
+            .map_err(|error| StartupError::Bind(settings.admin_listen, error))?;
         let state = AppState::new(Inner {
             settings,
             queues,
@@ -98,12 +101,9 @@ impl Application {
         });
         let router = router(state.clone());
         let router = telemetry::instrument(router, state.settings.trusted_proxies.clone());
-        // Observability: the process's one metrics recorder, and its own listener.
+        // Observability: the process's one metrics recorder, served on its own listener.
         let metrics = telemetry::metrics::handle();
         telemetry::metrics::spawn_upkeep(metrics.clone(), state.shutdown.clone(), &state.tasks);
-        let admin_listener = TcpListener::bind(state.settings.admin_listen)
-            .await
-            .map_err(|error| StartupError::Bind(state.settings.admin_listen, error))?;
         Ok(Application {
             listener,
             router,
