@@ -72,6 +72,8 @@ impl Application {
         settings: Settings,
         adjust_client: impl FnOnce(ClientConfig) -> ClientConfig,
     ) -> Result<Self, StartupError> {
+        // First: what happens from here on (the org check, the stream connecting) is counted.
+        let metrics = telemetry::metrics::handle();
         let (sandbox, client_config) = upstream(&settings.upstream).await?;
         let client =
             GenesysClient::new(adjust_client(client_config)).map_err(StartupError::Client)?;
@@ -101,8 +103,6 @@ impl Application {
         });
         let router = router(state.clone());
         let router = telemetry::instrument(router, state.settings.trusted_proxies.clone());
-        // Observability: the process's one metrics recorder, served on its own listener.
-        let metrics = telemetry::metrics::handle();
         telemetry::metrics::spawn_upkeep(metrics.clone(), state.shutdown.clone(), &state.tasks);
         Ok(Application {
             listener,
