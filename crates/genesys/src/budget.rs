@@ -25,6 +25,16 @@ pub enum Priority {
     Low,
 }
 
+impl Priority {
+    fn label(self) -> &'static str {
+        match self {
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+}
+
 /// Size and refill rate of the bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetConfig {
@@ -91,6 +101,9 @@ impl Budget {
                     .checked_add(wait)
                     .is_some_and(|ready| ready <= deadline);
             if !may_wait {
+                metrics::counter!("genesys_client_budget_exhausted_total",
+                    "priority" => priority.label())
+                .increment(1);
                 return Err(Error::BudgetExhausted);
             }
             tokio::time::sleep(wait).await;
@@ -107,8 +120,10 @@ impl Budget {
         let needed = f64::from(self.untouchable(priority)) + 1.0;
         if bucket.tokens >= needed {
             bucket.tokens -= 1.0;
+            metrics::gauge!("genesys_client_budget_tokens").set(bucket.tokens);
             return Ok(());
         }
+        metrics::gauge!("genesys_client_budget_tokens").set(bucket.tokens);
         Err(self.time_to_earn(needed - bucket.tokens))
     }
 

@@ -1,6 +1,6 @@
 //! The transport: the one place requests leave this crate. It adds credentials, spends the request
 //! budget, caps response bodies, refuses redirects, honours 429 `Retry-After` per endpoint and
-//! retries what is safe to retry.
+//! retries what is safe to retry. It counts every attempt by endpoint template and status.
 //!
 //! It knows nothing about what the endpoints mean; the capability modules build a [`Request`]
 //! and decode the [`Reply`].
@@ -272,11 +272,13 @@ impl Transport {
                 .body(bytes.clone()),
             Payload::Form(fields) => builder.form(fields),
         };
+        let started = Instant::now();
         let outcome = match builder.send().await {
-            Ok(response) => Outcome::Reply(self.read(response).await?),
-            Err(error) => Outcome::Failed(error.without_url()),
+            Ok(response) => self.read(response).await.map(Outcome::Reply),
+            Err(error) => Ok(Outcome::Failed(error.without_url())),
         };
-        Ok((outcome, used_token))
+        record_attempt(&request.route, outcome.as_ref().ok(), started.elapsed());
+        Ok((outcome?, used_token))
     }
 
     /// Reads the whole body, but never more than `max_body_bytes` of it.
@@ -310,6 +312,34 @@ impl Transport {
             body: body.freeze(),
             retry_after,
         })
+    }
+}
+
+/// Counts one attempt and its latency by endpoint (the path template, never the URL) and status
+/// (`error` when no complete answer came back: connection failure, timeout, oversized body).
+fn record_attempt(route: &Route, outcome: Option<&Outcome>, elapsed: Duration) {
+    let status = match outcome {
+        Some(Outcome::Reply(reply)) => reply.status.as_str().to_owned(),
+        Some(Outcome::Failed(_)) | None => "error".to_owned(),
+    };
+    let method = method_label(&route.method);
+    metrics::counter!("genesys_client_requests_total",
+        "method" => method, "endpoint" => route.template, "status" => status)
+    .increment(1);
+    metrics::histogram!("genesys_client_request_duration_seconds",
+        "method" => method, "endpoint" => route.template)
+    .record(elapsed.as_secs_f64());
+}
+
+/// The methods this client sends, as static labels.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::HEAD => "HEAD",
+        Method::DELETE => "DELETE",
+        _ => "other",
     }
 }
 

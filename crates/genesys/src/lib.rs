@@ -10,6 +10,10 @@
 //! the client's public calls, not inside the transport. The crate caches no statistics, and it
 //! never decides what a visitor may see: upstream error text is kept for callers, who must not
 //! forward it.
+//!
+//! It reports `genesys_client_*` metrics (attempts and latency by endpoint template, budget
+//! tokens, notification connection state) through the `metrics` facade; they are recorded only
+//! if the application installs a recorder.
 
 pub mod analytics;
 mod auth;

@@ -30,6 +30,11 @@ impl TrustedProxies {
         self.0.iter().any(|network| network.contains(&address))
     }
 
+    /// Whether `peer` is one of the proxies, whose headers (forwarding, request id) are believed.
+    pub fn is_proxy(&self, peer: SocketAddr) -> bool {
+        self.trusts(peer.ip())
+    }
+
     /// The client's address for a request that arrived from `peer` with `headers`.
     pub fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer.ip());

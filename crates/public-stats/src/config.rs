@@ -18,6 +18,7 @@ use crate::callbacks::phone::{self, NumberRules};
 use crate::callbacks::{CallbackLimits, CallbackRules};
 use crate::client_address::TrustedProxies;
 use crate::sandbox::SandboxDefaults;
+use crate::telemetry::logs::LogFormat;
 use phonenumber::country::Id as Region;
 
 /// Command-line flags and environment variables, as the user wrote them.
@@ -123,6 +124,15 @@ pub struct Args {
     /// Callback requests the whole service accepts per 24 hours; more are refused with 503.
     #[arg(long, env = "CALLBACK_DAILY_LIMIT", default_value_t = 1000)]
     pub callback_daily_limit: u32,
+
+    // Observability.
+    /// Address and port of the admin listener, which serves Prometheus metrics at /metrics; keep it off the public network.
+    #[arg(long, env = "ADMIN_BIND_ADDRESS", default_value = "127.0.0.1:9464")]
+    pub admin_bind_address: SocketAddr,
+
+    /// Log output: text for people, json for one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Validated configuration the rest of the service works from.
@@ -142,6 +152,9 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub callback_rules: CallbackRules,
     pub callback_limits: CallbackLimits,
+    /// Where `/metrics` is served.
+    pub admin_listen: SocketAddr,
+    pub log_format: LogFormat,
 }
 
 /// Where Genesys Cloud is.
@@ -285,6 +298,8 @@ impl Args {
             trusted_proxies: TrustedProxies::new(self.trusted_proxies),
             callback_rules,
             callback_limits,
+            admin_listen: self.admin_bind_address,
+            log_format: self.log_format,
         })
     }
 

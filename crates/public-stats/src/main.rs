@@ -7,17 +7,12 @@ use clap::error::{ContextKind, ContextValue};
 use clap::{CommandFactory, Parser};
 use public_stats::config::Args;
 use public_stats::startup::Application;
+use public_stats::telemetry;
+use public_stats::telemetry::logs::LogFormat;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,memory_serve=warn")),
-        )
-        .init();
     let settings = match Args::try_parse() {
         Ok(args) => args.into_settings().map_err(|error| error.to_string()),
         // --help and --version are "errors" to clap; they print and exit 0.
@@ -31,6 +26,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
+    let log_format = settings.log_format;
+    telemetry::logs::init(log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => {
@@ -40,6 +37,10 @@ async fn main() -> ExitCode {
     };
     let addr = app.local_addr();
     match &app.state().sandbox {
+        // In JSON mode stdout is for JSON lines only: the banner goes into one.
+        Some(sandbox) if log_format == LogFormat::Json => {
+            tracing::info!(%addr, banner = %sandbox.banner(addr), "public-stats listening in sandbox mode");
+        }
         Some(sandbox) => println!("{}", sandbox.banner(addr)),
         None => tracing::info!(%addr, "public-stats listening"),
     }

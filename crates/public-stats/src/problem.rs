@@ -95,7 +95,7 @@ impl ApiError {
     }
 
     /// A stable, machine-readable identifier of the kind of problem.
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             ApiError::UnknownQueue => "unknown-queue",
             ApiError::BadQuery(_) => "bad-query",
@@ -140,23 +140,36 @@ impl ApiError {
     }
 }
 
-/// The wire form of a problem.
-#[derive(Serialize)]
-struct Problem {
+/// The wire form of a problem (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem {
+    /// `/problems/<kind>`: stable, for programs to tell problems apart.
     #[serde(rename = "type")]
     kind: String,
+    #[schema(value_type = String)]
     title: &'static str,
+    /// The HTTP status, repeated.
     status: u16,
+    /// What went wrong and what to do, in words for people.
     detail: String,
+    /// The field that is wrong, for `bad-body` problems about one field.
     #[serde(rename = "invalid-params", skip_serializing_if = "Vec::is_empty")]
     invalid_params: Vec<InvalidParam>,
     /// The pending callback's receipt, for `callback-pending`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     id: Option<String>,
+    // `None` here: `telemetry::request_id` adds it to every problem body on the way out,
+    // wherever the problem was made.
+    /// The request's id (also in `X-Request-Id`), to quote when reporting a problem.
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = true)]
+    request_id: Option<String>,
 }
 
-#[derive(Serialize)]
-struct InvalidParam {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct InvalidParam {
+    #[schema(value_type = String)]
     name: &'static str,
     reason: String,
 }
@@ -181,6 +194,7 @@ impl IntoResponse for ApiError {
                 ApiError::CallbackAlreadyPending { id } => Some(id.clone()),
                 _ => None,
             },
+            request_id: None,
         };
         let mut response = (status, Json(problem)).into_response();
         response.headers_mut().insert(

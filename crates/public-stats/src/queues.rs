@@ -23,7 +23,7 @@ pub struct PublicQueues {
     ids: Arc<HashSet<Uuid>>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PublicQueueInfo {
     pub id: Uuid,
     pub name: String,
@@ -92,8 +92,10 @@ where
     Router::new().route("/api/queues", get(list))
 }
 
-#[derive(Serialize)]
-struct QueueList<'a> {
+/// The public queues, in configured order.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct QueueList<'a> {
+    #[schema(value_type = Vec<PublicQueueInfo>)]
     queues: &'a [PublicQueueInfo],
 }
 

@@ -25,7 +25,7 @@ use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::state::{AppState, Inner};
 use crate::stats::{EwtCache, LiveStats, QueueFeeds};
-use crate::{assets, callbacks, cors, health, push, queues, stats};
+use crate::{assets, callbacks, cors, health, openapi, push, queues, stats, telemetry};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// `/metrics`, on `ADMIN_BIND_ADDRESS`.
+    admin_listener: TcpListener,
+    admin_router: Router,
 }
 
 impl Application {
@@ -69,6 +72,8 @@ impl Application {
         settings: Settings,
         adjust_client: impl FnOnce(ClientConfig) -> ClientConfig,
     ) -> Result<Self, StartupError> {
+        // First: what happens from here on (the org check, the stream connecting) is counted.
+        let metrics = telemetry::metrics::handle();
         let (sandbox, client_config) = upstream(&settings.upstream).await?;
         let client =
             GenesysClient::new(adjust_client(client_config)).map_err(StartupError::Client)?;
@@ -82,6 +87,9 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|error| StartupError::Bind(settings.listen, error))?;
+        let admin_listener = TcpListener::bind(settings.admin_listen)
+            .await
+            .map_err(|error| StartupError::Bind(settings.admin_listen, error))?;
         let state = AppState::new(Inner {
             settings,
             queues,
@@ -94,10 +102,14 @@ impl Application {
             tasks,
         });
         let router = router(state.clone());
+        let router = telemetry::instrument(router, state.settings.trusted_proxies.clone());
+        telemetry::metrics::spawn_upkeep(metrics.clone(), state.shutdown.clone(), &state.tasks);
         Ok(Application {
             listener,
             router,
             state,
+            admin_listener,
+            admin_router: telemetry::metrics::admin_router(metrics),
         })
     }
 
@@ -105,6 +117,13 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.state.settings.listen)
+    }
+
+    /// Where `/metrics` is served (the port chosen when `ADMIN_BIND_ADDRESS` asked for port 0).
+    pub fn local_admin_addr(&self) -> SocketAddr {
+        self.admin_listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.admin_listen)
     }
 
     pub fn state(&self) -> &AppState {
@@ -115,6 +134,7 @@ impl Application {
     pub async fn run_until(self, stop: CancellationToken) -> std::io::Result<()> {
         let state = self.state.clone();
         let signal = stop.clone();
+        telemetry::metrics::serve_admin(self.admin_listener, self.admin_router, stop.clone());
         let served = axum::serve(
             self.listener,
             self.router
@@ -253,6 +273,7 @@ fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(callbacks)
         .merge(health::router())
+        .merge(openapi::router())
         .merge(assets::router())
         .with_state(state)
         .layer(axum::middleware::map_response(

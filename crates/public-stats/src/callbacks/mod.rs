@@ -115,18 +115,46 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
-        .route("/api/callback", post(create))
+        .route("/api/callback", post(create_counted))
         .route("/api/callback/{id}", get(status))
 }
 
 /// The receipt a visitor gets: the request's id and state, nothing personal beyond the last two
 /// digits of the number.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ReceiptBody<'a> {
+pub(crate) struct ReceiptBody<'a> {
+    /// 32 hex digits; `GET /api/callback/{id}` follows it.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     id: &'a str,
+    #[schema(value_type = String, pattern = "^(pending|created|failed)$")]
     status: &'static str,
+    /// The last digits of the number (empty for an answer to a form a bot filled in).
     number_ending: &'a str,
+}
+
+/// [`create`], with its refusals counted by problem type (acceptances, replays and honeypot
+/// decoys are counted where they happen).
+async fn create_counted(
+    queues: State<PublicQueues>,
+    desk: State<CallbackDesk>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let answer = create(queues, desk, peer, headers, body).await;
+    if let Err(refusal) = &answer {
+        request_counted("refused", refusal.kind());
+    }
+    answer
+}
+
+/// Counts one `POST /api/callback` by outcome (`accepted`, `replayed`, `decoy`, `refused`) and,
+/// for refusals, the problem type.
+fn request_counted(outcome: &'static str, reason: &'static str) {
+    metrics::counter!("public_stats_callback_requests_total",
+        "outcome" => outcome, "reason" => reason)
+    .increment(1);
 }
 
 async fn create(
@@ -138,10 +166,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let (request, digest) = CallbackRequest::read(&headers, body).await?;
+    let now = OffsetDateTime::now_utc();
     if request.is_from_a_bot() {
+        // What a person would get: a 400 for invalid input, else an ordinary-looking 202.
+        ValidCallback::new(request, &queues, &desk.0.rules, now)?;
         return Ok(decoy());
     }
-    let now = OffsetDateTime::now_utc();
     if let Some(key) = &key
         && let Some(replay) = replay(&desk, key, &digest, now).await?
     {
@@ -173,7 +203,10 @@ async fn replay(
     now: OffsetDateTime,
 ) -> Result<Option<Response>, ApiError> {
     match desk.0.store.idempotent(key, now).await.map_err(storage)? {
-        Some(earlier) if earlier.body_digest == digest => Ok(Some(accepted(&earlier.receipt))),
+        Some(earlier) if earlier.body_digest == digest => {
+            request_counted("replayed", "none");
+            Ok(Some(accepted(&earlier.receipt)))
+        }
         Some(_) => Err(ApiError::IdempotencyKeyReused),
         None => Ok(None),
     }
@@ -208,6 +241,7 @@ async fn store(
         })?;
     tracing::info!(%id, queue = %callback.queue, number = %callback.number_hint(),
         "callback request accepted");
+    request_counted("accepted", "none");
     Ok(Receipt {
         id,
         status: Status::Pending,
@@ -254,6 +288,7 @@ fn accepted(receipt: &Receipt) -> Response {
 /// that leads nowhere. Nothing is stored and nothing reaches Genesys.
 fn decoy() -> Response {
     tracing::info!("callback request with the honeypot filled in; answered as accepted, dropped");
+    request_counted("decoy", "none");
     accepted(&Receipt {
         id: uuid::Uuid::new_v4().simple().to_string(),
         status: Status::Pending,

@@ -74,6 +74,11 @@ impl Relay {
                 }
                 last_sweep = Some(tokio::time::Instant::now());
             }
+            if let Ok(pending) = self.store.pending_count().await {
+                // Counts fit an f64 exactly far beyond any store's size.
+                #[allow(clippy::cast_precision_loss)]
+                metrics::gauge!("public_stats_callback_jobs_pending").set(pending as f64);
+            }
             let wait = match self.store.next_due(OffsetDateTime::now_utc()).await {
                 Ok(Ok(job)) => {
                     self.deliver(job).await;
@@ -99,11 +104,17 @@ impl Relay {
         if now - job.accepted_at > self.max_age {
             tracing::error!(id = %job.id, queue = %job.queue, number = %format!("…{}", job.number_hint),
                 attempts = job.attempts, "callback given up: not delivered within CALLBACK_MAX_AGE");
+            delivery_counted("expired");
             self.record(self.store.mark_failed(&job.id, now).await);
             return;
         }
         let outcome = classify(self.client.create_callback(&command(&job)).await, &job);
         let now = OffsetDateTime::now_utc();
+        delivery_counted(match outcome {
+            Outcome::Created(_) => "delivered",
+            Outcome::Refused => "failed",
+            Outcome::Retry { .. } => "retry",
+        });
         let recorded = match outcome {
             Outcome::Created(conversation) => {
                 tracing::info!(id = %job.id, queue = %job.queue,
@@ -126,6 +137,12 @@ impl Relay {
             tracing::error!(%error, "could not record a callback delivery");
         }
     }
+}
+
+/// Counts one delivery attempt: `delivered`, `failed` (Genesys refused it for good), `retry`,
+/// or `expired` (given up after `CALLBACK_MAX_AGE`).
+fn delivery_counted(outcome: &'static str) {
+    metrics::counter!("public_stats_callback_deliveries_total", "outcome" => outcome).increment(1);
 }
 
 /// The exact `CreateCallbackCommand` sent: the allow-listed queue and the visitor's validated

@@ -46,18 +46,34 @@ const ROUTING_FIELDS: &[&str] = &["queueId"];
 /// The visitor's callback request as sent. Unknown fields are denied twice: by the explicit
 /// check in [`CallbackRequest::from_json`] (which names the field with its path) and by serde as
 /// a backstop, so a field added here without updating `FIELDS` still cannot slip through.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(
+    description = "A callback request: the original Public Stats Service's fields, plus \
+    `countryCode` (the region a national number is written in) and the form's hidden `website` \
+    field. No other field is accepted; each is checked beyond this shape (a public queue, a valid \
+    number, a time within the booking window).",
+    // The sandbox's demo Sales queue: an example that works against `cargo run`.
+    example = json!({
+        "queueId": "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01",
+        "callbackNumbers": ["+13175550123"],
+        "callbackUserName": "Ada Lovelace"
+    })
+)]
 pub struct CallbackRequest {
     #[serde(default, deserialize_with = "queue_id")]
+    #[schema(format = Uuid)]
     pub queue_id: Option<String>,
     #[serde(default)]
     pub routing_data: Option<RoutingDataRequest>,
     #[serde(default, deserialize_with = "callback_numbers")]
+    #[schema(min_items = 1, max_items = 2)]
     pub callback_numbers: Option<Vec<String>>,
     #[serde(default, deserialize_with = "callback_user_name")]
+    #[schema(max_length = 64)]
     pub callback_user_name: Option<String>,
     #[serde(default, deserialize_with = "callback_scheduled_time")]
+    #[schema(format = DateTime)]
     pub callback_scheduled_time: Option<String>,
     #[serde(default, deserialize_with = "country_code")]
     pub country_code: Option<String>,
@@ -66,7 +82,7 @@ pub struct CallbackRequest {
 }
 
 /// `routingData` as a visitor may send it: the queue and nothing else.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoutingDataRequest {
     #[serde(default, deserialize_with = "routing_queue_id")]

@@ -288,6 +288,14 @@ impl CallbackStore {
         Ok(Ok(due_job(&row)?))
     }
 
+    /// How many accepted requests wait for delivery.
+    pub async fn pending_count(&self) -> Result<i64, StoreError> {
+        let count = sqlx::query_scalar("SELECT COUNT(*) FROM callbacks WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
     /// Genesys created the callback: settle the job and forget the visitor's details.
     pub async fn mark_created(
         &self,

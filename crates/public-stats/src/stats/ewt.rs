@@ -1,7 +1,7 @@
 //! The estimated-wait-time cache: one upstream request per (queue, media type) per
 //! `CACHE_SECONDS`, however many visitors ask, and the last good value when Genesys cannot answer.
 //!
-//! Concurrent misses share one request (moka `get_with`). The key is typed ([`EwtKey`]), never
+//! Concurrent misses share one request (moka's entry `or_insert_with`). The key is typed ([`EwtKey`]), never
 //! the URL, and queues reach it only through the public allow-list, so neither query strings nor
 //! made-up IDs can grow it; both caches are bounded anyway. A failed fetch is cached like a good
 //! one, so an outage or a spent request budget costs at most one upstream call per key per TTL.
@@ -91,8 +91,16 @@ impl EwtCache {
     /// good one marked stale. Never an error: a visitor is better served by an old estimate, or
     /// by "unknown", than by a failure about something they cannot fix.
     pub async fn get(&self, key: EwtKey) -> EwtReading {
-        let fetched = self.0.fresh.get_with(key, self.fetch(key)).await;
-        match fetched {
+        let entry = self
+            .0
+            .fresh
+            .entry(key)
+            .or_insert_with(self.fetch(key))
+            .await;
+        // A caller that waited for another's fetch of the same key counts as a hit.
+        let result = if entry.is_fresh() { "miss" } else { "hit" };
+        metrics::counter!("public_stats_ewt_cache_requests_total", "result" => result).increment(1);
+        match entry.into_value() {
             Fetched::Good(good) => EwtReading {
                 seconds: good.seconds,
                 freshness: Freshness::Fresh,
@@ -134,6 +142,7 @@ impl EwtCache {
             }
             Err(error) => {
                 // The error's Display carries no upstream text; it goes to the log only.
+                metrics::counter!("public_stats_ewt_fetch_failures_total").increment(1);
                 tracing::warn!(%error, queue = %key.queue, media = ?key.media,
                     "estimated wait time unavailable; serving the last good value");
                 Fetched::Failed { at: Instant::now() }

@@ -125,6 +125,7 @@ async fn follow(
         }
         let connected = *status.borrow_and_update() == StreamStatus::Connected;
         let view = tracker.view(connected);
+        metrics::gauge!("public_stats_live_fresh").set(if view.fresh { 1.0 } else { 0.0 });
         publish.send_if_modified(|current| {
             let visible = current.fresh != view.fresh || current.root_frame != view.root_frame;
             *current = Arc::new(view);
@@ -156,6 +157,11 @@ impl Tracker {
     }
 
     fn apply(&mut self, event: StreamEvent) {
+        let kind = match &event {
+            StreamEvent::Snapshot(_) => "snapshot",
+            StreamEvent::Update(_) => "update",
+        };
+        metrics::counter!("public_stats_live_events_total", "kind" => kind).increment(1);
         match event {
             StreamEvent::Snapshot(snapshot) => {
                 for observed in snapshot {

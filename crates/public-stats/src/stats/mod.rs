@@ -53,17 +53,23 @@ where
 }
 
 /// The response body: the seed's two keys, each only when asked for, plus staleness markers.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct StatsBody {
+pub(crate) struct StatsBody {
+    /// Present when `key` asked for `observations`.
     #[serde(skip_serializing_if = "Option::is_none")]
     observations: Option<ObservationsView>,
+    /// Present when `key` asked for `ewt`: estimated wait in seconds, `-1` when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = -1)]
     ewt: Option<i64>,
+    /// Present (and `true`) when some part is not current.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stale: bool,
+    /// Seconds since the observations were last current, when stale.
     #[serde(skip_serializing_if = "Option::is_none")]
     observations_age_seconds: Option<u64>,
+    /// Seconds since the estimate was obtained, when stale.
     #[serde(skip_serializing_if = "Option::is_none")]
     ewt_age_seconds: Option<u64>,
 }

@@ -24,7 +24,7 @@ pub const SEED_MEDIA_TYPES: [&str; 8] = [
 ];
 
 /// `observations` exactly as the seed's service answered it (field order as in its README).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservationsView {
     /// On-queue users whose routing status is IDLE: free to take an interaction now.
@@ -43,7 +43,7 @@ pub struct ObservationsView {
 }
 
 /// Interactions of one media type: being handled, and waiting for an agent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MediaCounts {
     pub interacting: u64,
     pub waiting: u64,

@@ -576,6 +576,12 @@ async fn a_filled_honeypot_looks_accepted_but_nothing_is_stored_or_sent() {
     assert_eq!(app.upstream_count(ROUTE).await, 0);
     let (status, _) = app.get_json(&format!("/api/callback/{id}")).await;
     assert_eq!(status, 404);
+    // Invalid input is refused as it would be for a person: the decoy is not a way around checks.
+    let mut invalid = body.clone();
+    invalid["callbackNumbers"] = json!(["+1", "+2", "+3"]);
+    let (status, content_type, text) = post_json(&app, &invalid).await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(content_type, "application/problem+json");
     // An empty honeypot is a person.
     body["website"] = json!("");
     accepted(&app, &body).await;

@@ -40,6 +40,7 @@ fn start_service(sim_url: &str, port: u16, data_dir: &str) -> Child {
         .env("PURECLOUD_MONITORED_QUEUES", DEMO_SALES_QUEUE.to_string())
         .env("BIND_ADDRESS", "127.0.0.1")
         .env("PORT", port.to_string())
+        .env("ADMIN_BIND_ADDRESS", "127.0.0.1:0")
         .env("DATA_DIR", data_dir)
         .env("CALLBACK_PER_NUMBER_DAILY", "1000000")
         .env("CALLBACK_PER_ADDRESS_HOURLY", "1000000")

@@ -19,6 +19,8 @@ pub use genesys_sim::config::{DEMO_BILLING_QUEUE, DEMO_SALES_QUEUE, DEMO_SUPPORT
 /// A running service (sandbox mode) and a client for it. Dropping it shuts the service down.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The admin listener (`/metrics`).
+    pub admin_addr: SocketAddr,
     pub http: reqwest::Client,
     pub state: AppState,
     stop: CancellationToken,
@@ -56,6 +58,7 @@ pub async fn spawn_app_tuned(
     .await
     .expect("the service starts");
     let addr = app.local_addr();
+    let admin_addr = app.local_admin_addr();
     let state = app.state().clone();
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until(stop.clone()));
@@ -65,6 +68,7 @@ pub async fn spawn_app_tuned(
         .expect("reqwest client");
     TestApp {
         addr,
+        admin_addr,
         http,
         state,
         stop,
@@ -77,7 +81,15 @@ pub async fn spawn_app_tuned(
 pub fn settings(flags: &[&str]) -> (Settings, tempfile::TempDir) {
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
     let data_path = data_dir.path().to_string_lossy().into_owned();
-    let mut argv = vec!["public-stats", "--bind-address", "127.0.0.1", "--port", "0"];
+    let mut argv = vec![
+        "public-stats",
+        "--bind-address",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--admin-bind-address",
+        "127.0.0.1:0",
+    ];
     if !flags.contains(&"--data-dir") {
         argv.extend(["--data-dir", &data_path]);
     }

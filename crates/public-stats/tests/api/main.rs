@@ -18,6 +18,8 @@ mod cors;
 mod crash;
 mod errors;
 mod health;
+mod observability;
+mod openapi;
 mod push;
 mod queues;
 mod stats;

@@ -24,6 +24,20 @@ pub(crate) enum Ended {
     Cancelled,
 }
 
+impl Ended {
+    /// The reason as a metric label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Ended::Silence => "silence",
+            Ended::SocketClosing => "socket_closing",
+            Ended::Dropped => "dropped",
+            Ended::ChannelExpiring => "channel_expiring",
+            Ended::ChannelGone => "channel_gone",
+            Ended::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// What the supervisor does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NextStep {

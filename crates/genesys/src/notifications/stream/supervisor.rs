@@ -87,6 +87,9 @@ impl Supervisor {
             if old.is_none() {
                 self.set_status(StreamStatus::Disconnected);
             }
+            metrics::counter!("genesys_client_notification_connections_ended_total",
+                "reason" => end.ended.label())
+            .increment(1);
             step = plan::next_step(end.ended);
             if step == NextStep::Stop {
                 break;
@@ -221,6 +224,12 @@ impl Supervisor {
     }
 
     fn set_status(&self, status: StreamStatus) {
+        let connected = if status == StreamStatus::Connected {
+            1.0
+        } else {
+            0.0
+        };
+        metrics::gauge!("genesys_client_notification_connected").set(connected);
         self.out.status.send_if_modified(|current| {
             let changed = *current != status;
             *current = status;
