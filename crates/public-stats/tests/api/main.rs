@@ -17,6 +17,7 @@ mod connected;
 mod cors;
 mod crash;
 mod errors;
+mod ewt_budget;
 mod headers;
 mod health;
 mod push;
