@@ -457,7 +457,9 @@ impl GenesysClient {
         Ok(waiting_in(response))
     }
 
-    /// Current observations of `queues`, one entry per queue in the order given.
+    /// Current observations of `queues`, one entry per queue in the order given. Meant for the
+    /// notification stream's snapshot: it may use the budget's reserve for keeping statistics
+    /// live.
     pub async fn query_queue_observations(
         &self,
         queues: &[Uuid],
@@ -476,7 +478,9 @@ impl GenesysClient {
         // A query: it reads, so repeating it after a 5xx or a timeout is harmless.
         let route = Route::idempotent(Method::POST, OBSERVATIONS_QUERY);
         let url = self.api_url(&["api", "v2", "analytics", "queues", "observations", "query"])?;
-        let request = Request::new(route, url, Priority::Low).json(&query_for(queues))?;
+        // The stream's snapshot: it keeps the statistics live, so it draws on the reserve that
+        // polling (visitors' EWT reads) cannot spend.
+        let request = Request::new(route, url, Priority::Normal).json(&query_for(queues))?;
         let response = self.send(request).await?.json("queue observations")?;
         Ok(fold_response(queues, response))
     }
