@@ -157,10 +157,11 @@ impl QueueObservations {
 
     /// Users on queue and not idle (interacting, communicating or not responding).
     pub fn busy_agents(&self) -> u64 {
-        RoutingStatus::BUSY
-            .iter()
-            .map(|status| self.on_queue_with_status(*status))
-            .sum()
+        saturating_sum(
+            RoutingStatus::BUSY
+                .iter()
+                .map(|status| self.on_queue_with_status(*status)),
+        )
     }
 
     /// On-queue users with `status`: `oOnQueueUsers` by qualifier when Genesys split it so,
@@ -229,10 +230,10 @@ impl QueueObservations {
         match media_type {
             Some(media) => self.total(metric, Some(media)),
             None if self.has_row(metric, None) => self.total(metric, None),
-            None => self
-                .media_types()
-                .map(|media| self.total(metric, Some(media)))
-                .sum(),
+            None => saturating_sum(
+                self.media_types()
+                    .map(|media| self.total(metric, Some(media))),
+            ),
         }
     }
 
@@ -247,7 +248,7 @@ impl QueueObservations {
         if let Some(count) = self.counts.get(&key) {
             return *count;
         }
-        self.row(metric, media_type).map(|(_, count)| count).sum()
+        saturating_sum(self.row(metric, media_type).map(|(_, count)| count))
     }
 
     fn count(&self, metric: &str, qualifier: &str, media_type: Option<&str>) -> u64 {
@@ -275,6 +276,12 @@ impl QueueObservations {
             .filter(move |(key, _)| key.metric == metric && key.media_type.as_deref() == media_type)
             .map(|(key, count)| (key, *count))
     }
+}
+
+/// Counts come from Genesys as JSON numbers, up to `u64::MAX`: a sum of them saturates instead
+/// of panicking (debug builds) or wrapping round to a small number (release builds).
+fn saturating_sum(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0, u64::saturating_add)
 }
 
 #[derive(Serialize)]
@@ -450,7 +457,9 @@ impl GenesysClient {
         Ok(waiting_in(response))
     }
 
-    /// Current observations of `queues`, one entry per queue in the order given.
+    /// Current observations of `queues`, one entry per queue in the order given. Meant for the
+    /// notification stream's snapshot: it may use the budget's reserve for keeping statistics
+    /// live.
     pub async fn query_queue_observations(
         &self,
         queues: &[Uuid],
@@ -469,7 +478,9 @@ impl GenesysClient {
         // A query: it reads, so repeating it after a 5xx or a timeout is harmless.
         let route = Route::idempotent(Method::POST, OBSERVATIONS_QUERY);
         let url = self.api_url(&["api", "v2", "analytics", "queues", "observations", "query"])?;
-        let request = Request::new(route, url, Priority::Low).json(&query_for(queues))?;
+        // The stream's snapshot: it keeps the statistics live, so it draws on the reserve that
+        // polling (visitors' EWT reads) cannot spend.
+        let request = Request::new(route, url, Priority::Normal).json(&query_for(queues))?;
         let response = self.send(request).await?.json("queue observations")?;
         Ok(fold_response(queues, response))
     }
@@ -585,6 +596,38 @@ mod tests {
             observed.media_types().collect::<Vec<_>>(),
             ["callback", "voice"]
         );
+    }
+
+    #[test]
+    fn huge_upstream_counts_saturate_instead_of_overflowing() {
+        // 2^64 - 2048: the largest whole f64 below u64::MAX, as Genesys's JSON could carry it.
+        let huge = 18_446_744_073_709_549_568_u64;
+        let observed = folded(&format!(
+            r#"{{"results":[
+              {{"group":{{"queueId":"{SALES}","mediaType":"voice"}},"data":[
+                {{"metric":"oInteracting","stats":{{"count":{huge}}}}},
+                {{"metric":"oWaiting","stats":{{"count":{huge}}}}}]}},
+              {{"group":{{"queueId":"{SALES}","mediaType":"chat"}},"data":[
+                {{"metric":"oInteracting","stats":{{"count":{huge}}}}}]}},
+              {{"group":{{"queueId":"{SALES}"}},"data":[
+                {{"metric":"oOnQueueUsers","qualifier":"INTERACTING","stats":{{"count":{huge}}}}},
+                {{"metric":"oOnQueueUsers","qualifier":"COMMUNICATING","stats":{{"count":{huge}}}}},
+                {{"metric":"oOnQueueUsers","qualifier":"IDLE","stats":{{"count":3}}}}]}}]}}"#
+        ));
+        assert_eq!(observed.interacting(Some("voice")), huge);
+        assert_eq!(observed.interacting(None), u64::MAX, "two media rows");
+        assert_eq!(observed.busy_agents(), u64::MAX, "two busy statuses");
+        assert_eq!(
+            observed.on_queue_users(),
+            u64::MAX,
+            "qualified counts summed"
+        );
+        assert_eq!(observed.available_agents(), 3);
+        let mut queue = QueueObservations::new(Uuid::nil());
+        for media in ["voice", "chat", "email"] {
+            queue.apply(count("oWaiting", None, Some(media), u64::MAX));
+        }
+        assert_eq!(queue.waiting(None), u64::MAX);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! OAuth client-credentials tokens: fetched from `POST {login}/oauth/token`, cached, refreshed
 //! shortly before they expire by a single caller while the others wait, and dropped when the API
-//! answers 401 to them.
+//! answers 401 to them. A refresh that fails while the current token is still valid keeps that
+//! token in use and is tried again a little later, so a login outage is felt only once the token
+//! has really expired.
 //!
 //! It does not retry the API call after a 401; the transport does, once.
 
@@ -20,6 +22,9 @@ use crate::secret::{AccessToken, ClientSecret};
 const TOKEN_ROUTE: &str = "/oauth/token";
 /// Refresh this long before expiry at most; short-lived tokens refresh at 90 % of their life.
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// After a failed refresh, how long the still-valid token is used before the next attempt: every
+/// call retrying at once would queue them all behind a login that is down.
+const RETRY_FAILED_REFRESH_AFTER: Duration = Duration::from_secs(5);
 
 pub(crate) struct TokenSource {
     client_id: String,
@@ -34,6 +39,8 @@ pub(crate) struct TokenSource {
 struct CachedToken {
     token: AccessToken,
     refresh_at: Instant,
+    /// When Genesys stops accepting it.
+    expires_at: Instant,
 }
 
 /// The token response; only the fields the client needs. No `Debug`: it holds the token.
@@ -63,13 +70,35 @@ impl TokenSource {
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
-        let cached = self.fetch(transport).await?;
+        let cached = match self.fetch(transport).await {
+            Ok(cached) => cached,
+            Err(error) => return self.still_valid_after(error),
+        };
         let token = cached.token.clone();
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(cached);
         Ok(token)
+    }
+
+    /// After a failed refresh: the current token while it has not expired (tried again
+    /// [`RETRY_FAILED_REFRESH_AFTER`] later), else the error.
+    fn still_valid_after(&self, error: Error) -> Result<AccessToken, Error> {
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        match current.as_mut() {
+            Some(cached) if now < cached.expires_at => {
+                cached.refresh_at = (now + RETRY_FAILED_REFRESH_AFTER).min(cached.expires_at);
+                tracing::warn!(%error, valid_for_secs = (cached.expires_at - now).as_secs(),
+                    "could not refresh the Genesys access token; using the current one while it is valid");
+                Ok(cached.token.clone())
+            }
+            _ => Err(error),
+        }
     }
 
     /// Forgets `rejected` if it is still the current token. A token fetched meanwhile by another
@@ -117,9 +146,12 @@ impl TokenSource {
             expires_in = response.expires_in,
             "fetched a Genesys access token"
         );
+        let lifetime = token_lifetime(response.expires_in);
         Ok(CachedToken {
             token: AccessToken::new(response.access_token),
-            refresh_at: requested_at + refresh_after(token_lifetime(response.expires_in)),
+            refresh_at: requested_at + refresh_after(lifetime),
+            // Counted from the request, not the answer: the token may be older than it looks.
+            expires_at: requested_at + lifetime,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The client's own request budget: one token bucket shared by every API call of a client, kept
 //! below Genesys's 300 requests/minute per client-credentials token, with a share reserved for
 //! high-priority calls (callback creation) that no statistics traffic can spend, and a smaller
-//! share for keeping the notification channel alive that statistics polling cannot spend.
+//! share for keeping the statistics live — the notification channel, and the observations
+//! snapshot the stream reads after every (re)connect — that statistics polling cannot spend.
 //!
 //! It is not Genesys's limiter: a 429 from Genesys is handled by the transport (`http.rs`).
 
@@ -17,8 +18,9 @@ use crate::error::Error;
 pub enum Priority {
     /// Must go through (callback creation): may use every reserve and may wait a bounded time.
     High,
-    /// Keeps the statistics live (notification channel calls): may use its own reserve but not
-    /// the callbacks'; fails fast (the stream backs off and tries again).
+    /// Keeps the statistics live (notification channel calls, and the observations snapshot after
+    /// a (re)connect): may use its own reserve but not the callbacks'; fails fast (the stream
+    /// backs off and tries again).
     Normal,
     /// Can be skipped (statistics polling): fails fast with [`Error::BudgetExhausted`], never
     /// queues, and leaves both reserves alone.
@@ -56,7 +58,9 @@ impl Default for BudgetConfig {
             per_minute: 240,
             burst: 20,
             high_priority_reserve: 5,
-            normal_priority_reserve: 3,
+            // A reconnect takes up to four: check or create the channel, subscribe, snapshot,
+            // plus one spare.
+            normal_priority_reserve: 5,
             high_priority_max_wait: Duration::from_secs(2),
         }
     }

@@ -40,7 +40,9 @@ pub use environment::Environment;
 pub use error::{Error, ErrorBody};
 pub use http::{DEFAULT_RETRY_AFTER, RetryPolicy};
 pub use notifications::channels::{Channel, ChannelId, ChannelTopic, ConnectUri};
-pub use routing::{EwtMediaType, Queue, QueueLookup};
+pub use routing::{
+    EstimatedWaitTimePredictions, EwtMediaType, PredictionResult, Queue, QueueLookup,
+};
 pub use secret::{AccessToken, ClientSecret};
 pub use tls::RootCertificate;
 

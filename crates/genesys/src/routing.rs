@@ -151,9 +151,40 @@ impl EstimatedWaitTimePredictions {
                     .is_some_and(|i| i.eq_ignore_ascii_case(intent))
             }),
         }?;
-        let seconds = chosen.estimated_wait_time_seconds?;
-        (seconds.is_finite() && seconds >= 0.0).then(|| seconds.round() as u64)
+        whole_seconds(chosen)
     }
+
+    /// Whether the answer gives estimates per media type (results whose `intent` is a media
+    /// type, not `ALL`). Genesys's model lets the queue-wide endpoint answer so: one result per
+    /// media type the queue serves, which makes one call serve every media type.
+    pub fn breaks_down_by_media(&self) -> bool {
+        self.results.iter().any(|result| {
+            result
+                .intent
+                .as_deref()
+                .is_some_and(|intent| !intent.eq_ignore_ascii_case(EwtMediaType::All.intent()))
+        })
+    }
+
+    /// From an answer that [breaks down by media](Self::breaks_down_by_media): the estimate
+    /// whose `intent` is exactly `media`'s, `None` when there is none (no estimate for that
+    /// media type), never another media type's.
+    pub fn seconds_for_intent(&self, media: EwtMediaType) -> Option<u64> {
+        self.results
+            .iter()
+            .find(|result| {
+                result
+                    .intent
+                    .as_deref()
+                    .is_some_and(|i| i.eq_ignore_ascii_case(media.intent()))
+            })
+            .and_then(whole_seconds)
+    }
+}
+
+fn whole_seconds(result: &PredictionResult) -> Option<u64> {
+    let seconds = result.estimated_wait_time_seconds?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| seconds.round() as u64)
 }
 
 impl GenesysClient {
@@ -217,6 +248,19 @@ impl GenesysClient {
         queue_id: Uuid,
         media: Option<EwtMediaType>,
     ) -> Result<Option<u64>, Error> {
+        let predictions = self
+            .estimated_wait_time_predictions(queue_id, media)
+            .await?;
+        Ok(predictions.seconds_for(media))
+    }
+
+    /// The whole answer of the queue-wide EWT endpoint (`media` = `None`) or of the per-media
+    /// one, for a caller that reads several estimates from one call.
+    pub async fn estimated_wait_time_predictions(
+        &self,
+        queue_id: Uuid,
+        media: Option<EwtMediaType>,
+    ) -> Result<EstimatedWaitTimePredictions, Error> {
         let queue = queue_id.to_string();
         let (template, url) = match media {
             None => (
@@ -245,11 +289,9 @@ impl GenesysClient {
             ),
         };
         let request = Request::new(Route::idempotent(Method::GET, template), url, Priority::Low);
-        let predictions: EstimatedWaitTimePredictions = self
-            .send(request)
+        self.send(request)
             .await?
-            .json("estimated wait time predictions")?;
-        Ok(predictions.seconds_for(media))
+            .json("estimated wait time predictions")
     }
 
     async fn queue_page(
@@ -320,6 +362,35 @@ mod tests {
         assert_eq!(p.seconds_for(Some(EwtMediaType::Call)), Some(46));
         assert_eq!(p.seconds_for(Some(EwtMediaType::Callback)), Some(600));
         assert_eq!(p.seconds_for(Some(EwtMediaType::Email)), None);
+    }
+
+    #[test]
+    fn a_breakdown_by_media_is_read_by_exact_intent_only() {
+        let by_media = predictions(
+            r#"{"results":[{"intent":"CALL","formula":"BEST","estimatedWaitTimeSeconds":45},
+                           {"intent":"chat","formula":"BEST","estimatedWaitTimeSeconds":12}]}"#,
+        );
+        assert!(by_media.breaks_down_by_media());
+        assert_eq!(by_media.seconds_for_intent(EwtMediaType::Call), Some(45));
+        assert_eq!(by_media.seconds_for_intent(EwtMediaType::Chat), Some(12));
+        assert_eq!(by_media.seconds_for_intent(EwtMediaType::Email), None);
+        let only_a_single_call_estimate = predictions(
+            r#"{"results":[{"intent":"CALL","formula":"BEST","estimatedWaitTimeSeconds":45}]}"#,
+        );
+        assert_eq!(
+            only_a_single_call_estimate.seconds_for_intent(EwtMediaType::Chat),
+            None
+        );
+        for whole_queue in [
+            r#"{"results":[{"intent":"ALL","formula":"BEST","estimatedWaitTimeSeconds":30}]}"#,
+            r#"{"results":[{"formula":"BEST","estimatedWaitTimeSeconds":30}]}"#,
+            r#"{"results":[]}"#,
+        ] {
+            assert!(
+                !predictions(whole_queue).breaks_down_by_media(),
+                "{whole_queue}"
+            );
+        }
     }
 
     #[test]

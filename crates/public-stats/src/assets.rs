@@ -86,6 +86,9 @@ pub fn router() -> Router<AppState> {
         // for the public site.
         .route("/README.md", get(not_found))
         .fallback_service(FILES.clone())
+        .layer(axum::middleware::map_response(
+            crate::security_headers::embeddable,
+        ))
 }
 
 /// The demo page, for a plain `GET /`.

@@ -7,7 +7,8 @@
 //! [`state`] (what handlers share, one owner per part). Capabilities: [`queues`] (the public
 //! allow-list), [`stats`] (live observations, the EWT cache and the per-queue feeds,
 //! `GET /api/stats/{queueId}`), [`push`] (WebSockets), [`callbacks`] (`POST /api/callback`),
-//! [`cors`] (which pages may call it), [`assets`] (the embedded widget files), [`health`],
+//! [`cors`] (which pages may call it), [`security_headers`] (what browsers may do with
+//! the answers), [`assets`] (the embedded widget files), [`health`],
 //! [`telemetry`] (metrics, request ids, log format), [`openapi`] (the API's description).
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //!
@@ -25,6 +26,7 @@ pub mod problem;
 pub mod push;
 pub mod queues;
 pub mod sandbox;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod stats;

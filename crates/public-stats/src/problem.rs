@@ -2,7 +2,8 @@
 //! a short `title` and a `detail` that says what to fix.
 //!
 //! Only text this service wrote reaches a visitor: upstream (Genesys) error bodies are logged at
-//! most by kind and never copied into a problem.
+//! most by kind and never copied into a problem, and a visitor's own input is quoted back only as
+//! a short [`excerpt`].
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -215,6 +216,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Longest part of a visitor's input quoted back in a problem.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// A visitor's input for a problem's `detail`: at most [`EXCERPT_CHARS`] characters (then `…`),
+/// in double quotes with quotes, backslashes, control and invisible characters escaped. So an
+/// answer never reflects a long input back whole, and nothing in it can end the quote or start a
+/// line of its own.
+pub fn excerpt(input: &str) -> String {
+    let cut: String = input.chars().take(EXCERPT_CHARS).collect();
+    let ellipsis = if cut.len() < input.len() { "…" } else { "" };
+    format!("{cut:?}{ellipsis}")
+}
+
 /// Whole minutes, rounded up and at least 1: what a visitor can act on.
 fn whole_minutes(wait: std::time::Duration) -> u64 {
     retry_after_secs(wait).div_ceil(60)
@@ -224,4 +238,22 @@ fn whole_minutes(wait: std::time::Duration) -> u64 {
 fn retry_after_secs(wait: std::time::Duration) -> u64 {
     let rounded_up = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     rounded_up.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_is_short_quoted_and_escaped() {
+        assert_eq!(excerpt("agents"), "\"agents\"");
+        let long = "x".repeat(10_000);
+        assert_eq!(
+            excerpt(&long),
+            format!("\"{}\"…", "x".repeat(EXCERPT_CHARS))
+        );
+        let tricky = excerpt("a\"b\nc\u{202e}d\\");
+        assert_eq!(tricky, "\"a\\\"b\\nc\\u{202e}d\\\\\"");
+        assert_eq!(excerpt(&"é".repeat(50)).chars().count(), EXCERPT_CHARS + 3);
+    }
 }

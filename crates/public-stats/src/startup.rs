@@ -25,7 +25,9 @@ use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::state::{AppState, Inner};
 use crate::stats::{EwtCache, LiveStats, QueueFeeds};
-use crate::{assets, callbacks, cors, health, openapi, push, queues, stats, telemetry};
+use crate::{
+    assets, callbacks, cors, health, openapi, push, queues, security_headers, stats, telemetry,
+};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +77,14 @@ impl Application {
         // First: what happens from here on (the org check, the stream connecting) is counted.
         let metrics = telemetry::metrics::handle();
         let (sandbox, client_config) = upstream(&settings.upstream).await?;
-        let client =
-            GenesysClient::new(adjust_client(client_config)).map_err(StartupError::Client)?;
+        let client_config = adjust_client(client_config);
+        let ewt_calls_per_minute = ewt_share(&client_config);
+        let client = GenesysClient::new(client_config).map_err(StartupError::Client)?;
         let queues = resolve_queues(&client, &settings.monitored_queues).await?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone());
-        let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl);
+        let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute);
         let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
         let callbacks = start_callbacks(&settings, client, &shutdown, &tasks).await?;
         let listener = TcpListener::bind(settings.listen)
@@ -153,6 +156,13 @@ impl Application {
         }
         served
     }
+}
+
+/// The estimated wait times' share of the request budget, in calls a minute: half, so visitors
+/// asking for them, whatever they ask, leave the other half to the notification stream's
+/// snapshots and to callbacks.
+fn ewt_share(client: &ClientConfig) -> u32 {
+    client.budget.per_minute / 2
 }
 
 /// Opens the callback store and starts the relay that delivers what it holds (also what an
@@ -259,6 +269,7 @@ fn router(state: AppState) -> Router {
         .layer(cors::public_reads());
     let origins = cors::OriginPolicy::new(&state.settings.allowed_origins);
     let callbacks = callbacks::router()
+        .layer(axum::middleware::map_response(security_headers::no_store))
         .layer(axum::middleware::from_fn_with_state(
             origins.clone(),
             cors::refuse_foreign_origin,
@@ -280,4 +291,5 @@ fn router(state: AppState) -> Router {
             method_not_allowed_as_problem,
         ))
         .merge(sandbox_routes)
+        .layer(axum::middleware::from_fn(security_headers::everywhere))
 }

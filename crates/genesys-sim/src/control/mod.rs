@@ -31,9 +31,22 @@ pub const CONTROL_PREFIX: &str = "/__sim/";
 pub struct Control {
     log: Mutex<log::RequestLog>,
     faults: Mutex<faults::Faults>,
+    /// Set by `PUT /__sim/ewt`: the queue-wide EWT answers with the `ALL` estimate only.
+    ewt_whole_queue_only: std::sync::atomic::AtomicBool,
 }
 
 impl Control {
+    /// Whether the queue-wide EWT leaves out its per-media results.
+    pub fn ewt_whole_queue_only(&self) -> bool {
+        self.ewt_whole_queue_only
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_ewt_whole_queue_only(&self, whole_queue_only: bool) {
+        self.ewt_whole_queue_only
+            .store(whole_queue_only, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The request log. Never hold the guard across an `.await`.
     pub fn log(&self) -> MutexGuard<'_, log::RequestLog> {
         // Both are plain records; a panic mid-update leaves nothing worth refusing to read.

@@ -1,4 +1,5 @@
-//! The `/__sim/` handlers: the org, queue state, faults, the request log and token expiry.
+//! The `/__sim/` handlers: the org, queue state, faults, the request log, token expiry, the
+//! request limit and the shape of the queue-wide EWT.
 //!
 //! Errors use Genesys's `ErrorBody` for familiarity, but nothing here is Genesys's API.
 
@@ -26,6 +27,23 @@ pub fn router() -> Router<SimState> {
         .route("/__sim/requests", get(requests).delete(reset_requests))
         .route("/__sim/tokens/expire", post(expire_tokens))
         .route("/__sim/rate-limit", get(rate_limit).put(set_rate_limit))
+        .route("/__sim/ewt", put(set_ewt))
+}
+
+/// `{"byMedia": false}`: the queue-wide EWT answers like a Genesys that gives the whole queue's
+/// estimate only; `true` (the default) adds one result per media type.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EwtSpec {
+    by_media: bool,
+}
+
+async fn set_ewt(
+    State(state): State<SimState>,
+    GenesysJson(spec): GenesysJson<EwtSpec>,
+) -> StatusCode {
+    state.control.set_ewt_whole_queue_only(!spec.by_media);
+    StatusCode::NO_CONTENT
 }
 
 /// `{"perMinute": N}`, or `null` when lifted.

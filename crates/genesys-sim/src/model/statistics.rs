@@ -83,6 +83,22 @@ impl Model {
         })
     }
 
+    /// The media types `queue` serves, in [`MediaType::ALL`]'s order: those it has a handle time
+    /// or arrivals for, and any it holds an interaction of.
+    pub fn media_served(&self, queue: Uuid) -> Vec<MediaType> {
+        let Some(q) = self.queues.get(&queue) else {
+            return Vec::new();
+        };
+        MediaType::ALL
+            .into_iter()
+            .filter(|media| {
+                q.spec.handle_seconds.iter().any(|(m, _)| m == media)
+                    || q.spec.arrivals_per_hour.iter().any(|(m, _)| m == media)
+                    || q.interactions.iter().any(|i| i.media == *media)
+            })
+            .collect()
+    }
+
     /// Genesys's estimated wait time in seconds for a new interaction of `media` (or any media),
     /// or None when no estimate is possible (nobody on queue and nothing waiting).
     ///

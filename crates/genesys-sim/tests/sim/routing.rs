@@ -109,8 +109,22 @@ async fn ewt_has_the_predictions_shape() {
     .await;
     let all = sim.ewt(SALES).await;
     let results = all["results"].as_array().expect("results");
-    assert_eq!(results.len(), 1, "{all}");
     assert_eq!(results[0]["intent"], "ALL");
+    // Then one result per media type the queue serves, each the same as the per-media answer.
+    let intents: Vec<&str> = results[1..]
+        .iter()
+        .map(|r| r["intent"].as_str().expect("an intent"))
+        .collect();
+    assert!(intents.contains(&"CALL"), "{all}");
+    assert!(!intents.contains(&"ALL"), "{all}");
+    for result in &results[1..] {
+        let media = match result["intent"].as_str().unwrap() {
+            "VIDEOCOMM" => "videoComm".to_owned(),
+            intent => intent.to_ascii_lowercase(),
+        };
+        let path = format!("/api/v2/routing/queues/{SALES}/mediatypes/{media}/estimatedwaittime");
+        assert_eq!(sim.get_json(&path).await["results"][0], *result, "{media}");
+    }
     assert_eq!(results[0]["formula"], "BEST");
     assert!(
         results[0]["estimatedWaitTimeSeconds"]
@@ -138,6 +152,25 @@ async fn ewt_has_the_predictions_shape() {
         ))
         .await;
     assert_eq!(body["results"][0]["intent"], "ALL");
+}
+
+#[tokio::test]
+async fn the_queue_wide_ewt_can_be_made_to_answer_for_the_whole_queue_only() {
+    let sim = spawn_sim().await;
+    sim.set_queue_state(
+        SALES,
+        &json!({"agents": {"busy": 2}, "waiting": {"voice": 1, "chat": 1}}),
+    )
+    .await;
+    let put = |body: Value| sim.plain.put(sim.url("/__sim/ewt")).json(&body).send();
+    assert!(sim.ewt(SALES).await["results"].as_array().unwrap().len() > 1);
+    assert_eq!(put(json!({"byMedia": false})).await.unwrap().status(), 204);
+    let whole = sim.ewt(SALES).await;
+    assert_eq!(whole["results"].as_array().unwrap().len(), 1, "{whole}");
+    assert_eq!(whole["results"][0]["intent"], "ALL");
+    assert_eq!(put(json!({"byMedia": true})).await.unwrap().status(), 204);
+    assert!(sim.ewt(SALES).await["results"].as_array().unwrap().len() > 1);
+    assert_eq!(put(json!({"byMedium": true})).await.unwrap().status(), 400);
 }
 
 #[tokio::test]

@@ -81,6 +81,48 @@ async fn the_token_is_refreshed_before_it_expires() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_failed_refresh_keeps_the_current_token_while_it_is_valid() -> Result<()> {
+    let sim = Sim::start_with(|config| config.token_ttl = Duration::from_secs(4)).await?;
+    let client = sim.client();
+    let started = Instant::now();
+    client.estimated_wait_time(DEMO_SALES_QUEUE).await?;
+    sim.fault(serde_json::json!({"route": TOKEN, "status": 503}))
+        .await?;
+    // Refresh is due at 3.6 s; the token is valid until 4 s.
+    tokio::time::sleep_until(started + Duration::from_millis(3_650)).await;
+    client.estimated_wait_time(DEMO_SALES_QUEUE).await?;
+    client.estimated_wait_time(DEMO_SALES_QUEUE).await?;
+    let log = sim.requests().await?;
+    let refreshes = log.statuses_for(TOKEN);
+    assert!(
+        refreshes.len() >= 2 && refreshes[1..].iter().all(|s| *s == Some(503)),
+        "the refresh was tried and failed: {refreshes:?}"
+    );
+    assert_eq!(
+        log.statuses_for(EWT),
+        [Some(200), Some(200), Some(200)],
+        "calls went on with the still-valid token"
+    );
+    let tried = log.count(TOKEN);
+    assert!(
+        Instant::now() < started + Duration::from_secs(4),
+        "the test ran too slowly to show anything"
+    );
+
+    // Once it has expired, the refresh failure is the caller's error and nothing is sent with it.
+    tokio::time::sleep_until(started + Duration::from_millis(4_200)).await;
+    let expired = client.estimated_wait_time(DEMO_SALES_QUEUE).await;
+    assert!(expired.is_err(), "{expired:?}");
+    let log = sim.requests().await?;
+    assert!(
+        log.count(TOKEN) > tried,
+        "a refresh was tried again after expiry"
+    );
+    assert_eq!(log.count(EWT), 3, "nothing was sent with the expired token");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_401_drops_the_token_and_retries_once_with_a_new_one() -> Result<()> {
     let sim = Sim::start().await?;
     let client = sim.client();

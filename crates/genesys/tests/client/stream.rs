@@ -24,7 +24,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 
-use crate::helpers::{Sim, TOKEN};
+use crate::helpers::{OBSERVATIONS, Sim, TOKEN};
 
 const CREATE_CHANNEL: &str = "POST /api/v2/notifications/channels";
 const HEAD_CHANNEL: &str = "HEAD /api/v2/notifications/channels/{channelId}";
@@ -585,6 +585,50 @@ async fn logs_never_show_the_connect_uri_or_the_token() -> Result<()> {
     assert!(
         !logs.contains(token.expose_secret()),
         "the token leaked: {logs}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn polling_that_spends_the_budget_leaves_the_reconnect_its_snapshot() -> Result<()> {
+    let h = Harness::start(|_| {}).await?;
+    // A budget that does not refill within the test: the reconnect must live on its reserve.
+    let client = h.sim.client_with(|config| {
+        config.budget = genesys::BudgetConfig {
+            per_minute: 1,
+            burst: 12,
+            high_priority_reserve: 2,
+            normal_priority_reserve: 5,
+            high_priority_max_wait: Duration::from_millis(100),
+        }
+    });
+    let mut stream = spawn_observation_stream(
+        client.clone(),
+        vec![DEMO_SALES_QUEUE],
+        fast(),
+        CancellationToken::new(),
+    );
+    next_snapshot(&mut stream, STEP).await?;
+    // Visitors' polling takes whatever it may, then is refused.
+    let mut polled = 0;
+    while client.estimated_wait_time(DEMO_SALES_QUEUE).await.is_ok() {
+        polled += 1;
+        assert!(polled < 20, "the budget never ran out");
+    }
+    assert!(
+        matches!(
+            client.estimated_wait_time(DEMO_SALES_QUEUE).await,
+            Err(genesys::Error::BudgetExhausted)
+        ),
+        "polling spent its share"
+    );
+    let snapshots = h.count(OBSERVATIONS).await?;
+    h.drop_sockets().await?;
+    next_snapshot(&mut stream, STEP).await?;
+    assert_eq!(
+        h.count(OBSERVATIONS).await?,
+        snapshots + 1,
+        "the reconnect read its snapshot"
     );
     Ok(())
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, excerpt};
 
 /// Largest accepted body. A real request is ~200 bytes; 4 KiB leaves room for long names in
 /// multi-byte scripts and still bounds what an anonymous visitor can make us buffer.
@@ -102,8 +102,9 @@ pub enum RequestError {
     NotAnObject,
     #[error("`routingData` must be an object containing only `queueId`")]
     RoutingDataNotAnObject,
+    /// The field's name, as an [`excerpt`] (quoted).
     #[error(
-        "`{0}` cannot be set by a visitor: a callback request may contain only `queueId` \
+        "{0} cannot be set by a visitor: a callback request may contain only `queueId` \
          (or `routingData.queueId`), `callbackNumbers`, `callbackUserName`, \
          `callbackScheduledTime` and `countryCode`"
     )]
@@ -194,15 +195,14 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
 /// Refuses any field a visitor may not set, naming it with its path.
 fn check_fields(object: &Map<String, Value>) -> Result<(), RequestError> {
     if let Some(key) = first_unknown(object, FIELDS) {
-        return Err(RequestError::ForbiddenField(shown(key)));
+        return Err(RequestError::ForbiddenField(excerpt(key)));
     }
     match object.get("routingData") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(routing)) => match first_unknown(routing, ROUTING_FIELDS) {
-            Some(key) => Err(RequestError::ForbiddenField(format!(
-                "routingData.{}",
-                shown(key)
-            ))),
+            Some(key) => Err(RequestError::ForbiddenField(excerpt(&format!(
+                "routingData.{key}"
+            )))),
             None => Ok(()),
         },
         Some(_) => Err(RequestError::RoutingDataNotAnObject),
@@ -214,11 +214,6 @@ fn first_unknown<'a>(object: &'a Map<String, Value>, allowed: &[&str]) -> Option
         .keys()
         .map(String::as_str)
         .find(|key| !allowed.contains(key))
-}
-
-/// A visitor-chosen field name made safe to echo: at most 40 characters, no control characters.
-fn shown(key: &str) -> String {
-    key.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 // Field deserialisers: serde's own messages quote the offending value ("invalid type: integer
@@ -295,14 +290,14 @@ mod tests {
     #[test]
     fn names_forbidden_fields_with_their_path() {
         for (json, field) in [
-            (r#"{"scriptId":"s"}"#, "`scriptId`"),
+            (r#"{"scriptId":"s"}"#, "\"scriptId\""),
             (
                 r#"{"routingData":{"priority":1}}"#,
-                "`routingData.priority`",
+                "\"routingData.priority\"",
             ),
             (
                 r#"{"routingData":{"queueId":"q","skillIds":[]}}"#,
-                "`routingData.skillIds`",
+                "\"routingData.skillIds\"",
             ),
         ] {
             match parse(json) {

@@ -1,24 +1,43 @@
-//! The estimated-wait-time cache: one upstream request per (queue, media type) per
-//! `CACHE_SECONDS`, however many visitors ask, and the last good value when Genesys cannot answer.
+//! The estimated-wait-time cache: what visitors ask for is answered from at most one upstream
+//! call per source per refresh period, however many visitors ask and whatever they ask for, and
+//! never keeps a visitor waiting on a slow Genesys.
 //!
-//! Concurrent misses share one request (moka's entry `or_insert_with`). The key is typed ([`EwtKey`]), never
-//! the URL, and queues reach it only through the public allow-list, so neither query strings nor
-//! made-up IDs can grow it; both caches are bounded anyway. A failed fetch is cached like a good
-//! one, so an outage or a spent request budget costs at most one upstream call per key per TTL.
+//! - **Sources.** One call to the queue-wide endpoint serves the whole queue and, when Genesys's
+//!   answer breaks the estimate down by media type (results whose `intent` is a media type), every
+//!   media type too. Only for a Genesys that answers the queue as a whole does a media type get its
+//!   own source, the per-media endpoint.
+//! - **Bounded calls.** Each source is asked again at most once per period: `CACHE_SECONDS`, or
+//!   longer when more sources are in demand than the EWT share of the request budget
+//!   (`calls_per_minute`) allows — sources nobody asked for lately do not count and are not
+//!   refreshed. A token bucket of that share (small bursts) backs this up as a hard limit, and a
+//!   call the client's own budget refuses is tried again as soon as there is budget, not a period
+//!   later. So cycling through queues × media types cannot spend the budget for everyone.
+//! - **Bounded waits.** Concurrent misses share one call (single-flight), which runs in its own
+//!   task: a visitor waits for it at most [`LONGEST_WAIT`], then gets the last good value (or
+//!   unknown) marked stale, and the answer is there for the next visitor.
+//! - A failed call counts like a good one (an outage costs one call per source per period), and
+//!   the last good value is served, marked stale.
+//!
 //! It is not where the public `mediaType` names are parsed (`query`) or where stale values are
 //! worded (`mod.rs`, `feed`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use genesys::{EwtMediaType, GenesysClient};
-use moka::future::Cache;
+use genesys::{EstimatedWaitTimePredictions, EwtMediaType, GenesysClient};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::view::{Freshness, Stamp};
 
-/// Far above queues × media types for any real allow-list; a backstop, not a policy.
-const MAX_KEYS: u64 = 4_096;
+/// The longest a visitor's request waits for Genesys before it is answered from what is known.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(2);
+/// A source asked for within this long counts as in demand, and shares the call budget.
+const DEMAND_WINDOW: Duration = Duration::from_secs(30);
+/// Sources nobody has asked for in this long are forgotten (the allow-list bounds them anyway).
+const FORGET_AFTER: Duration = Duration::from_secs(600);
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// What an estimate is asked for: a queue, and a media type (`None` = the whole queue).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,18 +46,13 @@ pub struct EwtKey {
     pub media: Option<EwtMediaType>,
 }
 
-/// An answer from Genesys: seconds, or `None` when it has no estimate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Good {
-    seconds: Option<u64>,
-    at: Stamp,
-}
-
-/// What the cache holds for one TTL: an answer, or the fact that asking failed.
-#[derive(Clone, Copy, Debug)]
-enum Fetched {
-    Good(Good),
-    Failed { at: Instant },
+/// What one upstream call answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Source {
+    /// `GET …/queues/{queueId}/estimatedwaittime`: the queue, and its media types when broken down.
+    Queue(Uuid),
+    /// `GET …/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime`.
+    Media(Uuid, EwtMediaType),
 }
 
 /// What a visitor is told about one estimate.
@@ -46,11 +60,11 @@ enum Fetched {
 pub struct EwtReading {
     /// Seconds; `None` when unknown (the wire's `-1`).
     pub seconds: Option<u64>,
-    /// Stale when Genesys could not be asked or did not answer; `as_of` is then when the value
-    /// served was obtained, `None` when there has never been a good value.
+    /// Stale when Genesys could not be asked or did not answer in time; `as_of` is then when the
+    /// value served was obtained, `None` when there has never been a good value.
     pub freshness: Freshness,
-    /// When the cache entry behind this reading was made: it is asked again `ttl` later.
-    pub entry_at: Instant,
+    /// When asking again may give a newer reading.
+    pub next_at: Instant,
 }
 
 impl EwtReading {
@@ -61,98 +75,351 @@ impl EwtReading {
     }
 }
 
-/// Cheap to clone (one `Arc`); clones share both caches.
+/// Cheap to clone (one `Arc`); clones share the cache.
 #[derive(Clone)]
 pub struct EwtCache(Arc<Caches>);
 
 struct Caches {
     client: GenesysClient,
     ttl: Duration,
-    /// Answers (and failures) younger than the TTL.
-    fresh: Cache<EwtKey, Fetched>,
-    /// The newest good answer per key, served when a fetch fails.
-    last_good: Cache<EwtKey, Good>,
+    /// The EWT share of the request budget: upstream EWT calls in any minute, at most.
+    calls_per_minute: u32,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    sources: HashMap<Source, Slot>,
+    /// Per queue: whether Genesys's queue-wide answer breaks the estimate down by media type.
+    /// Absent until an answer with results has said; once seen broken down, it stays so.
+    by_media: HashMap<Uuid, bool>,
+    /// The EWT share of the budget.
+    share: Share,
+}
+
+/// A token bucket for the EWT share. Written out rather than taken from a crate: it is a few
+/// lines under a lock the cache holds anyway, and the client's own budget (`genesys::budget`) is
+/// per client and per priority, not per kind of call.
+struct Share {
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+impl Default for Share {
+    fn default() -> Self {
+        Share {
+            tokens: 0.0,
+            refilled_at: Instant::now(),
+        }
+    }
+}
+
+struct Slot {
+    latest: Option<Outcome>,
+    last_good: Option<Good>,
+    /// Set while a call is under way; turns `true` when it is done.
+    fetching: Option<watch::Receiver<bool>>,
+    /// The client's budget refused the last call: ask again as soon as possible.
+    refused: bool,
+    asked_at: Instant,
+}
+
+#[derive(Clone, Debug)]
+struct Good {
+    predictions: Arc<EstimatedWaitTimePredictions>,
+    at: Stamp,
+}
+
+#[derive(Clone, Debug)]
+enum Outcome {
+    Good(Good),
+    Failed { at: Instant },
+}
+
+impl Outcome {
+    fn at(&self) -> Instant {
+        match self {
+            Outcome::Good(good) => good.at.instant(),
+            Outcome::Failed { at } => *at,
+        }
+    }
+}
+
+/// What a source held when a visitor's wait ended.
+struct Seen {
+    latest: Option<Outcome>,
+    last_good: Option<Good>,
+    /// A call was under way and did not finish within the visitor's wait.
+    still_fetching: bool,
+    /// The answer was due for a refresh, but the budget was spent.
+    held_back: bool,
+    next_at: Instant,
+    /// Whether this queue's queue-wide answer breaks down by media type (`None`: not known).
+    by_media: Option<bool>,
 }
 
 impl EwtCache {
-    pub fn new(client: GenesysClient, ttl: Duration) -> Self {
+    /// `calls_per_minute` is the EWT share of the request budget (at least 1).
+    pub fn new(client: GenesysClient, ttl: Duration, calls_per_minute: u32) -> Self {
+        let calls_per_minute = calls_per_minute.max(1);
+        let state = State {
+            share: Share {
+                tokens: f64::from(share_burst(calls_per_minute)),
+                refilled_at: Instant::now(),
+            },
+            ..State::default()
+        };
         EwtCache(Arc::new(Caches {
             client,
             ttl,
-            fresh: Cache::builder()
-                .max_capacity(MAX_KEYS)
-                .time_to_live(ttl)
-                .build(),
-            last_good: Cache::builder().max_capacity(MAX_KEYS).build(),
+            calls_per_minute,
+            state: Mutex::new(state),
         }))
     }
 
-    /// The estimate for `key`: cached, fetched (once, however many callers wait), or the last
-    /// good one marked stale. Never an error: a visitor is better served by an old estimate, or
-    /// by "unknown", than by a failure about something they cannot fix.
+    /// The estimate for `key`: cached, fetched (once, however many callers wait, and waited for
+    /// at most [`LONGEST_WAIT`]), or the last good one marked stale. Never an error: a visitor is
+    /// better served by an old estimate, or by "unknown", than by a failure about something they
+    /// cannot fix.
     pub async fn get(&self, key: EwtKey) -> EwtReading {
-        let entry = self
-            .0
-            .fresh
-            .entry(key)
-            .or_insert_with(self.fetch(key))
-            .await;
-        // A caller that waited for another's fetch of the same key counts as a hit.
-        let result = if entry.is_fresh() { "miss" } else { "hit" };
-        metrics::counter!("public_stats_ewt_cache_requests_total", "result" => result).increment(1);
-        match entry.into_value() {
-            Fetched::Good(good) => EwtReading {
-                seconds: good.seconds,
-                freshness: Freshness::Fresh,
-                entry_at: good.at.instant(),
-            },
-            Fetched::Failed { at } => {
-                // Never a good value: "unknown" (-1) rather than an error, marked stale so a
-                // page can tell "Genesys has no estimate" from "we could not ask".
-                let last = self.0.last_good.get(&key).await;
-                EwtReading {
-                    seconds: last.and_then(|good| good.seconds),
-                    freshness: Freshness::Stale {
-                        as_of: last.map(|good| good.at),
-                    },
-                    entry_at: at,
+        let deadline = tokio::time::Instant::now() + LONGEST_WAIT;
+        let mut source = self.source_for(key);
+        let reading = loop {
+            let seen = self.look(source, deadline).await;
+            match (source, key.media) {
+                // Genesys answers this queue as a whole: the media type needs its own source.
+                (Source::Queue(queue), Some(media)) if seen.by_media == Some(false) => {
+                    source = Source::Media(queue, media);
                 }
+                _ => break reading_from(&seen, source, key),
             }
+        };
+        if let Freshness::Stale { .. } = reading.freshness {
+            metrics::counter!("public_stats_ewt_stale_answers_total").increment(1);
+        }
+        reading
+    }
+
+    /// When the reading may change, so a refresher asks right after.
+    pub fn expires_at(&self, reading: &EwtReading) -> Instant {
+        reading.next_at
+    }
+
+    fn source_for(&self, key: EwtKey) -> Source {
+        let state = self.0.lock();
+        match key.media {
+            Some(media) if state.by_media.get(&key.queue) == Some(&false) => {
+                Source::Media(key.queue, media)
+            }
+            _ => Source::Queue(key.queue),
         }
     }
 
-    async fn fetch(&self, key: EwtKey) -> Fetched {
-        let answer = match key.media {
-            None => self.0.client.estimated_wait_time(key.queue).await,
-            Some(media) => {
-                self.0
-                    .client
-                    .estimated_wait_time_for(key.queue, media)
-                    .await
+    /// Starts a call for `source` if it is due and the share allows, and waits for a call under
+    /// way until `deadline`.
+    async fn look(&self, source: Source, deadline: tokio::time::Instant) -> Seen {
+        let fetching = {
+            let mut state = self.0.lock();
+            let now = Instant::now();
+            let period = self.0.period(&mut state, now);
+            let slot = state.sources.entry(source).or_insert_with(|| Slot {
+                latest: None,
+                last_good: None,
+                fetching: None,
+                refused: false,
+                asked_at: now,
+            });
+            slot.asked_at = now;
+            let due = slot.refused
+                || slot
+                    .latest
+                    .as_ref()
+                    .is_none_or(|latest| latest.at() + period <= now);
+            let idle = slot.fetching.is_none();
+            // A caller that shares a call already under way counts as a miss: it waits.
+            let result = if due { "miss" } else { "hit" };
+            metrics::counter!("public_stats_ewt_cache_requests_total", "result" => result)
+                .increment(1);
+            if due && idle && self.0.may_call(&mut state.share, now) {
+                let (done, receiver) = watch::channel(false);
+                if let Some(slot) = state.sources.get_mut(&source) {
+                    slot.fetching = Some(receiver);
+                }
+                tokio::spawn(Arc::clone(&self.0).fetch(source, done));
             }
+            let fetching = state
+                .sources
+                .get(&source)
+                .filter(|_| due)
+                .and_then(|slot| slot.fetching.clone());
+            (due && fetching.is_none(), fetching)
         };
-        match answer {
-            Ok(seconds) => {
-                let good = Good {
-                    seconds,
+        let (mut held_back, fetching) = fetching;
+        if let Some(mut fetching) = fetching {
+            // A timeout or a dropped sender both end the wait; the slot says what there is.
+            let _ = tokio::time::timeout_at(deadline, fetching.wait_for(|done| *done)).await;
+        }
+        let mut state = self.0.lock();
+        let now = Instant::now();
+        let period = self.0.period(&mut state, now);
+        let by_media = match source {
+            Source::Queue(queue) | Source::Media(queue, _) => state.by_media.get(&queue).copied(),
+        };
+        let Some(slot) = state.sources.get(&source) else {
+            return Seen {
+                latest: None,
+                last_good: None,
+                still_fetching: false,
+                held_back,
+                next_at: now + self.0.ttl,
+                by_media,
+            };
+        };
+        held_back |= slot.refused;
+        let next_at = if slot.refused {
+            now + self.0.ttl
+        } else {
+            slot.latest
+                .as_ref()
+                .map_or(now + self.0.ttl, |latest| latest.at() + period)
+                .max(now)
+        };
+        Seen {
+            latest: slot.latest.clone(),
+            last_good: slot.last_good.clone(),
+            still_fetching: slot.fetching.is_some(),
+            held_back,
+            next_at,
+            by_media,
+        }
+    }
+}
+
+impl Caches {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How long an answer serves: `ttl`, stretched so that the sources in demand, each asked
+    /// once a period, stay within `calls_per_minute`. Forgets sources long out of demand.
+    fn period(&self, state: &mut State, now: Instant) -> Duration {
+        state
+            .sources
+            .retain(|_, slot| slot.fetching.is_some() || now - slot.asked_at < FORGET_AFTER);
+        let in_demand = state
+            .sources
+            .values()
+            .filter(|slot| now - slot.asked_at < DEMAND_WINDOW)
+            .count();
+        let in_demand = u32::try_from(in_demand).unwrap_or(u32::MAX);
+        MINUTE
+            .checked_mul(in_demand)
+            .map_or(Duration::MAX, |all| all / self.calls_per_minute)
+            .max(self.ttl)
+    }
+
+    /// Takes a token from the EWT share, if there is one.
+    fn may_call(&self, share: &mut Share, now: Instant) -> bool {
+        let per_second = f64::from(self.calls_per_minute) / MINUTE.as_secs_f64();
+        let earned = (now - share.refilled_at).as_secs_f64() * per_second;
+        share.tokens = (share.tokens + earned).min(f64::from(share_burst(self.calls_per_minute)));
+        share.refilled_at = now;
+        if share.tokens >= 1.0 {
+            share.tokens -= 1.0;
+            true
+        } else {
+            tracing::debug!("the EWT share of the request budget is spent for now");
+            false
+        }
+    }
+
+    async fn fetch(self: Arc<Self>, source: Source, done: watch::Sender<bool>) {
+        let (queue, media, endpoint) = match source {
+            Source::Queue(queue) => (queue, None, "queue"),
+            Source::Media(queue, media) => (queue, Some(media), "media_type"),
+        };
+        metrics::counter!("public_stats_ewt_upstream_calls_total", "endpoint" => endpoint)
+            .increment(1);
+        let answer = self
+            .client
+            .estimated_wait_time_predictions(queue, media)
+            .await;
+        let mut state = self.lock();
+        if let Err(genesys::Error::BudgetExhausted) = answer {
+            // Not Genesys's answer: nothing was sent. Ask again when there is budget.
+            if let Some(slot) = state.sources.get_mut(&source) {
+                slot.refused = true;
+                slot.fetching = None;
+            }
+            drop(state);
+            done.send_replace(true);
+            return;
+        }
+        let outcome = match answer {
+            Ok(predictions) => {
+                if media.is_none() && !predictions.results.is_empty() {
+                    let broken_down = predictions.breaks_down_by_media();
+                    let known = state.by_media.entry(queue).or_insert(broken_down);
+                    *known = *known || broken_down;
+                }
+                Outcome::Good(Good {
+                    predictions: Arc::new(predictions),
                     at: Stamp::now(),
-                };
-                self.0.last_good.insert(key, good).await;
-                Fetched::Good(good)
+                })
             }
             Err(error) => {
                 // The error's Display carries no upstream text; it goes to the log only.
                 metrics::counter!("public_stats_ewt_fetch_failures_total").increment(1);
-                tracing::warn!(%error, queue = %key.queue, media = ?key.media,
+                tracing::warn!(%error, %queue, media = ?media,
                     "estimated wait time unavailable; serving the last good value");
-                Fetched::Failed { at: Instant::now() }
+                Outcome::Failed { at: Instant::now() }
             }
+        };
+        if let Some(slot) = state.sources.get_mut(&source) {
+            if let Outcome::Good(good) = &outcome {
+                slot.last_good = Some(good.clone());
+            }
+            slot.latest = Some(outcome);
+            slot.fetching = None;
+            slot.refused = false;
         }
+        drop(state);
+        done.send_replace(true);
     }
+}
 
-    /// When the entry behind `reading` expires, so a refresher asks right after.
-    pub fn expires_at(&self, reading: &EwtReading) -> Instant {
-        reading.entry_at + self.0.ttl
+/// How many EWT calls may go out back to back: a twentieth of a minute's share (6 of 120), so a
+/// burst of cold sources cannot empty the client's budget at once.
+fn share_burst(calls_per_minute: u32) -> u32 {
+    (calls_per_minute / 20).max(1)
+}
+
+/// The reading for `key` from what its source held.
+fn reading_from(seen: &Seen, source: Source, key: EwtKey) -> EwtReading {
+    let seconds = |good: &Good| match (source, key.media) {
+        (Source::Queue(_), None) => good.predictions.seconds_for(None),
+        (Source::Queue(_), Some(media)) => good.predictions.seconds_for_intent(media),
+        (Source::Media(_, media), _) => good.predictions.seconds_for(Some(media)),
+    };
+    let stale = |last_good: Option<&Good>| EwtReading {
+        seconds: last_good.and_then(seconds),
+        freshness: Freshness::Stale {
+            as_of: last_good.map(|good| good.at),
+        },
+        next_at: seen.next_at,
+    };
+    match &seen.latest {
+        // Asked again and not answered in time, or not asked for lack of budget: what was good is
+        // no longer known to be.
+        Some(Outcome::Good(good)) if seen.still_fetching || seen.held_back => stale(Some(good)),
+        Some(Outcome::Good(good)) => EwtReading {
+            seconds: seconds(good),
+            freshness: Freshness::Fresh,
+            next_at: seen.next_at,
+        },
+        // Never a good value: "unknown" (-1) rather than an error, marked stale so a page can
+        // tell "Genesys has no estimate" from "we could not ask".
+        Some(Outcome::Failed { .. }) | None => stale(seen.last_good.as_ref()),
     }
 }
 
@@ -165,7 +432,7 @@ mod tests {
         let reading = |seconds| EwtReading {
             seconds,
             freshness: Freshness::Fresh,
-            entry_at: Instant::now(),
+            next_at: Instant::now(),
         };
         assert_eq!(reading(None).wire_seconds(), -1);
         assert_eq!(reading(Some(8)).wire_seconds(), 8);

@@ -7,10 +7,7 @@
 
 use genesys::EwtMediaType;
 
-use crate::problem::ApiError;
-
-/// Longest part of a visitor's value quoted back in a problem.
-const QUOTE_MAX: usize = 40;
+use crate::problem::{ApiError, excerpt};
 
 const KEYS_HELP: &str = "use key=ewt and/or key=observations (repeated or comma-separated)";
 const MEDIA_HELP: &str = "use one of voice (or call), chat, callback, email, message, \
@@ -44,7 +41,7 @@ impl StatsQuery {
                     other => {
                         return Err(ApiError::BadQuery(format!(
                             "unknown key {}: {KEYS_HELP}",
-                            quote(other)
+                            excerpt(other)
                         )));
                     }
                 }
@@ -91,7 +88,7 @@ fn parse_media(value: &str) -> Result<Option<EwtMediaType>, ApiError> {
         _ => {
             return Err(ApiError::BadQuery(format!(
                 "unknown mediaType {}: {MEDIA_HELP}",
-                quote(value)
+                excerpt(value)
             )));
         }
     };
@@ -100,14 +97,6 @@ fn parse_media(value: &str) -> Result<Option<EwtMediaType>, ApiError> {
 
 fn pairs(raw: Option<&str>) -> url::form_urlencoded::Parse<'_> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-}
-
-/// A visitor's value for a problem's `detail`: JSON-quoted, and cut short so a long query cannot
-/// be reflected back whole.
-fn quote(value: &str) -> String {
-    let cut: String = value.chars().take(QUOTE_MAX).collect();
-    let ellipsis = if cut.len() < value.len() { "…" } else { "" };
-    format!("{cut:?}{ellipsis}")
 }
 
 #[cfg(test)]

@@ -272,7 +272,14 @@ async fn fields_a_visitor_must_not_set_are_refused_by_name() {
         let mut body = seed_body();
         body[field] = value;
         let answer = post_json(&app, &body).await;
-        assert_refused(&app, &format!("{body}"), answer, 400, &format!("`{named}`")).await;
+        assert_refused(
+            &app,
+            &format!("{body}"),
+            answer,
+            400,
+            &format!("\"{named}\""),
+        )
+        .await;
     }
 }
 

@@ -112,3 +112,80 @@ async fn a_field_error_names_the_field_in_invalid_params() {
         assert_eq!(problem["invalid-params"][0]["reason"], problem["detail"]);
     }
 }
+
+#[tokio::test]
+async fn a_visitors_input_comes_back_only_as_a_short_quoted_excerpt() {
+    let app = spawn_app().await;
+    // 10 KB of a recognisable pattern, with a quote and a line break to try to break out.
+    let long = format!("ab\"c\n{}", "0123456789".repeat(1_000));
+    let encoded: String = url::form_urlencoded::byte_serialize(long.as_bytes()).collect();
+    let sales = DEMO_SALES_QUEUE;
+    let cases = [
+        (
+            app.get(&format!("/api/stats/{sales}?key={encoded}")).await,
+            true,
+        ),
+        (
+            app.get(&format!("/api/stats/{sales}?key=ewt&mediaType={encoded}"))
+                .await,
+            true,
+        ),
+        // Without a handshake the live endpoint says so before reading the query; and a queue
+        // ID is never echoed at all.
+        (
+            app.get(&format!("/api/stats/{sales}/live?mediaType={encoded}"))
+                .await,
+            false,
+        ),
+        (
+            app.get(&format!("/api/stats/{}?key=ewt", "q".repeat(10_000)))
+                .await,
+            false,
+        ),
+        (
+            app.http
+                .post(app.url("/api/callback"))
+                .json(&json!({ "queueId": "q".repeat(3_000) }))
+                .send()
+                .await
+                .unwrap(),
+            false,
+        ),
+    ];
+    for (index, (response, quoted)) in cases.into_iter().enumerate() {
+        let (status, body) = problem(response).await;
+        assert!((400..500).contains(&status), "case {index}: {status}");
+        let detail = body["detail"].as_str().unwrap();
+        let text = body.to_string();
+        assert!(
+            !text.contains(&"0123456789".repeat(5)),
+            "case {index}: {text}"
+        );
+        assert!(!text.contains(&"q".repeat(41)), "case {index}: {text}");
+        if quoted {
+            // The first 40 characters, escaped inside quotes, then an ellipsis.
+            assert!(
+                detail.contains(r#""ab\"c\n01234567890123456789012345678901234"…"#),
+                "case {index}: {detail}"
+            );
+        }
+    }
+    // A field name a visitor made up is quoted and cut the same way.
+    let mut body = json!({ "queueId": sales, "callbackNumbers": ["+13172222222"] });
+    body[format!("x{}", "y".repeat(3_000))] = json!(1);
+    let response = app
+        .http
+        .post(app.url("/api/callback"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, problem_body) = problem(response).await;
+    assert_eq!(status, 400);
+    let detail = problem_body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("\"x{}\"…", "y".repeat(39))),
+        "{detail}"
+    );
+    assert!(!detail.contains(&"y".repeat(40)), "{detail}");
+}

@@ -17,6 +17,8 @@ mod connected;
 mod cors;
 mod crash;
 mod errors;
+mod ewt_budget;
+mod headers;
 mod health;
 mod observability;
 mod openapi;

@@ -12,7 +12,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::stats::MEDIA_EWT;
+use crate::stats::QUEUE_EWT;
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -160,7 +160,8 @@ async fn the_ewt_is_refreshed_only_while_someone_listens() {
     next_json(&mut second, Duration::from_secs(2)).await;
     assert_eq!(app.state.feeds.running(), 1, "one refresher for both");
     tokio::time::sleep(Duration::from_millis(2_300)).await;
-    let while_listening = app.upstream_count(MEDIA_EWT).await;
+    // The queue-wide answer carries the email estimate.
+    let while_listening = app.upstream_count(QUEUE_EWT).await;
     assert!(
         (2..=4).contains(&while_listening),
         "every second: {while_listening}"
@@ -175,9 +176,9 @@ async fn the_ewt_is_refreshed_only_while_someone_listens() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let stopped = app.upstream_count(MEDIA_EWT).await;
+    let stopped = app.upstream_count(QUEUE_EWT).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(app.upstream_count(MEDIA_EWT).await, stopped);
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, stopped);
 }
 
 #[tokio::test]

@@ -197,9 +197,61 @@ async fn a_cached_ewt_is_reused_within_cache_seconds_and_refreshed_after() {
 }
 
 #[tokio::test]
-async fn media_type_aliases_share_one_cache_entry() {
+async fn every_media_type_of_a_queue_shares_one_queue_wide_call() {
     let app = spawn_app().await;
-    for media in ["voice", "call", "CALL"] {
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":0,"busy":2},"waiting":{"voice":3,"chat":1}}),
+    )
+    .await;
+    let ewt = |media: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .get_json(&stats_path(
+                    DEMO_SALES_QUEUE,
+                    &format!("key=ewt&mediaType={media}"),
+                ))
+                .await;
+            assert_eq!(status, 200, "{media}: {body}");
+            assert!(body.get("stale").is_none(), "{media}: {body}");
+            body["ewt"].as_i64().expect("a number")
+        }
+    };
+    let voice = ewt("voice").await;
+    assert!(voice > 0, "three calls wait for two busy agents: {voice}");
+    assert_eq!(ewt("call").await, voice, "an alias of voice");
+    assert_eq!(ewt("CALL").await, voice, "any case");
+    let chat = ewt("chat").await;
+    assert!(chat >= 0, "{chat}");
+    for media in ["callback", "email", "message", "videoComm", "all"] {
+        ewt(media).await;
+    }
+    assert_eq!(
+        app.upstream_count(QUEUE_EWT).await,
+        1,
+        "one call for the queue and all its media types"
+    );
+    assert_eq!(app.upstream_count(MEDIA_EWT).await, 0);
+}
+
+#[tokio::test]
+async fn a_genesys_that_answers_for_the_whole_queue_only_is_asked_per_media_type() {
+    let app = spawn_app().await;
+    let response = app
+        .sim_control(
+            reqwest::Method::PUT,
+            "/__sim/ewt",
+            Some(json!({"byMedia": false})),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    app.set_queue(
+        DEMO_SALES_QUEUE,
+        json!({"agents":{"idle":0,"busy":2},"waiting":{"voice":3}}),
+    )
+    .await;
+    for media in ["voice", "call", "CALL", "chat"] {
         let (status, body) = app
             .get_json(&stats_path(
                 DEMO_SALES_QUEUE,
@@ -207,13 +259,18 @@ async fn media_type_aliases_share_one_cache_entry() {
             ))
             .await;
         assert_eq!(status, 200, "{media}: {body}");
+        assert!(body["ewt"].as_i64().unwrap() >= 0, "{media}: {body}");
     }
-    assert_eq!(app.upstream_count(MEDIA_EWT).await, 1);
-    let (status, _) = app
-        .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=videoComm"))
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(app.upstream_count(MEDIA_EWT).await, 2);
+    assert_eq!(
+        app.upstream_count(QUEUE_EWT).await,
+        1,
+        "once, to learn the answer's form"
+    );
+    assert_eq!(
+        app.upstream_count(MEDIA_EWT).await,
+        2,
+        "voice (three spellings) and chat"
+    );
     let (status, _) = app
         .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=all"))
         .await;
@@ -221,7 +278,7 @@ async fn media_type_aliases_share_one_cache_entry() {
     assert_eq!(
         app.upstream_count(QUEUE_EWT).await,
         1,
-        "all = the whole queue"
+        "all = the whole queue, already cached"
     );
 }
 
@@ -287,7 +344,7 @@ async fn an_upstream_failure_serves_the_last_good_ewt_marked_stale() {
 #[tokio::test]
 async fn with_no_good_value_ever_the_ewt_is_unknown_and_stale() {
     let app = spawn_app().await;
-    app.fault(json!({"route": MEDIA_EWT, "status": 503})).await;
+    app.fault(json!({"route": QUEUE_EWT, "status": 503})).await;
     let (status, body) = app
         .get_json(&stats_path(DEMO_SALES_QUEUE, "key=ewt&mediaType=chat"))
         .await;
@@ -350,9 +407,9 @@ async fn extra_query_parameters_share_the_cached_ewt() {
 }
 
 #[tokio::test]
-async fn a_spent_request_budget_serves_the_last_good_ewt_marked_stale() {
-    // A tiny budget that does not refill within the test: start-up and one good EWT fit in it,
-    // then reads of other media types spend it, and the next refresh fails fast locally.
+async fn a_spent_ewt_share_stretches_the_period_and_sends_nothing_upstream() {
+    // A tiny budget that does not refill within the test: its EWT share (half of one call a
+    // minute, so one) is spent by the first EWT.
     let app = spawn_app_tuned(&["--cache-seconds", "1"], |mut client| {
         client.budget.per_minute = 1;
         client.budget.burst = 8;
@@ -367,24 +424,22 @@ async fn a_spent_request_budget_serves_the_last_good_ewt_marked_stale() {
     let (_, good) = app.get_json(&path).await;
     let good_ewt = good["ewt"].as_i64().unwrap();
     assert!(good_ewt > 0 && good.get("stale").is_none(), "{good}");
-    for media in ["call", "chat", "callback", "email", "message", "videoComm"] {
-        app.get(&stats_path(
-            DEMO_SALES_QUEUE,
-            &format!("key=ewt&mediaType={media}"),
-        ))
-        .await;
-    }
     let before = app.upstream_count(QUEUE_EWT).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, stale) = app.get_json(&path).await;
+    // One call a minute: the answer serves a minute, not CACHE_SECONDS.
+    let (status, again) = app.get_json(&path).await;
     assert_eq!(status, 200);
-    assert_eq!(stale["ewt"], good_ewt, "{stale}");
-    assert_eq!(stale["stale"], true, "{stale}");
-    assert!(stale["ewtAgeSeconds"].as_u64().is_some(), "{stale}");
+    assert_eq!(again, good, "served as current for the stretched period");
+    // Another queue: nothing is known and nothing may be asked: unknown, marked stale.
+    let (status, cold) = app
+        .get_json(&stats_path(DEMO_BILLING_QUEUE, "key=ewt"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(cold, json!({"ewt": -1, "stale": true}));
     assert_eq!(
         app.upstream_count(QUEUE_EWT).await,
         before,
-        "a spent budget sends nothing upstream"
+        "a spent share sends nothing upstream"
     );
 }
 
@@ -457,4 +512,61 @@ async fn sockets_accepted(app: &TestApp) -> u64 {
         .as_array()
         .map(|all| all.iter().filter_map(|c| c["connections"].as_u64()).sum())
         .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_slow_genesys_keeps_no_visitor_waiting_and_its_answer_serves_the_next() {
+    // The client would wait 6 s for Genesys; a visitor waits at most about 2.
+    let app = spawn_app_tuned(&["--cache-seconds", "1"], |mut client| {
+        client.request_timeout = Duration::from_secs(6);
+        client
+    })
+    .await;
+    app.set_queue(DEMO_SALES_QUEUE, busy_sales()).await;
+    let path = stats_path(DEMO_SALES_QUEUE, "key=ewt");
+    let timed = |path: String| {
+        let app = &app;
+        async move {
+            let started = tokio::time::Instant::now();
+            let (status, body) = app.get_json(&path).await;
+            assert_eq!(status, 200, "{body}");
+            (started.elapsed(), body)
+        }
+    };
+
+    // Cold: nothing known yet, so "unknown", marked stale, after about 2 s.
+    app.fault(json!({"route": QUEUE_EWT, "delayMs": 3_500, "times": 1}))
+        .await;
+    let (waited, cold) = timed(path.clone()).await;
+    assert!(
+        waited >= Duration::from_millis(1_900) && waited < Duration::from_millis(2_800),
+        "{waited:?}"
+    );
+    assert_eq!(cold, json!({"ewt": -1, "stale": true}));
+    // The call went on in the background; its answer serves the next visitor, fresh.
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let (waited, fresh) = timed(path.clone()).await;
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
+    let good = fresh["ewt"].as_i64().unwrap();
+    assert!(good > 0 && fresh.get("stale").is_none(), "{fresh}");
+    assert_eq!(
+        app.upstream_count(QUEUE_EWT).await,
+        1,
+        "the slow call was not repeated"
+    );
+
+    // Warm: the refresh is slow, so the last good value, marked stale, after about 2 s.
+    app.fault(json!({"route": QUEUE_EWT, "delayMs": 3_500, "times": 1}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (waited, stale) = timed(path.clone()).await;
+    assert!(waited < Duration::from_millis(2_800), "{waited:?}");
+    assert_eq!(stale["ewt"], good, "{stale}");
+    assert_eq!(stale["stale"], true, "{stale}");
+    assert!(stale["ewtAgeSeconds"].as_u64().is_some(), "{stale}");
+    // The next visitor waits for the same call (it ends within their 2 s) instead of another.
+    let (waited, again) = timed(path.clone()).await;
+    assert!(waited < Duration::from_millis(2_800), "{waited:?}");
+    assert!(again["ewt"].as_i64().unwrap() > 0, "{again}");
+    assert_eq!(app.upstream_count(QUEUE_EWT).await, 2, "single-flight");
 }

@@ -107,7 +107,6 @@ async fn a_page_with_a_strict_csp_runs_the_whole_widget(engine: Engine) {
         console.is_empty(),
         "console errors under the CSP: {console:?}"
     );
-    // Last: axe-core's CSSOM preload appends an inline <style>, which this page's policy refuses.
     assert_no_violations(&browser, "strict CSP, chat").await;
     browser.close().await;
 }

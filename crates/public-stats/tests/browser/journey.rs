@@ -46,7 +46,49 @@ in_every_engine!(
     when_every_agent_gets_busy_it_says_so_and_steers_to_the_callback,
     a_callback_request_reaches_the_simulator,
     a_chat_reaches_the_simulated_agent_and_a_reload_resumes_it,
+    the_demo_page_is_under_its_content_security_policy,
 );
+
+/// The journeys above end with no error logged, Content-Security-Policy violations included; this
+/// shows that the demo page's policy is in force, so that means something.
+async fn the_demo_page_is_under_its_content_security_policy(engine: Engine) {
+    let app = spawn_app().await;
+    let (browser, _pages) = demo(engine, &app, "journey-csp", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    w.open().await;
+    w.wait_visible("#psw-tile-chat").await;
+    browser
+        .assert_no_console_errors("with the widget open under the policy")
+        .await;
+    let ran = browser
+        .js(
+            "const s = document.createElement('script'); \
+             s.textContent = 'window.__injected = true'; \
+             document.head.appendChild(s); \
+             const st = document.createElement('style'); \
+             st.textContent = 'body { display: none }'; \
+             document.head.appendChild(st); \
+             return [window.__injected === true, getComputedStyle(document.body).display];",
+            vec![],
+        )
+        .await;
+    assert_eq!(ran, json!([false, "block"]), "inline code ran: {ran}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut reported = Vec::new();
+    while reported.len() < 2 && tokio::time::Instant::now() < deadline {
+        reported.extend(browser.console_errors().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reported
+            .iter()
+            .filter(|e| e.contains("Content-Security-Policy"))
+            .count()
+            >= 2,
+        "the refusals were reported as violations: {reported:?}"
+    );
+    browser.close().await;
+}
 
 async fn collapsed_then_opened_then_the_agent_count_follows_the_queue(engine: Engine) {
     let app = spawn_app().await;

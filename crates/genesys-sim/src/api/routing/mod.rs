@@ -238,6 +238,12 @@ fn parse_ewt_media(raw: &str) -> Result<Option<MediaType>, ApiError> {
 /// When no estimate is possible (nobody on queue and nothing waiting) Genesys's behaviour is not
 /// documented; this answers 200 with empty `results`, which a client has to read as "unknown"
 /// anyway (Genesys may return no prediction) and an SDK parses without error.
+///
+/// The queue-wide answer (`media` = `None`) holds the `ALL` estimate first, then one result per
+/// media type the queue serves that has an estimate: the SDKs' `PredictionResults.intent` is "the
+/// media type scope of this estimated wait time", and `results` a list of them (`PUT /__sim/ewt`
+/// turns this off, for a client to be tested against either form). The per-media answer holds
+/// that media type's estimate only.
 fn ewt(
     state: &SimState,
     queue: Uuid,
@@ -247,16 +253,26 @@ fn ewt(
     if model.queue_name(queue).is_none() {
         return Err(ApiError::not_found(format!("Queue {queue} not found")));
     }
-    let intent = media.and_then(MediaType::ewt_intent).unwrap_or("ALL");
-    let results = model
-        .estimated_wait_seconds(queue, media)
-        .map(|seconds| Prediction {
-            intent,
-            formula: "BEST",
-            estimated_wait_time_seconds: seconds,
-        })
-        .into_iter()
-        .collect();
+    let prediction = |media: Option<MediaType>| {
+        let intent = media.and_then(MediaType::ewt_intent).unwrap_or("ALL");
+        model
+            .estimated_wait_seconds(queue, media)
+            .map(|seconds| Prediction {
+                intent,
+                formula: "BEST",
+                estimated_wait_time_seconds: seconds,
+            })
+    };
+    let mut results: Vec<Prediction> = prediction(media).into_iter().collect();
+    if media.is_none() && !state.control.ewt_whole_queue_only() {
+        results.extend(
+            model
+                .media_served(queue)
+                .into_iter()
+                .filter(|served| served.ewt_intent().is_some())
+                .filter_map(|served| prediction(Some(served))),
+        );
+    }
     Ok(Json(Predictions { results }))
 }
 
