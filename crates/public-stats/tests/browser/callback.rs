@@ -727,45 +727,26 @@ async fn assert_kept(w: &Widget<'_>, expected: [&str; 4]) {
 /// `window.__callbackRequests` as `{key, body, fault, status, retryAfter, answer}`, and the faults
 /// queued by [`fail_next`] are applied to the next requests in turn: "offline" fails it as a
 /// network would, before it leaves; "lose" lets the service answer, then fails it as if the
-/// answer were lost on the way back. Installed by a script element, so that it is the page's own
-/// code in every engine (Firefox runs WebDriver's scripts in a sandbox of their own).
+/// answer were lost on the way back. Loaded by a script element, so that it is the page's own
+/// code in every engine (Firefox runs WebDriver's scripts in a sandbox of their own): from the
+/// test page server (`pages/fetch-recorder.js`) where there is one, because the demo page's
+/// Content-Security-Policy refuses inline scripts; inline on the seed's pages, which have no
+/// policy and are served by another server.
 async fn record_requests(browser: &Browser) {
-    browser
-        .js(
-            "const s = document.createElement('script'); s.textContent = arguments[0]; \
-             document.head.appendChild(s); s.remove(); return !!window.__callbackRequests;",
-            vec![json!(FETCH_RECORDER)],
+    let loaded = browser
+        .js_async(
+            "const [source, done] = arguments; \
+             const inline = () => { const t = document.createElement('script'); \
+               t.textContent = source; document.head.appendChild(t); t.remove(); \
+               done(!!window.__callbackRequests); }; \
+             const s = document.createElement('script'); s.src = '/__test/fetch-recorder.js'; \
+             s.onload = () => done(!!window.__callbackRequests); s.onerror = inline; \
+             document.head.appendChild(s);",
+            vec![json!(include_str!("pages/fetch-recorder.js"))],
         )
         .await;
+    assert_eq!(loaded, json!(true), "the fetch recorder did not load");
 }
-
-/// The page-side half of [`record_requests`].
-const FETCH_RECORDER: &str = r#"
-window.__callbackRequests = [];
-window.__callbackFaults = [];
-(function () {
-  var realFetch = window.fetch;
-  window.fetch = function (input, init) {
-    if (String(input).indexOf('/api/callback') < 0) return realFetch.call(window, input, init);
-    var record = {
-      key: new Headers(init.headers).get('Idempotency-Key'),
-      body: JSON.parse(init.body),
-      fault: window.__callbackFaults.shift() || null
-    };
-    window.__callbackRequests.push(record);
-    if (record.fault === 'offline') return Promise.reject(new TypeError('Failed to fetch'));
-    return realFetch.call(window, input, init).then(function (response) {
-      return response.clone().json().catch(function () { return null; }).then(function (answer) {
-        record.answer = answer;
-        record.retryAfter = response.headers.get('Retry-After');
-        record.status = response.status;
-        if (record.fault === 'lose') throw new TypeError('Failed to fetch');
-        return response;
-      });
-    });
-  };
-})();
-"#;
 
 /// Queues faults for the next requests (see [`record_requests`]).
 async fn fail_next(browser: &Browser, faults: &[&str]) {
