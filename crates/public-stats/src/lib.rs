@@ -8,6 +8,7 @@
 //! allow-list), [`stats`] (live observations, the EWT cache and the per-queue feeds,
 //! `GET /api/stats/{queueId}`), [`push`] (WebSockets), [`callbacks`] (`POST /api/callback`),
 //! [`cors`] (which pages may call it), [`assets`] (the embedded widget files), [`health`].
+//! [`serve`] is the port's accept loop: connection cap, timeouts, TLS, graceful shutdown.
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
@@ -23,6 +24,7 @@ pub mod problem;
 pub mod push;
 pub mod queues;
 pub mod sandbox;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod stats;

@@ -18,6 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::view::{Freshness, ObservationsView, Stamp};
@@ -69,9 +70,15 @@ impl LiveView {
 }
 
 impl LiveStats {
-    /// Starts following `queues` on a task of its own, which ends when `shutdown` is cancelled.
-    pub fn start(client: GenesysClient, queues: Vec<Uuid>, shutdown: CancellationToken) -> Self {
-        Self::start_with(client, queues, StreamConfig::default(), shutdown)
+    /// Starts following `queues` on a task of its own (in `tasks`), which ends when `shutdown`
+    /// is cancelled and the notification socket is closed.
+    pub fn start(
+        client: GenesysClient,
+        queues: Vec<Uuid>,
+        shutdown: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Self {
+        Self::start_with(client, queues, StreamConfig::default(), shutdown, tasks)
     }
 
     /// Like [`LiveStats::start`] with the stream's timings chosen by the caller.
@@ -80,11 +87,12 @@ impl LiveStats {
         queues: Vec<Uuid>,
         config: StreamConfig,
         shutdown: CancellationToken,
+        tasks: &TaskTracker,
     ) -> Self {
         let mut tracker = Tracker::new(&queues);
         let (publish, view) = watch::channel(Arc::new(tracker.view(false)));
         let stream = spawn_observation_stream(client, queues, config, shutdown);
-        tokio::spawn(follow(stream, tracker, publish));
+        tasks.spawn(follow(stream, tracker, publish));
         LiveStats { view }
     }
 
@@ -132,6 +140,8 @@ async fn follow(
         });
     }
     publish.send_replace(Arc::new(tracker.view(false)));
+    // Shutdown waits for this task: the notification socket must be closed before it ends.
+    stream.stop().await;
 }
 
 /// The consumer's state between events.
