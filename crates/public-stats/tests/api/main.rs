@@ -20,4 +20,5 @@ mod errors;
 mod health;
 mod push;
 mod queues;
+mod serving;
 mod stats;
