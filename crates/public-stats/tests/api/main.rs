@@ -22,3 +22,4 @@ mod push;
 mod queues;
 mod serving;
 mod stats;
+mod tls;
