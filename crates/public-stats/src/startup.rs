@@ -157,7 +157,7 @@ impl Application {
         state.tasks.close();
         let limit = state.settings.shutdown_drain + Serving::SHUTDOWN_GRACE;
         let drained = tokio::time::timeout(limit, async {
-            tokio::join!(connections.shutdown(), state.tasks.wait());
+            tokio::join!(connections.finish(), state.tasks.wait());
         })
         .await;
         match drained {

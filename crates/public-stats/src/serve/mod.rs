@@ -2,8 +2,11 @@
 //! speaks TLS, serves each with hyper (HTTP/1.1 with upgrades, so WebSockets work), and on
 //! shutdown stops accepting and lets every connection finish the request it is in.
 //!
-//! It replaces `axum::serve`, which has no header-read timer, no connection cap and no TLS. The
-//! per-request parts (head limits, request timeout) are layers in `limits`; the certificate
+//! It replaces `axum::serve`, which has no header-read timer, no connection cap and no TLS.
+//! Connections are served by hyper's HTTP/1 connection directly, not hyper-util's `auto` one:
+//! that one first waits for the bytes that tell HTTP/1 from HTTP/2 with no timer at all, so a
+//! client that connects and sends nothing would be held for ever. Graceful shutdown is therefore
+//! done here too (hyper-util's helper is sealed to the `auto` connection types). The per-request parts (head limits, request timeout) are layers in `limits`; the certificate
 //! reload is `tls`. It is not where WebSockets end at shutdown: they are handed off by hyper on
 //! upgrade and end through the shutdown token (`push`).
 
@@ -15,21 +18,22 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::response::IntoResponse;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::Layer;
 
 use crate::problem::ApiError;
@@ -56,15 +60,32 @@ pub struct ServeOptions {
     pub tls: Option<TlsAcceptor>,
 }
 
+/// The connections still open once the port stops accepting.
+pub struct Draining {
+    connections: TaskTracker,
+    finish: CancellationToken,
+}
+
+impl Draining {
+    /// Tells every connection to finish the request it is in (idle ones close at once), and
+    /// waits until they have. Upgraded connections are not waited for: they are WebSockets now.
+    pub async fn finish(self) {
+        self.finish.cancel();
+        self.connections.close();
+        self.connections.wait().await;
+    }
+}
+
 /// Serves `app` on `listener` until `stop` is cancelled, then stops accepting (the listener is
-/// closed) and returns the handle that tells the open connections to finish and waits for them.
+/// closed) and returns the open connections, to be drained.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     options: ServeOptions,
     stop: CancellationToken,
-) -> GracefulShutdown {
-    let graceful = GracefulShutdown::new();
+) -> Draining {
+    let connections = TaskTracker::new();
+    let finish = CancellationToken::new();
     let open = Arc::new(Semaphore::new(options.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let builder = Arc::new(builder(options.header_read_timeout));
@@ -90,21 +111,25 @@ pub async fn serve(
             app: app.clone(),
             peer,
             builder: Arc::clone(&builder),
-            watcher: graceful.watcher(),
+            finish: finish.clone(),
             tls: options.tls.clone(),
             handshake_timeout: options.header_read_timeout,
         };
-        tokio::spawn(connection.serve(Counted::new(tcp, permit)));
+        connections.spawn(connection.serve(Counted::new(tcp, permit)));
     }
-    graceful
+    Draining {
+        connections,
+        finish,
+    }
 }
 
-fn builder(header_read_timeout: Duration) -> auto::Builder<TokioExecutor> {
-    // HTTP/1.1 only: hyper's header-read timer and head limits are HTTP/1 features, and nothing
-    // in front of this service needs cleartext HTTP/2.
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+fn builder(header_read_timeout: Duration) -> http1::Builder {
+    // HTTP/1.1 only: hyper's header-read timer and head limits are HTTP/1 features, WebSocket
+    // handshakes need it, and nothing in front of this service needs cleartext HTTP/2. The timer
+    // runs from the first read, so a client that sends nothing is closed after it too, and after
+    // each response it bounds how long a kept-alive connection may idle.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .max_buf_size(HYPER_MAX_BUF)
@@ -130,21 +155,22 @@ async fn accept_failed(error: io::Error) {
 struct Connection {
     app: Router,
     peer: SocketAddr,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    watcher: Watcher,
+    builder: Arc<http1::Builder>,
+    finish: CancellationToken,
     tls: Option<TlsAcceptor>,
     handshake_timeout: Duration,
 }
 
 impl Connection {
     async fn serve(self, tcp: Counted<TcpStream>) {
+        let received = Arc::clone(&tcp.received);
         match self.tls.clone() {
-            None => self.serve_io(tcp).await,
+            None => self.serve_io(tcp, received).await,
             Some(acceptor) => {
                 // The header-read timer starts after the handshake; a handshake left hanging is
                 // the same attack one layer down, so it gets the same time.
                 match tokio::time::timeout(self.handshake_timeout, acceptor.accept(tcp)).await {
-                    Ok(Ok(stream)) => self.serve_io(stream).await,
+                    Ok(Ok(stream)) => self.serve_io(stream, received).await,
                     Ok(Err(error)) => {
                         tracing::debug!(%error, "TLS handshake failed");
                         metrics::counter!("public_stats_tls_handshake_failures_total", "reason" => "error").increment(1);
@@ -157,7 +183,8 @@ impl Connection {
         }
     }
 
-    async fn serve_io<I>(self, io: I)
+    /// `received`: whether the client has sent anything yet.
+    async fn serve_io<I>(self, io: I, received: Arc<AtomicBool>)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -165,8 +192,24 @@ impl Connection {
         let app = Layer::layer(&axum::Extension(ConnectInfo(self.peer)), self.app.clone());
         let connection = self
             .builder
-            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(app));
-        if let Err(error) = self.watcher.watch(connection).await {
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(app))
+            .with_upgrades();
+        tokio::pin!(connection);
+        let served = tokio::select! {
+            served = connection.as_mut() => served,
+            () = self.finish.cancelled() => {
+                // A connection that never sent a byte has no request to finish: browsers open
+                // such spare connections ahead of need, and each would hold shutdown until the
+                // header-read timeout.
+                if !received.load(Ordering::Relaxed) {
+                    return;
+                }
+                // Finishes the request in flight, then closes; closes an idle one at once.
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(error) = served {
             // Clients vanishing mid-request and header timeouts land here; nothing to act on.
             tracing::debug!(%error, "connection ended with an error");
         }
@@ -212,7 +255,7 @@ where
             .into_response(),
         )
     });
-    let mut http = hyper::server::conn::http1::Builder::new();
+    let mut http = http1::Builder::new();
     http.keep_alive(false)
         .timer(TokioTimer::new())
         .header_read_timeout(REFUSAL_TIME)
@@ -223,10 +266,12 @@ where
 /// A socket that holds its place under `MAX_CONNECTIONS` (and in the open-connections gauge) for
 /// as long as it exists. hyper hands the socket to the WebSocket on upgrade, so the place must
 /// travel with the socket itself, not with the connection task, which ends at the upgrade.
-/// Written here because no crate attaches a guard to an I/O object.
+/// It also notes whether the client has sent anything (see `Connection::serve_io`). Written here
+/// because no crate attaches a guard to an I/O object.
 struct Counted<T> {
     inner: T,
     _permit: OwnedSemaphorePermit,
+    received: Arc<AtomicBool>,
 }
 
 impl<T> Counted<T> {
@@ -235,6 +280,7 @@ impl<T> Counted<T> {
         Counted {
             inner,
             _permit: permit,
+            received: Arc::default(),
         }
     }
 }
@@ -251,7 +297,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.received.store(true, Ordering::Relaxed);
+        }
+        polled
     }
 }
 

@@ -27,6 +27,10 @@ use super::view::{Freshness, ObservationsView, Stamp};
 #[derive(Clone)]
 pub struct LiveStats {
     view: watch::Receiver<Arc<LiveView>>,
+    /// Keeps the channel open after the stream's consumer has ended at shutdown: a WebSocket
+    /// still waiting for its turn to close must not take the closed channel for the end of
+    /// the data and close early, with another code.
+    _open: Arc<watch::Sender<Arc<LiveView>>>,
 }
 
 /// What is known about the monitored queues at one moment. Replaced, never changed.
@@ -91,9 +95,13 @@ impl LiveStats {
     ) -> Self {
         let mut tracker = Tracker::new(&queues);
         let (publish, view) = watch::channel(Arc::new(tracker.view(false)));
+        let publish = Arc::new(publish);
         let stream = spawn_observation_stream(client, queues, config, shutdown);
-        tasks.spawn(follow(stream, tracker, publish));
-        LiveStats { view }
+        tasks.spawn(follow(stream, tracker, Arc::clone(&publish)));
+        LiveStats {
+            view,
+            _open: publish,
+        }
     }
 
     /// The current view.
@@ -116,7 +124,7 @@ impl LiveStats {
 async fn follow(
     mut stream: ObservationStream,
     mut tracker: Tracker,
-    publish: watch::Sender<Arc<LiveView>>,
+    publish: Arc<watch::Sender<Arc<LiveView>>>,
 ) {
     let mut status = stream.status();
     loop {

@@ -21,5 +21,6 @@ mod health;
 mod push;
 mod queues;
 mod serving;
+mod shutdown;
 mod stats;
 mod tls;

@@ -63,6 +63,12 @@ async fn a_head_sent_too_slowly_is_cut_off_after_the_header_read_timeout() {
         waited >= Duration::from_millis(900),
         "closed after {waited:?}, before the timeout"
     );
+    // A client that connects and sends nothing is closed likewise.
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buffer))
+        .await
+        .expect("the server closes a silent connection within seconds");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     // A complete request is served as usual.
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
