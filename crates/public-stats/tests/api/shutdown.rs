@@ -3,8 +3,8 @@
 //! complete, every socket gets a `1012 Service Restart` close, and the process exits 0 well
 //! within the time orchestrators allow (30 s by default).
 //!
-//! `SHUTDOWN_TEST_SOCKETS` (default 2,000) sets how many WebSockets are open. The figure in
-//! BENCHMARKS.md: `cargo test -p public-stats --test api shutdown -- --nocapture`.
+//! `SHUTDOWN_TEST_SOCKETS` (default 2,000) sets how many WebSockets are open; to see how long the
+//! shutdown took: `cargo test -p public-stats --test api shutdown -- --nocapture`.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
