@@ -41,7 +41,7 @@ async fn main() -> ExitCode {
     let addr = app.local_addr();
     match &app.state().sandbox {
         Some(sandbox) => println!("{}", sandbox.banner(addr)),
-        None => tracing::info!(%addr, "public-stats listening"),
+        None => tracing::info!(%addr, tls = app.is_tls(), "public-stats listening"),
     }
     let stop = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(stop.clone()));
