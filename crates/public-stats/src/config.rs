@@ -133,6 +133,31 @@ pub struct Args {
     /// Log output: text for people, json for one JSON object per line.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    // Serving: connections, timeouts, TLS, shutdown.
+    /// Most connections open at once (HTTP and WebSocket together); a connection beyond it gets a 503 and is closed.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// How long a client may take to send a request's headers (e.g. 10s); the connection is closed after it.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Longest an ordinary request (not a WebSocket) may take, body included (e.g. 30s); 408 after it.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// PEM certificate chain for HTTPS on the public port (with TLS_KEY_FILE); re-read when it changes.
+    #[arg(long, env = "TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key for TLS_CERT_FILE; re-read when it changes.
+    #[arg(long, env = "TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// Seconds over which WebSockets are closed at shutdown; in-flight requests get this long plus 5 s.
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 10)]
+    pub shutdown_drain_seconds: u64,
 }
 
 /// Validated configuration the rest of the service works from.
@@ -155,6 +180,32 @@ pub struct Settings {
     /// Where `/metrics` is served.
     pub admin_listen: SocketAddr,
     pub log_format: LogFormat,
+    pub serving: Serving,
+    /// How long shutdown spreads the WebSockets' closes over; in-flight requests get this long
+    /// plus [`Serving::SHUTDOWN_GRACE`].
+    pub shutdown_drain: Duration,
+}
+
+/// How the public port serves: limits, timeouts, TLS.
+#[derive(Clone, Debug)]
+pub struct Serving {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub tls: Option<TlsFiles>,
+}
+
+impl Serving {
+    /// What shutdown allows beyond the drain: the last close frames to flush, the notification
+    /// socket to close, the callback relay's send in flight to finish.
+    pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+}
+
+/// Where the certificate chain and its key are; both are re-read when they change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Where Genesys Cloud is.
@@ -199,6 +250,19 @@ pub enum ConfigError {
     ScheduleDays(u16),
     #[error("{0} must be at least 1 (a limit of 0 would refuse every callback)")]
     ZeroLimit(&'static str),
+    #[error("TLS_CERT_FILE is set but TLS_KEY_FILE is not: set both for HTTPS, or neither")]
+    CertWithoutKey,
+    #[error("TLS_KEY_FILE is set but TLS_CERT_FILE is not: set both for HTTPS, or neither")]
+    KeyWithoutCert,
+    #[error("MAX_CONNECTIONS must be between 1 and 1000000, not {0}")]
+    MaxConnections(usize),
+    #[error("{0} must be between 1s and 1h")]
+    Timeout(&'static str),
+    #[error(
+        "SHUTDOWN_DRAIN_SECONDS must be at most 20, not {0}: shutdown takes it plus 5 s, and \
+         orchestrators kill after 30 s by default"
+    )]
+    ShutdownDrain(u64),
 }
 
 /// An origin exactly as browsers send it: scheme and host (and port), no path, no trailing slash.
@@ -251,6 +315,10 @@ impl Args {
         }
         let callback_rules = self.callback_rules()?;
         let callback_limits = self.callback_limits()?;
+        let serving = self.serving()?;
+        if self.shutdown_drain_seconds > 20 {
+            return Err(ConfigError::ShutdownDrain(self.shutdown_drain_seconds));
+        }
         // An empty variable is as good as unset (`PURECLOUD_CLIENT_ID=` in a .env file).
         let client_id = self.client_id.filter(|id| !id.trim().is_empty());
         let client_secret = self
@@ -300,6 +368,37 @@ impl Args {
             callback_limits,
             admin_listen: self.admin_bind_address,
             log_format: self.log_format,
+            serving,
+            shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
+        })
+    }
+
+    fn serving(&self) -> Result<Serving, ConfigError> {
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(ConfigError::MaxConnections(self.max_connections));
+        }
+        let sensible = Duration::from_secs(1)..=Duration::from_secs(3600);
+        for (name, value) in [
+            ("HEADER_READ_TIMEOUT", self.header_read_timeout),
+            ("REQUEST_TIMEOUT", self.request_timeout),
+        ] {
+            if !sensible.contains(&value) {
+                return Err(ConfigError::Timeout(name));
+            }
+        }
+        // An empty variable is as good as unset, as for the credentials.
+        let given = |path: &Option<PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
+        let tls = match (given(&self.tls_cert_file), given(&self.tls_key_file)) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::CertWithoutKey),
+            (None, Some(_)) => return Err(ConfigError::KeyWithoutCert),
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        };
+        Ok(Serving {
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_read_timeout,
+            request_timeout: self.request_timeout,
+            tls,
         })
     }
 
@@ -552,6 +651,49 @@ mod tests {
             ),
             (&["--trusted-proxies", "10.0.0.0/33"][..], "trusted-proxies"),
             (&["--callback-max-age", "soon"][..], "callback-max-age"),
+        ] {
+            let error = parse(flags).unwrap_err();
+            assert!(error.contains(named), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn serving_settings_are_read_and_checked_by_name() {
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.serving.max_connections, 10_000);
+        assert_eq!(
+            settings.serving.header_read_timeout,
+            Duration::from_secs(10)
+        );
+        assert_eq!(settings.serving.tls, None);
+        assert_eq!(settings.shutdown_drain, Duration::from_secs(10));
+        let settings = parse(&[
+            "--tls-cert-file",
+            "/etc/tls/cert.pem",
+            "--tls-key-file",
+            "/etc/tls/key.pem",
+            "--request-timeout",
+            "5s",
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.serving.tls,
+            Some(TlsFiles {
+                cert: "/etc/tls/cert.pem".into(),
+                key: "/etc/tls/key.pem".into()
+            })
+        );
+        assert_eq!(settings.serving.request_timeout, Duration::from_secs(5));
+        for (flags, named) in [
+            (&["--tls-cert-file", "c.pem"][..], "TLS_KEY_FILE"),
+            (&["--tls-key-file", "k.pem"][..], "TLS_CERT_FILE"),
+            (&["--max-connections", "0"][..], "MAX_CONNECTIONS"),
+            (&["--header-read-timeout", "0s"][..], "HEADER_READ_TIMEOUT"),
+            (&["--request-timeout", "2h"][..], "REQUEST_TIMEOUT"),
+            (
+                &["--shutdown-drain-seconds", "60"][..],
+                "SHUTDOWN_DRAIN_SECONDS",
+            ),
         ] {
             let error = parse(flags).unwrap_err();
             assert!(error.contains(named), "{flags:?}: {error}");

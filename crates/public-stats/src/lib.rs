@@ -10,6 +10,7 @@
 //! [`cors`] (which pages may call it), [`security_headers`] (what browsers may do with
 //! the answers), [`assets`] (the embedded widget files), [`health`],
 //! [`telemetry`] (metrics, request ids, log format), [`openapi`] (the API's description).
+//! [`serve`] is the port's accept loop: connection cap, timeouts, TLS, graceful shutdown.
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
@@ -27,6 +28,7 @@ pub mod push;
 pub mod queues;
 pub mod sandbox;
 pub mod security_headers;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod stats;

@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
             tracing::info!(%addr, banner = %sandbox.banner(addr), "public-stats listening in sandbox mode");
         }
         Some(sandbox) => println!("{}", sandbox.banner(addr)),
-        None => tracing::info!(%addr, "public-stats listening"),
+        None => tracing::info!(%addr, tls = app.is_tls(), "public-stats listening"),
     }
     let stop = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(stop.clone()));

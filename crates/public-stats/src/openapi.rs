@@ -42,7 +42,7 @@ use crate::stats::{MediaCounts, ObservationsView, StatsBody};
     components(schemas(
         QueueList, PublicQueueInfo, StatsBody, ObservationsView, MediaCounts, StatsKey,
         MediaType, CallbackRequest, RoutingDataRequest, ReceiptBody, Problem, InvalidParam,
-        Health, Readiness
+        Health, Readiness, StreamHealth, DataHealth
     )),
     tags(
         (name = "statistics", description = "Queue statistics, polled or pushed"),
@@ -128,12 +128,38 @@ struct Health {
     status: String,
 }
 
-/// `/readyz`'s answer.
+/// `/readyz`'s answer: whether the instance can serve, and how well.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct Readiness {
     ready: bool,
-    #[schema(pattern = "^(connected|disconnected)$")]
-    stream: String,
+    #[schema(pattern = "^(starting|serving|stopping)$")]
+    phase: String,
+    /// Serving, but from stale data: the notification stream is down.
+    degraded: bool,
+    stream: StreamHealth,
+    data: DataHealth,
+}
+
+/// The Genesys notification stream, as `/readyz` reports it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct StreamHealth {
+    connected: bool,
+    /// When the stream was last connected with current data (`null`: connected, or never yet).
+    #[schema(format = DateTime)]
+    down_since: Option<String>,
+}
+
+/// How current the observations are, as `/readyz` reports it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DataHealth {
+    stale: bool,
+    #[schema(format = DateTime)]
+    as_of: Option<String>,
+    #[schema(minimum = 0)]
+    age_seconds: Option<u64>,
 }
 
 /// The public queues visitors may ask about.
@@ -246,11 +272,12 @@ fn callback_status() {}
     responses((status = 200, description = "Alive", body = Health)))]
 fn healthz() {}
 
-/// Readiness: 200 once the notification stream is connected with a fresh snapshot.
+/// Readiness: 200 from the moment the port serves until shutdown begins, also while Genesys is
+/// unreachable (the body then says `degraded`); 503 before and after.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Ready", body = Readiness),
-        (status = 503, description = "Not ready", body = Readiness),
+        (status = 200, description = "Serving (see `degraded`)", body = Readiness),
+        (status = 503, description = "Starting or shutting down", body = Readiness),
     ))]
 fn readyz() {}
 

@@ -69,6 +69,19 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("this `Idempotency-Key` was already used for a different request")]
     IdempotencyKeyReused,
+    #[error("the request's URL is longer than {0} bytes")]
+    UriTooLong(usize),
+    #[error("the request's headers are larger than {bytes} bytes or more than {count}")]
+    HeadersTooLarge { bytes: usize, count: usize },
+    /// The request (its body included) took longer than `REQUEST_TIMEOUT`.
+    #[error("the request took too long; please try again")]
+    RequestTimeout,
+    /// `MAX_CONNECTIONS` are open; the answer carries `Retry-After` and the connection closes.
+    #[error(
+        "the service is handling as many connections as it can; please try again in {} seconds",
+        retry_after_secs(*.retry_after)
+    )]
+    TooManyConnections { retry_after: std::time::Duration },
 }
 
 impl ApiError {
@@ -92,6 +105,10 @@ impl ApiError {
             ApiError::TooManyCallbacks { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyConnections { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -115,6 +132,10 @@ impl ApiError {
             ApiError::IdempotencyKeyInvalid => "bad-idempotency-key",
             ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
+            ApiError::UriTooLong(_) => "uri-too-long",
+            ApiError::HeadersTooLarge { .. } => "headers-too-large",
+            ApiError::RequestTimeout => "request-timeout",
+            ApiError::TooManyConnections { .. } => "too-many-connections",
         }
     }
 
@@ -137,6 +158,10 @@ impl ApiError {
             ApiError::IdempotencyKeyInvalid => "Invalid Idempotency-Key",
             ApiError::IdempotencyKeyInUse => "Request in progress",
             ApiError::IdempotencyKeyReused => "Idempotency-Key reused",
+            ApiError::UriTooLong(_) => "URI too long",
+            ApiError::HeadersTooLarge { .. } => "Request headers too large",
+            ApiError::RequestTimeout => "Request timeout",
+            ApiError::TooManyConnections { .. } => "Too many connections",
         }
     }
 }
@@ -203,7 +228,8 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         let retry_after = match &self {
-            ApiError::UpstreamBusy { retry_after } => Some(retry_after_secs(*retry_after)),
+            ApiError::UpstreamBusy { retry_after }
+            | ApiError::TooManyConnections { retry_after } => Some(retry_after_secs(*retry_after)),
             ApiError::TooManyCallbacks { retry_after } => Some(whole_minutes(*retry_after) * 60),
             _ => None,
         };

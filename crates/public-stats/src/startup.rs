@@ -4,29 +4,38 @@
 //! [`Application::build`] does everything that can fail because of configuration — resolving the
 //! monitored queues against the org included — before it binds the port, so a misconfigured
 //! service never starts listening. Tests use the same path with port 0.
+//!
+//! [`Application::run_until`] serves (the loop is `serve`) and shuts down in order: readiness
+//! turns 503, the port stops accepting, connections finish their request in flight, WebSockets
+//! and the notification stream close through the shutdown token, all within
+//! `SHUTDOWN_DRAIN_SECONDS` plus a few seconds.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use genesys::{ClientConfig, GenesysClient};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::callbacks::{CallbackDesk, CallbackStore, Relay, RelayWaker};
-use crate::config::{Settings, Upstream};
+use crate::config::{Serving, Settings, Upstream};
+use crate::health::Readiness;
 use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
+use crate::serve::{ServeOptions, limits, tls};
 use crate::state::{AppState, Inner};
 use crate::stats::{EwtCache, LiveStats, QueueFeeds};
 use crate::{
-    assets, callbacks, cors, health, openapi, push, queues, security_headers, stats, telemetry,
+    assets, callbacks, cors, health, openapi, push, queues, security_headers, serve, stats,
+    telemetry,
 };
 
 /// Why the service could not start.
@@ -44,6 +53,8 @@ pub enum StartupError {
     Store(#[from] crate::callbacks::store::StoreError),
     #[error("could not listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error("TLS_CERT_FILE / TLS_KEY_FILE: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 fn list(ids: &[Uuid]) -> String {
@@ -61,6 +72,7 @@ pub struct Application {
     /// `/metrics`, on `ADMIN_BIND_ADDRESS`.
     admin_listener: TcpListener,
     admin_router: Router,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Application {
@@ -81,9 +93,15 @@ impl Application {
         let ewt_calls_per_minute = ewt_share(&client_config);
         let client = GenesysClient::new(client_config).map_err(StartupError::Client)?;
         let queues = resolve_queues(&client, &settings.monitored_queues).await?;
+        let tls = settings
+            .serving
+            .tls
+            .as_ref()
+            .map(tls::acceptor)
+            .transpose()?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone());
+        let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone(), &tasks);
         let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute);
         let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
         let callbacks = start_callbacks(&settings, client, &shutdown, &tasks).await?;
@@ -103,6 +121,7 @@ impl Application {
             sandbox: sandbox.map(Arc::new),
             shutdown,
             tasks,
+            readiness: Readiness::default(),
         });
         let router = router(state.clone());
         let router = telemetry::instrument(router, state.settings.trusted_proxies.clone());
@@ -113,6 +132,7 @@ impl Application {
             state,
             admin_listener,
             admin_router: telemetry::metrics::admin_router(metrics),
+            tls,
         })
     }
 
@@ -133,28 +153,45 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `stop` is cancelled, then closes WebSockets and waits for their tasks.
+    /// Whether the port speaks TLS (`TLS_CERT_FILE`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Serves until `stop` is cancelled, then shuts down: readiness turns 503 and the port stops
+    /// accepting at once; requests in flight finish, WebSockets are closed (1012) and the
+    /// notification stream and callback relay stop, within `SHUTDOWN_DRAIN_SECONDS` + 5 s.
     pub async fn run_until(self, stop: CancellationToken) -> std::io::Result<()> {
         let state = self.state.clone();
-        let signal = stop.clone();
         telemetry::metrics::serve_admin(self.admin_listener, self.admin_router, stop.clone());
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { signal.cancelled().await })
-        .await;
-        // axum's graceful shutdown does not end WebSocket tasks: cancel and wait for them.
+        let serving = &state.settings.serving;
+        let options = ServeOptions {
+            max_connections: serving.max_connections,
+            header_read_timeout: serving.header_read_timeout,
+            tls: self.tls,
+        };
+        state.readiness.serving();
+        let connections = serve::serve(self.listener, self.router, options, stop).await;
+        state.readiness.stopping();
+        let began = Instant::now();
+        tracing::info!("shutting down: no new connections; finishing requests and closing sockets");
+        // Connections finish their request in flight (hyper's graceful shutdown); upgraded ones
+        // are no longer hyper's, and end with the tasks through the shutdown token.
         state.shutdown.cancel();
         state.tasks.close();
-        if tokio::time::timeout(Duration::from_secs(5), state.tasks.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some WebSocket tasks did not finish within 5 s of shutdown");
+        let limit = state.settings.shutdown_drain + Serving::SHUTDOWN_GRACE;
+        let drained = tokio::time::timeout(limit, async {
+            tokio::join!(connections.finish(), state.tasks.wait());
+        })
+        .await;
+        match drained {
+            Ok(()) => tracing::info!(elapsed = ?began.elapsed(), "shut down cleanly"),
+            Err(_) => tracing::warn!(
+                ?limit,
+                "shutdown deadline reached; the connections and tasks still open are dropped"
+            ),
         }
-        served
+        Ok(())
     }
 }
 
@@ -258,6 +295,7 @@ async fn method_not_allowed_as_problem(response: Response) -> Response {
 
 /// Every route the service answers, with the layers that apply to all of them.
 fn router(state: AppState) -> Router {
+    let request_timeout = state.settings.serving.request_timeout;
     let sandbox_routes = state
         .sandbox
         .as_ref()
@@ -291,5 +329,12 @@ fn router(state: AppState) -> Router {
             method_not_allowed_as_problem,
         ))
         .merge(sandbox_routes)
+        // WebSockets are untouched by the timeout: the handler answers the upgrade at once, and
+        // the socket lives on in a task of its own.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(limits::enforce))
         .layer(axum::middleware::from_fn(security_headers::everywhere))
 }

@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::callbacks::CallbackDesk;
 use crate::config::Settings;
+use crate::health::Readiness;
 use crate::queues::PublicQueues;
 use crate::sandbox::Sandbox;
 use crate::stats::{EwtCache, LiveStats, QueueFeeds};
@@ -39,6 +40,8 @@ pub struct Inner {
     /// Tracks WebSocket and feed tasks so shutdown can wait for them (axum's graceful shutdown
     /// does not).
     pub tasks: TaskTracker,
+    /// What `/readyz` says: serving, or not (yet, or any more).
+    pub readiness: Readiness,
 }
 
 impl std::ops::Deref for AppState {
@@ -75,6 +78,12 @@ impl FromRef<AppState> for EwtCache {
 impl FromRef<AppState> for QueueFeeds {
     fn from_ref(state: &AppState) -> Self {
         state.feeds.clone()
+    }
+}
+
+impl FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
     }
 }
 

@@ -96,6 +96,11 @@ pub enum RequestError {
     UnsupportedMediaType,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     TooLarge,
+    /// The body broke off or its framing is wrong (e.g. a malformed chunk size).
+    #[error(
+        "the request body could not be read: its chunked transfer encoding is malformed or it ended early"
+    )]
+    Unreadable,
     #[error("the request body is not valid JSON (line {line}, column {column})")]
     Malformed { line: usize, column: usize },
     #[error("the request body must be a JSON object")]
@@ -127,6 +132,18 @@ impl From<RequestError> for ApiError {
     }
 }
 
+/// Whether reading stopped at the size limit, rather than at broken framing or a vanished client.
+fn over_the_limit(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 impl CallbackRequest {
     /// Reads and parses a request: content type, then size, then JSON, then shape. Cheapest
     /// refusals first, so a large non-JSON body is refused without being read. Also returns the
@@ -138,12 +155,16 @@ impl CallbackRequest {
         if declared_length(headers).is_some_and(|length| length > MAX_BODY_BYTES) {
             return Err(RequestError::TooLarge);
         }
-        // Without a (truthful) Content-Length the limit is enforced while reading. Any read error
-        // is reported as "too large": the other causes (the client went away) leave nobody to
-        // read the answer.
+        // Without a (truthful) Content-Length the limit is enforced while reading.
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
-            .map_err(|_| RequestError::TooLarge)?;
+            .map_err(|error| {
+                if over_the_limit(&error) {
+                    RequestError::TooLarge
+                } else {
+                    RequestError::Unreadable
+                }
+            })?;
         let digest = Sha256::digest(&bytes)
             .iter()
             .map(|byte| format!("{byte:02x}"))

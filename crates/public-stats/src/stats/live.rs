@@ -18,6 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::view::{Freshness, ObservationsView, Stamp};
@@ -26,6 +27,10 @@ use super::view::{Freshness, ObservationsView, Stamp};
 #[derive(Clone)]
 pub struct LiveStats {
     view: watch::Receiver<Arc<LiveView>>,
+    /// Keeps the channel open after the stream's consumer has ended at shutdown: a WebSocket
+    /// still waiting for its turn to close must not take the closed channel for the end of
+    /// the data and close early, with another code.
+    _open: Arc<watch::Sender<Arc<LiveView>>>,
 }
 
 /// What is known about the monitored queues at one moment. Replaced, never changed.
@@ -69,9 +74,15 @@ impl LiveView {
 }
 
 impl LiveStats {
-    /// Starts following `queues` on a task of its own, which ends when `shutdown` is cancelled.
-    pub fn start(client: GenesysClient, queues: Vec<Uuid>, shutdown: CancellationToken) -> Self {
-        Self::start_with(client, queues, StreamConfig::default(), shutdown)
+    /// Starts following `queues` on a task of its own (in `tasks`), which ends when `shutdown`
+    /// is cancelled and the notification socket is closed.
+    pub fn start(
+        client: GenesysClient,
+        queues: Vec<Uuid>,
+        shutdown: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Self {
+        Self::start_with(client, queues, StreamConfig::default(), shutdown, tasks)
     }
 
     /// Like [`LiveStats::start`] with the stream's timings chosen by the caller.
@@ -80,12 +91,17 @@ impl LiveStats {
         queues: Vec<Uuid>,
         config: StreamConfig,
         shutdown: CancellationToken,
+        tasks: &TaskTracker,
     ) -> Self {
         let mut tracker = Tracker::new(&queues);
         let (publish, view) = watch::channel(Arc::new(tracker.view(false)));
+        let publish = Arc::new(publish);
         let stream = spawn_observation_stream(client, queues, config, shutdown);
-        tokio::spawn(follow(stream, tracker, publish));
-        LiveStats { view }
+        tasks.spawn(follow(stream, tracker, Arc::clone(&publish)));
+        LiveStats {
+            view,
+            _open: publish,
+        }
     }
 
     /// The current view.
@@ -108,7 +124,7 @@ impl LiveStats {
 async fn follow(
     mut stream: ObservationStream,
     mut tracker: Tracker,
-    publish: watch::Sender<Arc<LiveView>>,
+    publish: Arc<watch::Sender<Arc<LiveView>>>,
 ) {
     let mut status = stream.status();
     loop {
@@ -133,6 +149,8 @@ async fn follow(
         });
     }
     publish.send_replace(Arc::new(tracker.view(false)));
+    // Shutdown waits for this task: the notification socket must be closed before it ends.
+    stream.stop().await;
 }
 
 /// The consumer's state between events.

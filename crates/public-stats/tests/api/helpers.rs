@@ -102,6 +102,11 @@ pub fn settings(flags: &[&str]) -> (Settings, tempfile::TempDir) {
 }
 
 impl TestApp {
+    /// Begins the service's shutdown, as SIGTERM would.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -205,15 +210,17 @@ impl TestApp {
         log["counts"][route].as_u64().unwrap_or(0)
     }
 
-    /// Waits until `/readyz` says ready (the stream is connected), or panics after 10 s.
+    /// Waits until `/readyz` says ready with the notification stream connected (current data),
+    /// or panics after 10 s.
     pub async fn wait_ready(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while tokio::time::Instant::now() < deadline {
-            if self.get("/readyz").await.status() == 200 {
+            let (status, body) = self.get_json("/readyz").await;
+            if status == 200 && body["stream"]["connected"] == true {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the service never became ready");
+        panic!("the service never became ready with a connected stream");
     }
 }

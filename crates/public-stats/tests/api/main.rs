@@ -24,4 +24,7 @@ mod observability;
 mod openapi;
 mod push;
 mod queues;
+mod serving;
+mod shutdown;
 mod stats;
+mod tls;

@@ -21,6 +21,7 @@ use super::session::{self, Outlet, SessionEnd, Socket};
 use super::upstream::{Lease, Upstream};
 use super::{StreamEvent, StreamStatus};
 use crate::Error;
+use crate::analytics::QueueObservations;
 
 /// Where the task's results go.
 pub(crate) struct Outputs {
@@ -75,11 +76,13 @@ impl Supervisor {
             if !self.pause(delay).await {
                 break;
             }
-            let end = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                end = self.turn(step, &mut channel, old.take()) => end,
-            };
+            // Not raced against the shutdown: a turn watches it itself, so that a socket being
+            // served is closed with a close frame rather than dropped with the future.
+            let end = self.turn(step, &mut channel, old.take()).await;
+            if shutdown.is_cancelled() {
+                old = end.socket;
+                break;
+            }
             if end.healthy {
                 self.backoff.reset();
             }
@@ -127,27 +130,45 @@ impl Supervisor {
         channel: &mut Option<Current>,
         old: Option<Socket>,
     ) -> SessionEnd {
-        let (socket, renew_at) = match self.open(step, channel).await {
-            Ok(opened) => opened,
-            Err(ended) => return failed(ended),
+        // Cancelled while connecting, what is half-open is dropped; once serving, the session
+        // closes its socket itself.
+        let prepared = tokio::select! {
+            biased;
+            () = self.out.shutdown.cancelled() => return failed(Ended::Cancelled),
+            prepared = self.prepare(step, channel, old) => prepared,
         };
-        if let Some(old) = old {
-            session::close(old).await;
-        }
-        let snapshot = match self.upstream.snapshot().await {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
-                tracing::warn!(%error, "could not read the observations snapshot");
-                session::close(socket).await;
-                return failed(Ended::Dropped);
-            }
+        let (socket, renew_at, snapshot) = match prepared {
+            Ok(prepared) => prepared,
+            Err(ended) => return failed(ended),
         };
         self.set_status(StreamStatus::Connected);
         let outlet = self.outlet();
         if let Err(ended) = session::deliver(StreamEvent::Snapshot(snapshot), &outlet).await {
+            session::close(socket).await;
             return failed(ended);
         }
         session::serve(socket, &self.config, renew_at, outlet).await
+    }
+
+    /// A socket open per `step` (the one it replaces closed) and the snapshot read after it.
+    async fn prepare(
+        &self,
+        step: NextStep,
+        channel: &mut Option<Current>,
+        old: Option<Socket>,
+    ) -> Result<(Socket, Instant, Vec<QueueObservations>), Ended> {
+        let (socket, renew_at) = self.open(step, channel).await?;
+        if let Some(old) = old {
+            session::close(old).await;
+        }
+        match self.upstream.snapshot().await {
+            Ok(snapshot) => Ok((socket, renew_at, snapshot)),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the observations snapshot");
+                session::close(socket).await;
+                Err(Ended::Dropped)
+            }
+        }
     }
 
     /// The channel `step` calls for and a socket open on it.
