@@ -107,6 +107,7 @@ fn with_no_credentials_the_banner_says_sandbox_mode_and_how_to_connect_a_real_or
         .env_clear()
         .env("PORT", "0")
         .env("BIND_ADDRESS", "127.0.0.1")
+        .env("ADMIN_BIND_ADDRESS", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
