@@ -7,7 +7,7 @@
 //! [`state`] (what handlers share, one owner per part). Capabilities: [`queues`] (the public
 //! allow-list), [`stats`] (live observations, the EWT cache and the per-queue feeds,
 //! `GET /api/stats/{queueId}`), [`push`] (WebSockets), [`callbacks`] (`POST /api/callback`),
-//! [`cors`] (which pages may call it), [`assets`] (the embedded widget files), [`health`].
+//! [`cors`] and [`origin`] (which pages may call it), [`assets`] (the embedded widget files), [`health`].
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
@@ -19,6 +19,7 @@ pub mod client_address;
 pub mod config;
 pub mod cors;
 pub mod health;
+pub mod origin;
 pub mod problem;
 pub mod push;
 pub mod queues;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::callbacks::{CallbackDesk, CallbackStore, Relay, RelayWaker};
 use crate::config::{Settings, Upstream};
+use crate::origin::{OriginRules, OwnOrigin};
 use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
@@ -82,6 +83,17 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|error| StartupError::Bind(settings.listen, error))?;
+        let own = OwnOrigin::new(
+            settings.public_url.as_ref(),
+            listener.local_addr().unwrap_or(settings.listen),
+        );
+        let origins = OriginRules::new(own, settings.allowed_origins.clone());
+        let sockets = push::Admission::new(
+            origins.clone(),
+            settings.trusted_proxies.clone(),
+            settings.socket_limits.clone(),
+            shutdown.clone(),
+        );
         let state = AppState::new(Inner {
             settings,
             queues,
@@ -89,6 +101,8 @@ impl Application {
             ewt,
             feeds,
             callbacks,
+            origins,
+            sockets,
             sandbox: sandbox.map(Arc::new),
             shutdown,
             tasks,
@@ -125,11 +139,13 @@ impl Application {
         // axum's graceful shutdown does not end WebSocket tasks: cancel and wait for them.
         state.shutdown.cancel();
         state.tasks.close();
-        if tokio::time::timeout(Duration::from_secs(5), state.tasks.wait())
+        // The sockets close spread over the drain window; a few seconds more for the rest.
+        let deadline = state.settings.shutdown_drain + Duration::from_secs(5);
+        if tokio::time::timeout(deadline, state.tasks.wait())
             .await
             .is_err()
         {
-            tracing::warn!("some WebSocket tasks did not finish within 5 s of shutdown");
+            tracing::warn!("some WebSocket tasks did not finish within {deadline:?} of shutdown");
         }
         served
     }
@@ -237,13 +253,13 @@ fn router(state: AppState) -> Router {
         .merge(queues::router())
         .merge(stats::router(state.settings.ewt_cache_ttl))
         .layer(cors::public_reads());
-    let origins = cors::OriginPolicy::new(&state.settings.allowed_origins);
+    let origins = cors::OriginPolicy::new(state.origins.clone());
     let callbacks = callbacks::router()
         .layer(axum::middleware::from_fn_with_state(
             origins.clone(),
             cors::refuse_foreign_origin,
         ))
-        .layer(cors::callbacks(&state.settings.allowed_origins))
+        .layer(cors::callbacks(state.origins.clone()))
         .layer(axum::middleware::from_fn_with_state(
             origins,
             cors::OriginPolicy::report_refused,

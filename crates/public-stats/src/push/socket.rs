@@ -1,14 +1,18 @@
-//! One visitor's WebSocket: small buffers and inbound limits, the latest frame sent whenever it
-//! changes, a ping every [`PING_INTERVAL`] and a close when the pong does not come, and a
-//! `1012 Service Restart` close at shutdown.
+//! One visitor's WebSocket: small buffers, the latest frame sent whenever it changes, a ping every
+//! [`PING_INTERVAL`] and a close when the pong does not come, the inbound policy (clients send
+//! only pongs and close frames) and a `1012 Service Restart` close at its own moment of the
+//! shutdown drain.
 //!
 //! Frames come from a `watch` channel, so a slow client is never queued more than one frame:
-//! while a send waits, newer frames replace older ones and only the latest is sent next. It is not
-//! where frames are made (`stats`).
+//! while a send waits, newer frames replace older ones and only the latest is sent next. Every
+//! socket shares the one serialised frame (`Utf8Bytes` is reference-counted). It is not where
+//! frames are made (`stats`) nor who may connect (`admission`).
 
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use futures_util::SinkExt;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -17,52 +21,119 @@ use tokio_util::sync::CancellationToken;
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// A send that cannot complete in this long means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Clients send nothing but pongs and close frames; a few hundred bytes is plenty.
-const MAX_INBOUND: usize = 4 * 1024;
-/// tungstenite allocates its read buffer eagerly: 128 KiB by default, per connection.
-const BUFFER: usize = 4 * 1024;
+/// Clients send nothing but pongs and close frames, whose payloads are at most 125 bytes.
+pub const MAX_INBOUND: usize = 1024;
+/// tungstenite keeps a read buffer of this capacity per socket for its whole life (128 KiB by
+/// default). What arrives is a few bytes a minute; a larger frame grows it only while it is read.
+const READ_BUFFER: usize = 256;
 /// Bounds what one client can hold unsent. One frame is all it ever has pending (each send waits
 /// for its flush), so this only needs to exceed the largest frame.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// Inbound frames of any kind (pongs and pings included) allowed per minute: a client answers two
+/// pings a minute; a few more leave room for a client's own keep-alive pings.
+pub const MAX_INBOUND_PER_MINUTE: u32 = 12;
+/// Bounds the wait for the client's side of a close handshake.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The upgrade with this service's limits.
 pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
-        .read_buffer_size(BUFFER)
-        .write_buffer_size(BUFFER)
+        .read_buffer_size(READ_BUFFER)
+        // Each send is flushed at once anyway; no batching buffer to keep.
+        .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_INBOUND)
         .max_frame_size(MAX_INBOUND)
 }
 
-/// Sends `frame_of(latest)` on connect and on every change until the client leaves, stops
-/// answering pings, the source ends, or `shutdown` is cancelled.
+/// How a socket ended: the `reason` of `public_stats_websocket_closed_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The client closed, or the connection broke.
+    Client,
+    NoPong,
+    /// A text or binary message: clients have nothing to say here.
+    DataMessage,
+    TooManyFrames,
+    TooBig,
+    /// A send failed or did not complete within [`SEND_TIMEOUT`].
+    SlowClient,
+    /// The frames' source ended (not at shutdown).
+    SourceEnded,
+    Shutdown,
+}
+
+impl End {
+    fn label(self) -> &'static str {
+        match self {
+            End::Client => "client",
+            End::NoPong => "no_pong",
+            End::DataMessage => "data_message",
+            End::TooManyFrames => "too_many_frames",
+            End::TooBig => "too_big",
+            End::SlowClient => "slow_client",
+            End::SourceEnded => "source_ended",
+            End::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Sends `frame_of(latest)` on connect and on every change until the client leaves, breaks the
+/// inbound policy, stops answering pings, the source ends, or its moment of the shutdown drain
+/// comes.
 pub async fn pump<T>(
+    socket: WebSocket,
+    frames: watch::Receiver<T>,
+    frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
+    shutdown: &CancellationToken,
+    drain: Duration,
+) {
+    let end = serve(socket, frames, frame_of, shutdown, drain).await;
+    metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label()).increment(1);
+}
+
+async fn serve<T>(
     mut socket: WebSocket,
     mut frames: watch::Receiver<T>,
     frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
-    shutdown: CancellationToken,
-) {
+    shutdown: &CancellationToken,
+    drain: Duration,
+) -> End {
+    // Each socket closes at its own moment of the window, so the clients' reconnects are spread
+    // over it too rather than arriving at once at the next instance.
+    let closing = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(drain.mul_f64(fastrand::f64())).await;
+    };
+    let mut closing = std::pin::pin!(closing);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut awaiting_pong = false;
     let mut last_sent: Option<Utf8Bytes> = None;
+    let mut source_open = true;
+    let mut inbound = InboundBudget::new(Instant::now());
     frames.mark_changed();
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => {
+            () = &mut closing => {
                 close(socket, close_code::RESTART, "service restarting").await;
-                return;
+                return End::Shutdown;
             }
-            changed = frames.changed() => {
+            changed = frames.changed(), if source_open => {
                 if changed.is_err() {
+                    // At shutdown the source ends before the drain does: the socket waits for
+                    // its moment with the last frame sent.
+                    if shutdown.is_cancelled() {
+                        source_open = false;
+                        continue;
+                    }
                     close(socket, close_code::AWAY, "stream ended").await;
-                    return;
+                    return End::SourceEnded;
                 }
                 let frame = frame_of(&frames.borrow_and_update());
                 if let Some(frame) = frame.filter(|f| last_sent.as_ref() != Some(f)) {
                     if !send(&mut socket, Message::Text(frame.clone())).await {
-                        return;
+                        return End::SlowClient;
                     }
                     last_sent = Some(frame);
                 }
@@ -70,30 +141,93 @@ pub async fn pump<T>(
             _ = ping.tick() => {
                 if awaiting_pong {
                     close(socket, close_code::POLICY, "no pong").await;
-                    return;
+                    return End::NoPong;
                 }
                 awaiting_pong = true;
                 if !send(&mut socket, Message::Ping(Default::default())).await {
-                    return;
+                    return End::SlowClient;
                 }
             }
-            inbound = socket.recv() => match inbound {
-                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
-                // Pings are answered by tungstenite; text and binary mean nothing here.
-                Some(Ok(Message::Ping(_) | Message::Text(_) | Message::Binary(_))) => {}
-                // Closed, or broken (e.g. a frame over the limit: tungstenite has sent 1009).
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
-            },
+            message = socket.recv() => {
+                let message = match message {
+                    Some(Ok(message)) => message,
+                    Some(Err(error)) => {
+                        if !is_too_big(error) {
+                            return End::Client;
+                        }
+                        close(socket, close_code::SIZE, "message too big").await;
+                        return End::TooBig;
+                    }
+                    None => return End::Client,
+                };
+                if !inbound.take(Instant::now()) {
+                    close(socket, close_code::POLICY, "too many messages").await;
+                    return End::TooManyFrames;
+                }
+                match message {
+                    Message::Pong(_) => awaiting_pong = false,
+                    // Answered by tungstenite.
+                    Message::Ping(_) => {}
+                    Message::Text(_) | Message::Binary(_) => {
+                        close(socket, close_code::POLICY, "clients send nothing here").await;
+                        return End::DataMessage;
+                    }
+                    Message::Close(_) => {
+                        // tungstenite has queued the answering close frame: let it out.
+                        let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close()).await;
+                        return End::Client;
+                    }
+                }
+            }
         }
     }
 }
 
+/// Inbound frames counted per minute (a fixed window: two numbers per socket, no timer).
+struct InboundBudget {
+    window_start: Instant,
+    used: u32,
+}
+
+impl InboundBudget {
+    fn new(now: Instant) -> Self {
+        InboundBudget {
+            window_start: now,
+            used: 0,
+        }
+    }
+
+    /// Counts one frame; `false` once the minute's budget is spent.
+    fn take(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
+            self.window_start = now;
+            self.used = 0;
+        }
+        self.used += 1;
+        self.used <= MAX_INBOUND_PER_MINUTE
+    }
+}
+
+/// A frame over [`MAX_INBOUND`]: tungstenite refuses it by its header, before reading it.
+fn is_too_big(error: axum::Error) -> bool {
+    error
+        .into_inner()
+        .downcast::<tungstenite::Error>()
+        .is_ok_and(|error| matches!(*error, tungstenite::Error::Capacity(_)))
+}
+
 /// `false` when the socket is gone or the client stopped reading.
 async fn send(socket: &mut WebSocket, message: Message) -> bool {
-    matches!(
-        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
-        Ok(Ok(()))
-    )
+    let mut sending = std::pin::pin!(socket.send(message));
+    // Nearly every send completes at once; only one that waits gets a timer, which saves
+    // registering and cancelling a timer per socket on every update.
+    match futures_util::poll!(sending.as_mut()) {
+        Poll::Ready(sent) => sent.is_ok(),
+        Poll::Pending => matches!(
+            tokio::time::timeout(SEND_TIMEOUT, sending).await,
+            Ok(Ok(()))
+        ),
+    }
 }
 
 async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
@@ -103,4 +237,20 @@ async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
     };
     // Best effort: the client may already be gone.
     let _ = send(&mut socket, Message::Close(Some(frame))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inbound_budget_is_per_minute() {
+        let start = Instant::now();
+        let mut budget = InboundBudget::new(start);
+        for _ in 0..MAX_INBOUND_PER_MINUTE {
+            assert!(budget.take(start + Duration::from_secs(10)));
+        }
+        assert!(!budget.take(start + Duration::from_secs(59)));
+        assert!(budget.take(start + Duration::from_secs(61)));
+    }
 }

@@ -19,5 +19,6 @@ mod crash;
 mod errors;
 mod health;
 mod push;
+mod push_limits;
 mod queues;
 mod stats;
