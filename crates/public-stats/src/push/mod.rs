@@ -61,19 +61,17 @@ async fn root(
         Ok(slot) => slot,
         Err(refusal) => return refusal.into_response(),
     };
-    // Held until the socket's task ends, so shutdown waits for it (axum's does not).
-    let tracked = state.tasks.token();
-    socket::configure(upgrade).on_upgrade(move |ws| async move {
-        let _held = (tracked, slot);
-        let frames = state.live.subscribe();
-        socket::pump(
+    socket::configure(upgrade).on_upgrade(move |ws| {
+        socket::spawn(
+            &state.tasks,
             ws,
-            frames,
+            state.live.subscribe(),
             |view| Some(view.root_frame()),
-            &state.shutdown,
+            state.shutdown.clone(),
             state.settings.shutdown_drain,
-        )
-        .await;
+            slot,
+        );
+        std::future::ready(())
     })
 }
 
@@ -93,19 +91,19 @@ async fn live(
         media: media_type(raw.as_deref())?,
     };
     let slot = state.sockets.admit(peer, &headers, LIVE_PATH)?;
-    let tracked = state.tasks.token();
-    Ok(socket::configure(upgrade).on_upgrade(move |ws| async move {
-        let _held = (tracked, slot);
+    Ok(socket::configure(upgrade).on_upgrade(move |ws| {
         // Joined only once upgraded, so a failed handshake starts no refresher.
         let feed = state.feeds.subscribe(key);
-        socket::pump(
+        socket::spawn(
+            &state.tasks,
             ws,
             feed.frames(),
             Clone::clone,
-            &state.shutdown,
+            state.shutdown.clone(),
             state.settings.shutdown_drain,
-        )
-        .await;
+            (slot, feed),
+        );
+        std::future::ready(())
     }))
 }
 

@@ -8,14 +8,16 @@
 //! socket shares the one serialised frame (`Utf8Bytes` is reference-counted). It is not where
 //! frames are made (`stats`) nor who may connect (`admission`).
 
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use futures_util::SinkExt;
 use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Under the 60 s idle timeout of common load balancers, so an idle socket is never cut by one.
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
@@ -78,34 +80,47 @@ impl End {
     }
 }
 
-/// Sends `frame_of(latest)` on connect and on every change until the client leaves, breaks the
-/// inbound policy, stops answering pings, the source ends, or its moment of the shutdown drain
-/// comes.
-pub async fn pump<T>(
+/// Serves `socket` in a task of its own, tracked by `tasks` so that shutdown waits for it:
+/// `frame_of(latest)` on connect and on every change until the client leaves, breaks the inbound
+/// policy, stops answering pings, the source ends, or its moment of the shutdown drain comes.
+/// `held` (the admission slot, a feed subscription) lives exactly as long as the socket.
+///
+/// Called from axum's upgrade callback, whose task then ends: that task's future holds the
+/// handshake's state besides the socket, several kilobytes per socket for its whole life. The
+/// socket is boxed before this task's future is made, so that the future holds one pointer and
+/// not, through each nested `async fn`, another copy of it.
+pub fn spawn<T, F, H>(
+    tasks: &TaskTracker,
     socket: WebSocket,
     frames: watch::Receiver<T>,
-    frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
-    shutdown: &CancellationToken,
+    frame_of: F,
+    shutdown: CancellationToken,
     drain: Duration,
-) {
-    let end = serve(socket, frames, frame_of, shutdown, drain).await;
-    metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label()).increment(1);
+    held: H,
+) where
+    T: Send + Sync + 'static,
+    F: Fn(&T) -> Option<Utf8Bytes> + Send + 'static,
+    H: Send + 'static,
+{
+    let socket = Box::new(socket);
+    tasks.spawn(async move {
+        let end = serve(socket, frames, frame_of, &shutdown, drain).await;
+        drop(held);
+        metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label())
+            .increment(1);
+    });
 }
 
 async fn serve<T>(
-    mut socket: WebSocket,
+    mut socket: Box<WebSocket>,
     mut frames: watch::Receiver<T>,
     frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
     shutdown: &CancellationToken,
     drain: Duration,
 ) -> End {
-    // Each socket closes at its own moment of the window, so the clients' reconnects are spread
-    // over it too rather than arriving at once at the next instance.
-    let closing = async {
-        shutdown.cancelled().await;
-        tokio::time::sleep(drain.mul_f64(fastrand::f64())).await;
-    };
-    let mut closing = std::pin::pin!(closing);
+    let mut cancelled = std::pin::pin!(shutdown.cancelled());
+    // Made only at shutdown: a timer per socket costs memory for the socket's whole life.
+    let mut closing: Option<Pin<Box<Sleep>>> = None;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut awaiting_pong = false;
@@ -115,8 +130,13 @@ async fn serve<T>(
     frames.mark_changed();
     loop {
         tokio::select! {
-            () = &mut closing => {
-                close(socket, close_code::RESTART, "service restarting").await;
+            () = &mut cancelled, if closing.is_none() => {
+                // Each socket closes at its own moment of the window, so the clients' reconnects
+                // are spread over it too rather than arriving at once at the next instance.
+                closing = Some(Box::pin(tokio::time::sleep(drain.mul_f64(fastrand::f64()))));
+            }
+            () = until(&mut closing), if closing.is_some() => {
+                close(&mut socket, close_code::RESTART, "service restarting").await;
                 return End::Shutdown;
             }
             changed = frames.changed(), if source_open => {
@@ -127,7 +147,7 @@ async fn serve<T>(
                         source_open = false;
                         continue;
                     }
-                    close(socket, close_code::AWAY, "stream ended").await;
+                    close(&mut socket, close_code::AWAY, "stream ended").await;
                     return End::SourceEnded;
                 }
                 let frame = frame_of(&frames.borrow_and_update());
@@ -140,7 +160,7 @@ async fn serve<T>(
             }
             _ = ping.tick() => {
                 if awaiting_pong {
-                    close(socket, close_code::POLICY, "no pong").await;
+                    close(&mut socket, close_code::POLICY, "no pong").await;
                     return End::NoPong;
                 }
                 awaiting_pong = true;
@@ -155,13 +175,13 @@ async fn serve<T>(
                         if !is_too_big(error) {
                             return End::Client;
                         }
-                        close(socket, close_code::SIZE, "message too big").await;
+                        close(&mut socket, close_code::SIZE, "message too big").await;
                         return End::TooBig;
                     }
                     None => return End::Client,
                 };
                 if !inbound.take(Instant::now()) {
-                    close(socket, close_code::POLICY, "too many messages").await;
+                    close(&mut socket, close_code::POLICY, "too many messages").await;
                     return End::TooManyFrames;
                 }
                 match message {
@@ -169,7 +189,7 @@ async fn serve<T>(
                     // Answered by tungstenite.
                     Message::Ping(_) => {}
                     Message::Text(_) | Message::Binary(_) => {
-                        close(socket, close_code::POLICY, "clients send nothing here").await;
+                        close(&mut socket, close_code::POLICY, "clients send nothing here").await;
                         return End::DataMessage;
                     }
                     Message::Close(_) => {
@@ -180,6 +200,13 @@ async fn serve<T>(
                 }
             }
         }
+    }
+}
+
+/// Waits for the shutdown timer (the branch is enabled only once it exists).
+async fn until(timer: &mut Option<Pin<Box<Sleep>>>) {
+    if let Some(timer) = timer {
+        timer.await;
     }
 }
 
@@ -230,13 +257,13 @@ async fn send(socket: &mut WebSocket, message: Message) -> bool {
     }
 }
 
-async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
     };
     // Best effort: the client may already be gone.
-    let _ = send(&mut socket, Message::Close(Some(frame))).await;
+    let _ = send(socket, Message::Close(Some(frame))).await;
 }
 
 #[cfg(test)]
