@@ -27,7 +27,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_INBOUND: usize = 1024;
 /// tungstenite keeps a read buffer of this capacity per socket for its whole life (128 KiB by
 /// default). What arrives is a few bytes a minute; a larger frame grows it only while it is read.
-const READ_BUFFER: usize = 256;
+const READ_BUFFER: usize = 64;
 /// Bounds what one client can hold unsent. One frame is all it ever has pending (each send waits
 /// for its flush), so this only needs to exceed the largest frame.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
