@@ -13,13 +13,12 @@
 
 mod admission;
 mod socket;
+mod upgrade;
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -31,6 +30,7 @@ use crate::problem::ApiError;
 use crate::queues::PublicQueue;
 use crate::state::AppState;
 use crate::stats::{EwtKey, media_type};
+use upgrade::Upgrade;
 
 const LIVE_PATH: &str = "/api/stats/{queueId}/live";
 
@@ -53,25 +53,23 @@ async fn root(
         return crate::assets::index(request).await;
     }
     let (mut parts, _body) = request.into_parts();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(upgrade) => upgrade,
-        Err(_) => return ApiError::NotWebSocket.into_response(),
+    let Some(upgrade) = Upgrade::from_parts(&mut parts) else {
+        return ApiError::NotWebSocket.into_response();
     };
     let slot = match state.sockets.admit(peer, &parts.headers, "/") {
         Ok(slot) => slot,
         Err(refusal) => return refusal.into_response(),
     };
-    socket::configure(upgrade).on_upgrade(move |ws| {
-        socket::spawn(
-            &state.tasks,
+    let tasks = state.tasks.clone();
+    upgrade.respond(&tasks, socket::config(), move |ws| {
+        socket::pump(
             ws,
             state.live.subscribe(),
             |view| Some(view.root_frame()),
             state.shutdown.clone(),
             state.settings.shutdown_drain,
             slot,
-        );
-        std::future::ready(())
+        )
     })
 }
 
@@ -81,29 +79,28 @@ async fn live(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     PublicQueue(queue): PublicQueue,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    state.sockets.check_origin(&headers)?;
-    let upgrade = upgrade.map_err(|_| ApiError::NotWebSocket)?;
+    let (mut parts, _body) = request.into_parts();
+    state.sockets.check_origin(&parts.headers)?;
+    let upgrade = Upgrade::from_parts(&mut parts).ok_or(ApiError::NotWebSocket)?;
     let key = EwtKey {
         queue,
         media: media_type(raw.as_deref())?,
     };
-    let slot = state.sockets.admit(peer, &headers, LIVE_PATH)?;
-    Ok(socket::configure(upgrade).on_upgrade(move |ws| {
+    let slot = state.sockets.admit(peer, &parts.headers, LIVE_PATH)?;
+    let tasks = state.tasks.clone();
+    Ok(upgrade.respond(&tasks, socket::config(), move |ws| {
         // Joined only once upgraded, so a failed handshake starts no refresher.
         let feed = state.feeds.subscribe(key);
-        socket::spawn(
-            &state.tasks,
+        socket::pump(
             ws,
             feed.frames(),
             Clone::clone,
             state.shutdown.clone(),
             state.settings.shutdown_drain,
             (slot, feed),
-        );
-        std::future::ready(())
+        )
     }))
 }
 

@@ -5,19 +5,28 @@
 //!
 //! Frames come from a `watch` channel, so a slow client is never queued more than one frame:
 //! while a send waits, newer frames replace older ones and only the latest is sent next. Every
-//! socket shares the one serialised frame (`Utf8Bytes` is reference-counted). It is not where
-//! frames are made (`stats`) nor who may connect (`admission`).
+//! socket shares the one serialised frame (`Utf8Bytes` is reference-counted) and it is written
+//! from there to the connection, not copied into a buffer of each socket ([`send_text`]);
+//! tungstenite reads the client's frames and writes the control frames. It is not where frames
+//! are made (`stats`) nor who may connect (`admission`).
 
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use futures_util::SinkExt;
+use axum::extract::ws::Utf8Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, Sleep};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, FrameHeader};
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+
+use super::upgrade::Socket;
 
 /// Under the 60 s idle timeout of common load balancers, so an idle socket is never cut by one.
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
@@ -28,24 +37,23 @@ pub const MAX_INBOUND: usize = 1024;
 /// tungstenite keeps a read buffer of this capacity per socket for its whole life (128 KiB by
 /// default). What arrives is a few bytes a minute; a larger frame grows it only while it is read.
 const READ_BUFFER: usize = 64;
-/// Bounds what one client can hold unsent. One frame is all it ever has pending (each send waits
-/// for its flush), so this only needs to exceed the largest frame.
-const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// Bounds what tungstenite may hold unsent (control frames only: data frames bypass it).
+const MAX_WRITE_BUFFER: usize = 64 * 1024;
 /// Inbound frames of any kind (pongs and pings included) allowed per minute: a client answers two
 /// pings a minute; a few more leave room for a client's own keep-alive pings.
 pub const MAX_INBOUND_PER_MINUTE: u32 = 12;
 /// Bounds the wait for the client's side of a close handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The upgrade with this service's limits.
-pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-    upgrade
+/// tungstenite's settings for a push socket.
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        // Each send is flushed at once anyway; no batching buffer to keep.
+        // Each control frame is written at once; no batching buffer to keep.
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .max_message_size(MAX_INBOUND)
-        .max_frame_size(MAX_INBOUND)
+        .max_message_size(Some(MAX_INBOUND))
+        .max_frame_size(Some(MAX_INBOUND))
 }
 
 /// How a socket ended: the `reason` of `public_stats_websocket_closed_total`.
@@ -80,39 +88,24 @@ impl End {
     }
 }
 
-/// Serves `socket` in a task of its own, tracked by `tasks` so that shutdown waits for it:
-/// `frame_of(latest)` on connect and on every change until the client leaves, breaks the inbound
-/// policy, stops answering pings, the source ends, or its moment of the shutdown drain comes.
-/// `held` (the admission slot, a feed subscription) lives exactly as long as the socket.
-///
-/// Called from axum's upgrade callback, whose task then ends: that task's future holds the
-/// handshake's state besides the socket, several kilobytes per socket for its whole life. The
-/// socket is boxed before this task's future is made, so that the future holds one pointer and
-/// not, through each nested `async fn`, another copy of it.
-pub fn spawn<T, F, H>(
-    tasks: &TaskTracker,
-    socket: WebSocket,
+/// Sends `frame_of(latest)` on connect and on every change until the client leaves, breaks the
+/// inbound policy, stops answering pings, the source ends, or its moment of the shutdown drain
+/// comes. `held` (the admission slot, a feed subscription) lives exactly as long as the socket.
+pub async fn pump<T, H>(
+    socket: Box<Socket>,
     frames: watch::Receiver<T>,
-    frame_of: F,
+    frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
     shutdown: CancellationToken,
     drain: Duration,
     held: H,
-) where
-    T: Send + Sync + 'static,
-    F: Fn(&T) -> Option<Utf8Bytes> + Send + 'static,
-    H: Send + 'static,
-{
-    let socket = Box::new(socket);
-    tasks.spawn(async move {
-        let end = serve(socket, frames, frame_of, &shutdown, drain).await;
-        drop(held);
-        metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label())
-            .increment(1);
-    });
+) {
+    let end = serve(socket, frames, frame_of, &shutdown, drain).await;
+    drop(held);
+    metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label()).increment(1);
 }
 
 async fn serve<T>(
-    mut socket: Box<WebSocket>,
+    mut socket: Box<Socket>,
     mut frames: watch::Receiver<T>,
     frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
     shutdown: &CancellationToken,
@@ -136,7 +129,7 @@ async fn serve<T>(
                 closing = Some(Box::pin(tokio::time::sleep(drain.mul_f64(fastrand::f64()))));
             }
             () = until(&mut closing), if closing.is_some() => {
-                close(&mut socket, close_code::RESTART, "service restarting").await;
+                close(&mut socket, CloseCode::Restart, "service restarting").await;
                 return End::Shutdown;
             }
             changed = frames.changed(), if source_open => {
@@ -147,12 +140,12 @@ async fn serve<T>(
                         source_open = false;
                         continue;
                     }
-                    close(&mut socket, close_code::AWAY, "stream ended").await;
+                    close(&mut socket, CloseCode::Away, "stream ended").await;
                     return End::SourceEnded;
                 }
                 let frame = frame_of(&frames.borrow_and_update());
                 if let Some(frame) = frame.filter(|f| last_sent.as_ref() != Some(f)) {
-                    if !send(&mut socket, Message::Text(frame.clone())).await {
+                    if !bounded(send_text(&mut socket, frame.as_str())).await {
                         return End::SlowClient;
                     }
                     last_sent = Some(frame);
@@ -160,42 +153,40 @@ async fn serve<T>(
             }
             _ = ping.tick() => {
                 if awaiting_pong {
-                    close(&mut socket, close_code::POLICY, "no pong").await;
+                    close(&mut socket, CloseCode::Policy, "no pong").await;
                     return End::NoPong;
                 }
                 awaiting_pong = true;
-                if !send(&mut socket, Message::Ping(Default::default())).await {
+                if !bounded(socket.send(Message::Ping(Default::default()))).await {
                     return End::SlowClient;
                 }
             }
-            message = socket.recv() => {
+            message = socket.next() => {
                 let message = match message {
                     Some(Ok(message)) => message,
-                    Some(Err(error)) => {
-                        if !is_too_big(error) {
-                            return End::Client;
-                        }
-                        close(&mut socket, close_code::SIZE, "message too big").await;
+                    // Refused by its header, before it is read.
+                    Some(Err(tungstenite::Error::Capacity(_))) => {
+                        close(&mut socket, CloseCode::Size, "message too big").await;
                         return End::TooBig;
                     }
-                    None => return End::Client,
+                    Some(Err(_)) | None => return End::Client,
                 };
                 if !inbound.take(Instant::now()) {
-                    close(&mut socket, close_code::POLICY, "too many messages").await;
+                    close(&mut socket, CloseCode::Policy, "too many messages").await;
                     return End::TooManyFrames;
                 }
                 match message {
                     Message::Pong(_) => awaiting_pong = false,
                     // Answered by tungstenite.
                     Message::Ping(_) => {}
-                    Message::Text(_) | Message::Binary(_) => {
-                        close(&mut socket, close_code::POLICY, "clients send nothing here").await;
-                        return End::DataMessage;
-                    }
                     Message::Close(_) => {
                         // tungstenite has queued the answering close frame: let it out.
                         let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close()).await;
                         return End::Client;
+                    }
+                    Message::Text(_) | Message::Binary(_) | Message::Frame(_) => {
+                        close(&mut socket, CloseCode::Policy, "clients send nothing here").await;
+                        return End::DataMessage;
                     }
                 }
             }
@@ -208,6 +199,50 @@ async fn until(timer: &mut Option<Pin<Box<Sleep>>>) {
     if let Some(timer) = timer {
         timer.await;
     }
+}
+
+/// Writes `text` as one WebSocket text frame straight from the shared frame to the connection:
+/// tungstenite would copy it into a buffer of this socket that keeps its size for the socket's
+/// life. The header is tungstenite's; header and payload go out in one vectored write.
+async fn send_text(socket: &mut Socket, text: &str) -> Result<(), tungstenite::Error> {
+    // Whatever tungstenite still holds (the answer to a ping) goes out first, and whole, so
+    // frames never interleave.
+    socket.flush().await?;
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        ..FrameHeader::default()
+    };
+    // The longest header is 14 bytes (a masked frame's; ours is never masked).
+    let mut head = [0u8; 14];
+    let mut cursor = std::io::Cursor::new(&mut head[..]);
+    header.format(text.len() as u64, &mut cursor)?;
+    let length = usize::try_from(cursor.position()).unwrap_or(head.len());
+    write_both(socket.get_mut(), &head[..length], text.as_bytes()).await?;
+    Ok(())
+}
+
+/// `head` then `body`, in as few writes as the stream takes.
+async fn write_both(
+    stream: &mut (impl AsyncWrite + Unpin),
+    mut head: &[u8],
+    mut body: &[u8],
+) -> std::io::Result<()> {
+    while !head.is_empty() {
+        let written = stream
+            .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+            .await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        if written < head.len() {
+            head = &head[written..];
+        } else {
+            body = &body[written - head.len()..];
+            head = &[];
+        }
+    }
+    stream.write_all(body).await?;
+    stream.flush().await
 }
 
 /// Inbound frames counted per minute (a fixed window: two numbers per socket, no timer).
@@ -235,17 +270,9 @@ impl InboundBudget {
     }
 }
 
-/// A frame over [`MAX_INBOUND`]: tungstenite refuses it by its header, before reading it.
-fn is_too_big(error: axum::Error) -> bool {
-    error
-        .into_inner()
-        .downcast::<tungstenite::Error>()
-        .is_ok_and(|error| matches!(*error, tungstenite::Error::Capacity(_)))
-}
-
-/// `false` when the socket is gone or the client stopped reading.
-async fn send(socket: &mut WebSocket, message: Message) -> bool {
-    let mut sending = std::pin::pin!(socket.send(message));
+/// `false` when the socket is gone or the client stopped reading for [`SEND_TIMEOUT`].
+async fn bounded<E>(sending: impl Future<Output = Result<(), E>>) -> bool {
+    let mut sending = std::pin::pin!(sending);
     // Nearly every send completes at once; only one that waits gets a timer, which saves
     // registering and cancelling a timer per socket on every update.
     match futures_util::poll!(sending.as_mut()) {
@@ -257,17 +284,19 @@ async fn send(socket: &mut WebSocket, message: Message) -> bool {
     }
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
     let frame = CloseFrame {
         code,
-        reason: Utf8Bytes::from_static(reason),
+        reason: reason.into(),
     };
     // Best effort: the client may already be gone.
-    let _ = send(socket, Message::Close(Some(frame))).await;
+    let _ = bounded(socket.send(Message::Close(Some(frame)))).await;
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     #[test]
@@ -279,5 +308,26 @@ mod tests {
         }
         assert!(!budget.take(start + Duration::from_secs(59)));
         assert!(budget.take(start + Duration::from_secs(61)));
+    }
+
+    #[tokio::test]
+    async fn a_text_frame_written_in_parts_reads_back_whole() {
+        for size in [0, 125, 126, 65_535, 65_536] {
+            let text = "x".repeat(size);
+            let header = FrameHeader {
+                opcode: OpCode::Data(Data::Text),
+                ..FrameHeader::default()
+            };
+            let mut head = Vec::new();
+            header.format(size as u64, &mut head).unwrap();
+            let mut wire = Vec::new();
+            write_both(&mut wire, &head, text.as_bytes()).await.unwrap();
+            let mut cursor = Cursor::new(&wire);
+            let (parsed, length) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert_eq!(length, size as u64);
+            assert!(parsed.is_final && parsed.mask.is_none());
+            assert_eq!(parsed.opcode, OpCode::Data(Data::Text));
+            assert_eq!(&wire[cursor.position() as usize..], text.as_bytes());
+        }
     }
 }
