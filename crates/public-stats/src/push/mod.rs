@@ -8,8 +8,9 @@
 //!   documented in `stats::feed`); the EWT is refreshed only while someone listens.
 //!
 //! Every frame is serialised once for all clients; this module admits sockets before their
-//! upgrade (`admission`: origin, per-address and global caps, upgrade rate) and moves frames to
-//! them (`socket`). Clients send nothing but pongs and close frames.
+//! upgrade (`admission`: origin, per-address and global caps, upgrade rate), answers the
+//! handshake (`upgrade`) and moves frames to them (`socket`). Clients send nothing but pongs and
+//! close frames.
 
 mod admission;
 mod socket;
