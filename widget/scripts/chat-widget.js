@@ -611,7 +611,7 @@
   }
   function connectStats() {
     statsReconnector.cancel();
-    if (statsSocket || queueUnknown) return;
+    if (statsSocket || queueUnknown || socketRefused) return;
     var socket;
     try { socket = new WebSocket(statsUrl(true)); } catch (e) { return statsReconnector.retry(); }
     statsSocket = socket;
@@ -625,11 +625,27 @@
       statsSocket = null;
       socketDelivers = false;
       schedulePoll();
+      if (!socketEverOpened && serviceAnswered && !socketChecked) return checkSocketRefusal();
       if (socketEverOpened || (statsReconnector.attempts() < SOCKET_TRIES && !pollFailures)) return statsReconnector.retry();
       if (serviceAnswered) {
         tellOwner('socket', { url: statsUrl(true), service: settings.serviceUrl }, 'warn');
       }
     };
+  }
+  // A socket that never opened although the service answers: the browser hides why, so the same
+  // address is asked over HTTP once. A refused origin is answered 403 and retrying cannot help:
+  // the owner is told which setting admits the page, and the counts come by polling.
+  var socketChecked = false;
+  var socketRefused = false;
+  function checkSocketRefusal() {
+    socketChecked = true;
+    fetch(statsUrl(true).replace(/^ws/, 'http')).then(function (response) {
+      return response.status === 403 ? response.json() : null;
+    }).then(function (problem) {
+      if (!problem || !/foreign-origin/.test(problem.type)) return statsReconnector.retry();
+      socketRefused = true;
+      tellOwner('socketOrigin', { service: settings.serviceUrl, origin: location.origin });
+    }, function () { statsReconnector.retry(); });
   }
   // Stops the socket for good (until a resync): a wrong address, or a queue the service lacks.
   function dropStatsSocket() {

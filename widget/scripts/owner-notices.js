@@ -31,6 +31,9 @@ window.publicStatsWidget.addNotices({
   queue: 'queueId "{value}" is not a queue this service publishes (the service says: {detail}): availability is ' +
     'not shown and callbacks are not offered. Use the ID of one of the queues in the service\'s ' +
     'PURECLOUD_MONITORED_QUEUES; {service}api/queues lists them.',
+  socketOrigin: 'the service at {service} refused the live statistics socket: this page\'s origin, {origin}, is not ' +
+    'in the service\'s ALLOWED_ORIGINS, so the counts are refreshed every 15 s instead of live and callbacks are ' +
+    'refused too. Add it there, e.g. ALLOWED_ORIGINS={origin} (ALLOWED_ORIGINS=* admits any site).',
   origin: 'the browser refused to send the callback request to {service}: this page\'s origin, {origin}, is ' +
     'most likely not in the service\'s ALLOWED_ORIGINS (the service logs the origins it refuses). Add it ' +
     'there, e.g. ALLOWED_ORIGINS={origin}',

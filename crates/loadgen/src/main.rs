@@ -1,18 +1,27 @@
 //! `loadgen`: drives a running public-stats service over loopback and prints what it measured —
 //! HTTP stats requests per second with latency percentiles, how many WebSocket subscribers it
-//! held and how many pushes they received, and the service's resident memory before and after
-//! (when given its PID). It is how the speed and memory figures in BENCHMARKS.md are produced;
-//! it is not a test (the shared machine is too noisy for timing assertions).
+//! held and how many pushes they received, the service's resident memory before and with them
+//! (when given its PID: per subscriber), and — given the sandbox simulator's URL — how long one
+//! upstream change takes to reach every subscriber (fan-out latency percentiles). It is how the
+//! speed and memory figures in BENCHMARKS.md are produced; it is not a test (the shared machine
+//! is too noisy for timing assertions).
 //!
-//! Every loop is bounded by `--duration` and `--ws-clients`, and it only talks to the URL given
-//! (refusing anything but loopback).
+//! The subscribers are kept cheap so that they measure the service, not themselves: one runtime,
+//! one small task per socket, small buffers, and a substring search instead of JSON parsing.
+//! Every loop is bounded by `--duration`, `--ws-clients` and `--fanout-rounds`, and it only talks
+//! to the URLs given (refusing anything but loopback).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::StreamExt;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[derive(Parser, Debug)]
 #[command(about = "Load generator for a running public-stats service (loopback only).")]
@@ -35,17 +44,42 @@ struct Args {
     /// PID of the service, to report its resident memory.
     #[arg(long)]
     pid: Option<u32>,
+    /// The sandbox simulator's base URL (printed in the service's banner): measures how long a
+    /// change of a queue's agents takes to reach every subscriber.
+    #[arg(long)]
+    sim_url: Option<String>,
+    /// Upstream changes whose fan-out is timed.
+    #[arg(long, default_value_t = 5)]
+    fanout_rounds: u32,
+    /// Runtime worker threads of the load generator itself.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let args = Args::parse();
-    let host = reqwest::Url::parse(&args.url)?
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+fn require_loopback(url: &str) -> Result<()> {
+    let host = reqwest::Url::parse(url)?
         .host_str()
         .unwrap_or_default()
         .to_owned();
     if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
         bail!("loadgen only targets loopback, not {host}");
+    }
+    Ok(())
+}
+
+async fn run(args: Args) -> Result<()> {
+    require_loopback(&args.url)?;
+    if let Some(sim) = &args.sim_url {
+        require_loopback(sim)?;
     }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -56,7 +90,13 @@ async fn main() -> Result<()> {
     };
     let rss_before = args.pid.and_then(rss_kib);
     let subscribers = hold_subscribers(&args.url, args.ws_clients).await?;
+    // Let the snapshots go out and the allocator settle before reading the memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_with_subscribers = args.pid.and_then(rss_kib);
+    if let Some(sim) = &args.sim_url {
+        let fanout = fan_out(&http, sim, &queue, &subscribers, args.fanout_rounds).await?;
+        fanout.print();
+    }
     let stats_url = format!("{}/api/stats/{queue}?key=ewt,observations", args.url);
     let report = http_load(
         &http,
@@ -68,7 +108,9 @@ async fn main() -> Result<()> {
     let rss_after = args.pid.and_then(rss_kib);
     let pushes = subscribers.finish().await;
     println!("queue: {queue}");
-    report.print(args.duration);
+    if args.duration > 0 {
+        report.print(args.duration);
+    }
     println!(
         "websocket subscribers held: {} (pushes received: {pushes})",
         args.ws_clients
@@ -96,51 +138,188 @@ async fn first_queue(http: &reqwest::Client, base: &str) -> Result<String> {
         .context("the service lists no queue")
 }
 
+/// The subscribers' shared state: what they count, and the round being timed.
 struct Subscribers {
-    tasks: JoinSet<u64>,
-    stop: tokio::sync::watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    count: usize,
+    pushes: Arc<AtomicU64>,
+    round: watch::Sender<Option<Arc<Round>>>,
+}
+
+/// One timed change: the text its frame carries, and when each subscriber saw it.
+struct Round {
+    marker: String,
+    started: Instant,
+    /// Nanoseconds after `started`, plus one (0: not seen yet), per subscriber.
+    seen: Vec<AtomicU64>,
 }
 
 impl Subscribers {
     async fn finish(mut self) -> u64 {
-        let _ = self.stop.send(true);
-        let mut pushes = 0;
-        while let Some(result) = self.tasks.join_next().await {
-            pushes += result.unwrap_or(0);
-        }
-        pushes
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        self.pushes.load(Ordering::Relaxed)
     }
+}
+
+/// Small buffers: the frames are about a kilobyte and the client sends only pongs.
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
 }
 
 async fn hold_subscribers(base: &str, count: usize) -> Result<Subscribers> {
     let ws_url = base.replacen("http", "ws", 1) + "/";
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let pushes = Arc::new(AtomicU64::new(0));
+    let (round, rounds) = watch::channel(None::<Arc<Round>>);
     let mut tasks = JoinSet::new();
     let started = Instant::now();
-    for _ in 0..count {
-        let (socket, _) = tokio_tungstenite::connect_async(&ws_url)
+    let mut refusals = 0u64;
+    for index in 0..count {
+        let mut socket = loop {
+            match tokio_tungstenite::connect_async_with_config(
+                &ws_url,
+                Some(client_config()),
+                false,
+            )
             .await
-            .context("opening a WebSocket subscriber")?;
-        let mut stopped = stopped.clone();
+            {
+                Ok((socket, _)) => break socket,
+                // The service's upgrade rate limit: come back shortly, as a reconnecting
+                // widget would (without its spread: the load generator wants to be done).
+                Err(tokio_tungstenite::tungstenite::Error::Http(refused))
+                    if refused.status().as_u16() == 503 && refusals < 1_000_000 =>
+                {
+                    refusals += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => {
+                    return Err(error).context(format!("opening WebSocket subscriber {index}"));
+                }
+            }
+        };
+        let pushes = pushes.clone();
+        let rounds = rounds.clone();
         tasks.spawn(async move {
-            let (_write, mut read) = socket.split();
-            let mut pushes = 0;
-            loop {
-                tokio::select! {
-                    _ = stopped.changed() => return pushes,
-                    message = read.next() => match message {
-                        Some(Ok(_)) => pushes += 1,
-                        _ => return pushes,
-                    },
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                pushes.fetch_add(1, Ordering::Relaxed);
+                let current = rounds.borrow().clone();
+                if let Some(round) = current
+                    && text.as_str().contains(&round.marker)
+                {
+                    let nanos = round.started.elapsed().as_nanos() as u64 + 1;
+                    let _ = round.seen[index].compare_exchange(
+                        0,
+                        nanos,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
                 }
             }
         });
     }
     println!(
-        "opened {count} WebSocket subscribers in {:.2?}",
+        "opened {count} WebSocket subscribers in {:.2?} ({refusals} upgrades refused with 503 and retried)",
         started.elapsed()
     );
-    Ok(Subscribers { tasks, stop })
+    Ok(Subscribers {
+        tasks,
+        count,
+        pushes,
+        round,
+    })
+}
+
+struct FanOut {
+    latencies: Vec<Duration>,
+    missed: usize,
+    rounds: u32,
+    subscribers: usize,
+}
+
+impl FanOut {
+    fn print(&self) {
+        let at = |p: f64| percentile(&self.latencies, p);
+        println!(
+            "fan-out of {} upstream changes to {} subscribers: latency p50 {:.1?} p90 {:.1?} p99 {:.1?} max {:.1?}; {} deliveries missed (5 s)",
+            self.rounds,
+            self.subscribers,
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            at(1.0),
+            self.missed,
+        );
+    }
+}
+
+/// Sets `queue`'s idle agents in the simulator (a different count each round) and times, from
+/// just before the change is made, until each subscriber holds a frame that shows it.
+async fn fan_out(
+    http: &reqwest::Client,
+    sim: &str,
+    queue: &str,
+    subscribers: &Subscribers,
+    rounds: u32,
+) -> Result<FanOut> {
+    let mut latencies = Vec::new();
+    let mut missed = 0;
+    for number in 0..rounds {
+        let idle = 5 + number % 2;
+        let round = Arc::new(Round {
+            // `availableAgents` comes first in a queue's object, so this names one queue.
+            marker: format!("\"{queue}\":{{\"availableAgents\":{idle},"),
+            started: Instant::now(),
+            seen: (0..subscribers.count).map(|_| AtomicU64::new(0)).collect(),
+        });
+        subscribers.round.send_replace(Some(round.clone()));
+        let answer = http
+            .put(format!("{sim}/__sim/queues/{queue}/state"))
+            .json(&serde_json::json!({"agents": {"idle": idle, "busy": 1}}))
+            .send()
+            .await?;
+        if !answer.status().is_success() {
+            bail!("the simulator refused the change: {}", answer.status());
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let seen = |round: &Round| {
+            round
+                .seen
+                .iter()
+                .filter(|at| at.load(Ordering::Relaxed) != 0)
+                .count()
+        };
+        while seen(&round) < subscribers.count && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        subscribers.round.send_replace(None);
+        for at in &round.seen {
+            match at.load(Ordering::Relaxed) {
+                0 => missed += 1,
+                nanos => latencies.push(Duration::from_nanos(nanos - 1)),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    latencies.sort_unstable();
+    Ok(FanOut {
+        latencies,
+        missed,
+        rounds,
+        subscribers: subscribers.count,
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
 }
 
 struct HttpReport {
@@ -150,11 +329,7 @@ struct HttpReport {
 
 impl HttpReport {
     fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((self.latencies.len() - 1) as f64 * p).round() as usize;
-        self.latencies[index]
+        percentile(&self.latencies, p)
     }
 
     fn print(&self, seconds: u64) {

@@ -17,6 +17,8 @@ use uuid::Uuid;
 use crate::callbacks::phone::{self, NumberRules};
 use crate::callbacks::{CallbackLimits, CallbackRules};
 use crate::client_address::TrustedProxies;
+use crate::origin::AllowedOrigins;
+use crate::push::SocketLimits;
 use crate::sandbox::SandboxDefaults;
 use crate::telemetry::logs::LogFormat;
 use phonenumber::country::Id as Region;
@@ -65,9 +67,9 @@ pub struct Args {
     #[arg(long, env = "CACHE_SECONDS", default_value_t = 2)]
     pub cache_seconds: u64,
 
-    /// Comma-separated origins (e.g. https://www.example.com) of other sites whose pages may create callbacks; the service's own pages always may.
-    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
-    pub allowed_origins: Vec<HeaderValue>,
+    /// Comma-separated origins (e.g. https://www.example.com) of other sites whose pages may create callbacks and open the live-statistics WebSockets; `*` allows any site. The service's own pages always may.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_allowed_origin)]
+    pub allowed_origins: Vec<AllowedOrigin>,
 
     /// Web Messaging deployment ID for the widget's chat (sandbox mode: the demo deployment).
     #[arg(long, env = "WEB_MESSAGING_DEPLOYMENT_ID")]
@@ -158,6 +160,34 @@ pub struct Args {
     /// Seconds over which WebSockets are closed at shutdown; in-flight requests get this long plus 5 s.
     #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 10)]
     pub shutdown_drain_seconds: u64,
+
+    // ---- The push WebSockets and the service's own origin ----
+    /// The address visitors reach the service at (e.g. https://stats.example.com, behind a reverse proxy): pages from its origin are the service's own. Unset: only pages from a loopback (or the bound) address at the listening port are.
+    #[arg(long, env = "PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+
+    /// Live-statistics WebSockets one client address may hold open (an office behind one NAT shares an address).
+    #[arg(long, env = "WS_MAX_PER_ADDRESS", default_value_t = 20)]
+    pub ws_max_per_address: u32,
+
+    /// Live-statistics WebSockets the whole service holds open; more are refused with 503.
+    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub ws_max_connections: u32,
+
+    /// WebSocket upgrades accepted per second (steady rate), so a reconnect herd after a restart is spread out.
+    #[arg(long, env = "WS_UPGRADES_PER_SECOND", default_value_t = 1000)]
+    pub ws_upgrades_per_second: u32,
+
+    /// WebSocket upgrades accepted at once above the steady rate.
+    #[arg(long, env = "WS_UPGRADE_BURST", default_value_t = 200)]
+    pub ws_upgrade_burst: u32,
+}
+
+/// One entry of `ALLOWED_ORIGINS`.
+#[derive(Clone, Debug)]
+pub enum AllowedOrigin {
+    Any,
+    Exactly(HeaderValue),
 }
 
 /// Validated configuration the rest of the service works from.
@@ -170,8 +200,8 @@ pub struct Settings {
     pub ewt_cache_ttl: Duration,
     /// In sandbox mode, unless set, the demo org's deployment.
     pub web_messaging_deployment_id: Option<Uuid>,
-    /// Origins, besides the service's own, whose pages may create callbacks.
-    pub allowed_origins: Vec<HeaderValue>,
+    /// Origins, besides the service's own, whose pages may create callbacks and open WebSockets.
+    pub allowed_origins: AllowedOrigins,
     /// Where the callback store lives.
     pub data_dir: PathBuf,
     pub trusted_proxies: TrustedProxies,
@@ -180,6 +210,9 @@ pub struct Settings {
     /// Where `/metrics` is served.
     pub admin_listen: SocketAddr,
     pub log_format: LogFormat,
+    /// `PUBLIC_URL`: where visitors reach the service; its origin is the service's own.
+    pub public_url: Option<url::Url>,
+    pub socket_limits: SocketLimits,
     pub serving: Serving,
     /// How long shutdown spreads the WebSockets' closes over; in-flight requests get this long
     /// plus [`Serving::SHUTDOWN_GRACE`].
@@ -263,6 +296,25 @@ pub enum ConfigError {
          orchestrators kill after 30 s by default"
     )]
     ShutdownDrain(u64),
+    #[error("{0} must be at least 1 (a limit of 0 would refuse every WebSocket)")]
+    ZeroSocketLimit(&'static str),
+}
+
+fn parse_allowed_origin(value: &str) -> Result<AllowedOrigin, String> {
+    if value.trim() == "*" {
+        return Ok(AllowedOrigin::Any);
+    }
+    parse_origin(value).map(AllowedOrigin::Exactly)
+}
+
+fn parse_public_url(value: &str) -> Result<url::Url, String> {
+    let value = value.trim();
+    url::Url::parse(value)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+        .ok_or_else(|| {
+            format!("{value:?} is not an http(s) address like https://stats.example.com")
+        })
 }
 
 /// An origin exactly as browsers send it: scheme and host (and port), no path, no trailing slash.
@@ -319,6 +371,7 @@ impl Args {
         if self.shutdown_drain_seconds > 20 {
             return Err(ConfigError::ShutdownDrain(self.shutdown_drain_seconds));
         }
+        let socket_limits = self.socket_limits()?;
         // An empty variable is as good as unset (`PURECLOUD_CLIENT_ID=` in a .env file).
         let client_id = self.client_id.filter(|id| !id.trim().is_empty());
         let client_secret = self
@@ -361,7 +414,7 @@ impl Args {
             monitored_queues,
             ewt_cache_ttl: Duration::from_secs(self.cache_seconds),
             web_messaging_deployment_id,
-            allowed_origins: self.allowed_origins,
+            allowed_origins: allowed_origins(&self.allowed_origins),
             data_dir: self.data_dir,
             trusted_proxies: TrustedProxies::new(self.trusted_proxies),
             callback_rules,
@@ -369,6 +422,8 @@ impl Args {
             admin_listen: self.admin_bind_address,
             log_format: self.log_format,
             serving,
+            public_url: self.public_url,
+            socket_limits,
             shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
         })
     }
@@ -399,6 +454,25 @@ impl Args {
             header_read_timeout: self.header_read_timeout,
             request_timeout: self.request_timeout,
             tls,
+        })
+    }
+
+    fn socket_limits(&self) -> Result<SocketLimits, ConfigError> {
+        for (name, value) in [
+            ("WS_MAX_PER_ADDRESS", self.ws_max_per_address),
+            ("WS_MAX_CONNECTIONS", self.ws_max_connections),
+            ("WS_UPGRADES_PER_SECOND", self.ws_upgrades_per_second),
+            ("WS_UPGRADE_BURST", self.ws_upgrade_burst),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::ZeroSocketLimit(name));
+            }
+        }
+        Ok(SocketLimits {
+            per_address: self.ws_max_per_address,
+            total: self.ws_max_connections,
+            upgrades_per_second: self.ws_upgrades_per_second,
+            upgrade_burst: self.ws_upgrade_burst,
         })
     }
 
@@ -461,6 +535,18 @@ impl Args {
             pending_window: self.callback_max_age,
         })
     }
+}
+
+/// `*` anywhere in the list allows every origin.
+fn allowed_origins(entries: &[AllowedOrigin]) -> AllowedOrigins {
+    let mut only = Vec::new();
+    for entry in entries {
+        match entry {
+            AllowedOrigin::Any => return AllowedOrigins::Any,
+            AllowedOrigin::Exactly(origin) => only.push(origin.clone()),
+        }
+    }
+    AllowedOrigins::Only(only)
 }
 
 fn dedup(mut queues: Vec<Uuid>) -> Vec<Uuid> {
@@ -592,7 +678,13 @@ mod tests {
             "https://www.example.com,http://localhost:3000",
         ])
         .unwrap();
-        assert_eq!(settings.allowed_origins.len(), 2);
+        assert!(
+            matches!(&settings.allowed_origins, AllowedOrigins::Only(list) if list.len() == 2),
+            "{:?}",
+            settings.allowed_origins
+        );
+        let star = parse(&["--allowed-origins", "https://www.example.com,*"]).unwrap();
+        assert_eq!(star.allowed_origins, AllowedOrigins::Any);
         for bad in [
             "https://www.example.com/",
             "https://www.example.com/page",
@@ -694,6 +786,37 @@ mod tests {
                 &["--shutdown-drain-seconds", "60"][..],
                 "SHUTDOWN_DRAIN_SECONDS",
             ),
+        ] {
+            let error = parse(flags).unwrap_err();
+            assert!(error.contains(named), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn socket_settings_are_read_and_checked_by_name() {
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.socket_limits.per_address, 20);
+        assert_eq!(settings.shutdown_drain, Duration::from_secs(10));
+        assert!(settings.public_url.is_none());
+        let settings = parse(&[
+            "--public-url",
+            "https://stats.example.com/",
+            "--ws-max-connections",
+            "5",
+            "--shutdown-drain-seconds",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(settings.socket_limits.total, 5);
+        assert_eq!(settings.shutdown_drain, Duration::ZERO);
+        for (flags, named) in [
+            (&["--ws-max-per-address", "0"][..], "WS_MAX_PER_ADDRESS"),
+            (&["--ws-upgrade-burst", "0"][..], "WS_UPGRADE_BURST"),
+            (
+                &["--shutdown-drain-seconds", "301"][..],
+                "SHUTDOWN_DRAIN_SECONDS",
+            ),
+            (&["--public-url", "stats.example.com"][..], "public-url"),
         ] {
             let error = parse(flags).unwrap_err();
             assert!(error.contains(named), "{flags:?}: {error}");

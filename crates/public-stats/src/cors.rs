@@ -7,22 +7,22 @@
 //! headers, and a POST carrying a foreign `Origin` is refused with 403 — CORS alone does not stop
 //! the request from reaching us, only the page from reading the answer. Requests without an
 //! `Origin` (not from a browser page) are left to the callback endpoint's own checks.
-//! The WebSockets need no CORS.
+//! The WebSockets need no CORS; `push` applies the same origin rules before an upgrade.
 //!
 //! A refused page cannot tell its owner why (the browser hides the failed preflight from
 //! scripts), so the service logs each refused origin: once per origin and hour, however many
 //! visitors try ([`OriginPolicy::report_refused`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use moka::future::Cache;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+use crate::origin::OriginRules;
 use crate::problem::ApiError;
 
 /// Preflight answers may be cached by browsers for this long.
@@ -34,18 +34,18 @@ const REPORTED_ORIGINS: u64 = 1024;
 /// An `Origin` longer than this is cut in the log; real ones are far shorter.
 const MAX_LOGGED_ORIGIN: usize = 200;
 
-/// Which origins may create callbacks (the `ALLOWED_ORIGINS` setting, besides the service's
-/// own), and which refused ones were logged lately. Cheap to clone.
+/// Which origins may create callbacks (the service's own and `ALLOWED_ORIGINS`), and which
+/// refused ones were logged lately. Cheap to clone.
 #[derive(Clone)]
 pub struct OriginPolicy {
-    allowed: Arc<[HeaderValue]>,
+    rules: OriginRules,
     reported: Cache<String, ()>,
 }
 
 impl OriginPolicy {
-    pub fn new(allowed: &[HeaderValue]) -> Self {
+    pub fn new(rules: OriginRules) -> Self {
         OriginPolicy {
-            allowed: Arc::from(allowed),
+            rules,
             reported: Cache::builder()
                 .max_capacity(REPORTED_ORIGINS)
                 .time_to_live(REPORT_EVERY)
@@ -53,8 +53,8 @@ impl OriginPolicy {
         }
     }
 
-    fn is_refused(&self, origin: &HeaderValue, headers: &HeaderMap) -> bool {
-        !self.allowed.contains(origin) && !is_same_origin(origin, headers)
+    fn is_refused(&self, origin: &HeaderValue) -> bool {
+        !self.rules.admits(origin)
     }
 
     /// Logs, at most once per origin and [`REPORT_EVERY`], a callback request (its preflight or
@@ -67,7 +67,7 @@ impl OriginPolicy {
     ) -> Response {
         if matches!(*request.method(), Method::OPTIONS | Method::POST)
             && let Some(origin) = request.headers().get(header::ORIGIN)
-            && policy.is_refused(origin, request.headers())
+            && policy.is_refused(origin)
         {
             let shown: String = String::from_utf8_lossy(origin.as_bytes())
                 .chars()
@@ -101,10 +101,12 @@ pub fn public_reads() -> CorsLayer {
         .max_age(PREFLIGHT_MAX_AGE)
 }
 
-/// For `POST /api/callback` and its receipts: only the configured origins.
-pub fn callbacks(allowed: &[HeaderValue]) -> CorsLayer {
+/// For `POST /api/callback` and its receipts: only the origins the rules admit.
+pub fn callbacks(rules: OriginRules) -> CorsLayer {
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(allowed.iter().cloned()))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            rules.admits(origin)
+        }))
         .allow_methods([Method::POST, Method::GET])
         .allow_headers([
             header::CONTENT_TYPE,
@@ -122,49 +124,9 @@ pub async fn refuse_foreign_origin(
 ) -> Response {
     if request.method() == Method::POST
         && let Some(origin) = request.headers().get(header::ORIGIN)
-        && policy.is_refused(origin, request.headers())
+        && policy.is_refused(origin)
     {
         return ApiError::ForeignOrigin.into_response();
     }
     next.run(request).await
-}
-
-/// Whether `Origin` names the host the request was sent to (the page is served by this service).
-fn is_same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
-    let (Ok(origin), Some(Ok(host))) = (
-        origin.to_str(),
-        headers.get(header::HOST).map(|h| h.to_str()),
-    ) else {
-        return false;
-    };
-    origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn host(value: &'static str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_static(value));
-        headers
-    }
-
-    #[test]
-    fn same_origin_means_same_host_and_port() {
-        let page = HeaderValue::from_static("https://stats.example.com");
-        assert!(is_same_origin(&page, &host("stats.example.com")));
-        assert!(!is_same_origin(&page, &host("stats.example.com:8443")));
-        assert!(!is_same_origin(
-            &HeaderValue::from_static("https://stats.example.com.evil.test"),
-            &host("stats.example.com")
-        ));
-        assert!(!is_same_origin(
-            &HeaderValue::from_static("null"),
-            &host("stats.example.com")
-        ));
-    }
 }

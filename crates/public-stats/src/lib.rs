@@ -7,7 +7,7 @@
 //! [`state`] (what handlers share, one owner per part). Capabilities: [`queues`] (the public
 //! allow-list), [`stats`] (live observations, the EWT cache and the per-queue feeds,
 //! `GET /api/stats/{queueId}`), [`push`] (WebSockets), [`callbacks`] (`POST /api/callback`),
-//! [`cors`] (which pages may call it), [`security_headers`] (what browsers may do with
+//! [`cors`] and [`origin`] (which pages may call it), [`security_headers`] (what browsers may do with
 //! the answers), [`assets`] (the embedded widget files), [`health`],
 //! [`telemetry`] (metrics, request ids, log format), [`openapi`] (the API's description).
 //! [`serve`] is the port's accept loop: connection cap, timeouts, TLS, graceful shutdown.
@@ -23,6 +23,7 @@ pub mod config;
 pub mod cors;
 pub mod health;
 pub mod openapi;
+pub mod origin;
 pub mod problem;
 pub mod push;
 pub mod queues;

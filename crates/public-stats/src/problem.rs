@@ -46,11 +46,24 @@ pub enum ApiError {
     NotWebSocket,
     #[error("this method is not allowed here")]
     MethodNotAllowed,
-    /// A browser page from an origin that is not allowed to create callbacks (`ALLOWED_ORIGINS`).
+    /// A browser page from an origin that may not create callbacks or open WebSockets
+    /// (`ALLOWED_ORIGINS`).
     #[error(
-        "this page's origin may not send requests here; the site owner can add it to ALLOWED_ORIGINS"
+        "this page's origin may not send requests here; the site owner can add it to ALLOWED_ORIGINS (ALLOWED_ORIGINS=* allows any site)"
     )]
     ForeignOrigin,
+    /// One client address holds as many WebSockets as `WS_MAX_PER_ADDRESS` allows.
+    #[error(
+        "this address has {0} live-statistics connections open, the most one address may hold; close one first"
+    )]
+    TooManySockets(u32),
+    /// The service holds all the WebSockets it takes, or takes new ones more slowly right now
+    /// (a restart's reconnects); the answer carries `Retry-After`.
+    #[error(
+        "the service takes no more live-statistics connections right now; please try again in {} seconds",
+        retry_after_secs(*.retry_after)
+    )]
+    SocketsUnavailable { retry_after: std::time::Duration },
     /// A callback to this number from this queue is already on its way; `id` is its receipt.
     #[error("a callback to this number is already pending; we will call you soon")]
     CallbackAlreadyPending { id: String },
@@ -98,7 +111,9 @@ impl ApiError {
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UpstreamUnavailable
             | ApiError::UpstreamBusy { .. }
-            | ApiError::CallbacksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | ApiError::CallbacksUnavailable
+            | ApiError::SocketsUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManySockets(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CallbackAlreadyPending { .. } | ApiError::IdempotencyKeyInUse => {
                 StatusCode::CONFLICT
             }
@@ -126,6 +141,8 @@ impl ApiError {
             ApiError::UpstreamBusy { .. } => "upstream-busy",
             ApiError::NotFound => "not-found",
             ApiError::ForeignOrigin => "foreign-origin",
+            ApiError::TooManySockets(_) => "too-many-sockets",
+            ApiError::SocketsUnavailable { .. } => "sockets-unavailable",
             ApiError::CallbackAlreadyPending { .. } => "callback-pending",
             ApiError::TooManyCallbacks { .. } => "too-many-callbacks",
             ApiError::CallbacksUnavailable => "callbacks-unavailable",
@@ -152,6 +169,8 @@ impl ApiError {
             ApiError::UpstreamBusy { .. } => "Contact centre busy",
             ApiError::NotFound => "Not found",
             ApiError::ForeignOrigin => "Origin not allowed",
+            ApiError::TooManySockets(_) => "Too many connections from this address",
+            ApiError::SocketsUnavailable { .. } => "Live connections unavailable",
             ApiError::CallbackAlreadyPending { .. } => "Callback already pending",
             ApiError::TooManyCallbacks { .. } => "Too many callback requests",
             ApiError::CallbacksUnavailable => "Callbacks unavailable",
@@ -229,7 +248,8 @@ impl IntoResponse for ApiError {
         );
         let retry_after = match &self {
             ApiError::UpstreamBusy { retry_after }
-            | ApiError::TooManyConnections { retry_after } => Some(retry_after_secs(*retry_after)),
+            | ApiError::TooManyConnections { retry_after }
+            | ApiError::SocketsUnavailable { retry_after } => Some(retry_after_secs(*retry_after)),
             ApiError::TooManyCallbacks { retry_after } => Some(whole_minutes(*retry_after) * 60),
             _ => None,
         };

@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::callbacks::{CallbackDesk, CallbackStore, Relay, RelayWaker};
 use crate::config::{Serving, Settings, Upstream};
 use crate::health::Readiness;
+use crate::origin::{OriginRules, OwnOrigin};
 use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
@@ -111,6 +112,17 @@ impl Application {
         let admin_listener = TcpListener::bind(settings.admin_listen)
             .await
             .map_err(|error| StartupError::Bind(settings.admin_listen, error))?;
+        let own = OwnOrigin::new(
+            settings.public_url.as_ref(),
+            listener.local_addr().unwrap_or(settings.listen),
+        );
+        let origins = OriginRules::new(own, settings.allowed_origins.clone());
+        let sockets = push::Admission::new(
+            origins.clone(),
+            settings.trusted_proxies.clone(),
+            settings.socket_limits.clone(),
+            shutdown.clone(),
+        );
         let state = AppState::new(Inner {
             settings,
             queues,
@@ -118,6 +130,8 @@ impl Application {
             ewt,
             feeds,
             callbacks,
+            origins,
+            sockets,
             sandbox: sandbox.map(Arc::new),
             shutdown,
             tasks,
@@ -305,14 +319,14 @@ fn router(state: AppState) -> Router {
         .merge(queues::router())
         .merge(stats::router(state.settings.ewt_cache_ttl))
         .layer(cors::public_reads());
-    let origins = cors::OriginPolicy::new(&state.settings.allowed_origins);
+    let origins = cors::OriginPolicy::new(state.origins.clone());
     let callbacks = callbacks::router()
         .layer(axum::middleware::map_response(security_headers::no_store))
         .layer(axum::middleware::from_fn_with_state(
             origins.clone(),
             cors::refuse_foreign_origin,
         ))
-        .layer(cors::callbacks(&state.settings.allowed_origins))
+        .layer(cors::callbacks(state.origins.clone()))
         .layer(axum::middleware::from_fn_with_state(
             origins,
             cors::OriginPolicy::report_refused,

@@ -15,6 +15,8 @@ use tokio_util::task::TaskTracker;
 use crate::callbacks::CallbackDesk;
 use crate::config::Settings;
 use crate::health::Readiness;
+use crate::origin::OriginRules;
+use crate::push::Admission;
 use crate::queues::PublicQueues;
 use crate::sandbox::Sandbox;
 use crate::stats::{EwtCache, LiveStats, QueueFeeds};
@@ -33,6 +35,10 @@ pub struct Inner {
     pub feeds: QueueFeeds,
     /// Where callback requests are accepted and stored (the relay delivers them).
     pub callbacks: CallbackDesk,
+    /// Whose pages are admitted (the service's own origin and `ALLOWED_ORIGINS`).
+    pub origins: OriginRules,
+    /// Who may open a push WebSocket, and the places taken.
+    pub sockets: Admission,
     /// Present in sandbox mode: the in-process simulator.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Cancelled at shutdown; long-lived tasks (WebSockets, feeds, the stream) watch it.

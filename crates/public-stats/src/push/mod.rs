@@ -7,73 +7,101 @@
 //! * `/api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT (frame
 //!   documented in `stats::feed`); the EWT is refreshed only while someone listens.
 //!
-//! Every frame is serialised once for all clients; this module only moves frames to sockets
-//! (`socket`). Clients send nothing meaningful. It is not an Origin or connection-count gate.
+//! Every frame is serialised once for all clients; this module admits sockets before their
+//! upgrade (`admission`: origin, per-address and global caps, upgrade rate), answers the
+//! handshake (`upgrade`) and moves frames to them (`socket`). Clients send nothing but pongs and
+//! close frames.
 
+mod admission;
 mod socket;
+mod upgrade;
+
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{FromRequestParts, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+pub use admission::{Admission, SocketLimits};
+pub use socket::{MAX_INBOUND, MAX_INBOUND_PER_MINUTE, PING_INTERVAL};
 
 use crate::problem::ApiError;
 use crate::queues::PublicQueue;
 use crate::state::AppState;
 use crate::stats::{EwtKey, media_type};
+use upgrade::Upgrade;
+
+const LIVE_PATH: &str = "/api/stats/{queueId}/live";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(root))
-        .route("/api/stats/{queueId}/live", get(live))
+    Router::new().route("/", get(root)).route(
+        LIVE_PATH,
+        // Its refusals are readable by any page, so the widget can tell the site's owner why its
+        // socket was refused (a browser hides a failed handshake's status from scripts).
+        get(live).layer(crate::cors::public_reads()),
+    )
 }
 
 /// `GET /`: the seed's clients open their WebSocket here; a plain page load gets the demo page.
-async fn root(State(state): State<AppState>, request: Request) -> Response {
+async fn root(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     if !wants_websocket(request.headers()) {
         return crate::assets::index(request).await;
     }
     let (mut parts, _body) = request.into_parts();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(upgrade) => upgrade,
-        Err(_) => return ApiError::NotWebSocket.into_response(),
+    let Some(upgrade) = Upgrade::from_parts(&mut parts) else {
+        return ApiError::NotWebSocket.into_response();
     };
-    // Held until the socket's task ends, so shutdown waits for it (axum's does not).
-    let tracked = state.tasks.token();
-    socket::configure(upgrade).on_upgrade(move |ws| async move {
-        let _tracked = tracked;
-        let frames = state.live.subscribe();
+    let slot = match state.sockets.admit(peer, &parts.headers, "/") {
+        Ok(slot) => slot,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let tasks = state.tasks.clone();
+    upgrade.respond(&tasks, socket::config(), move |ws| {
         socket::pump(
             ws,
-            frames,
+            state.live.subscribe(),
             |view| Some(view.root_frame()),
             state.shutdown.clone(),
+            state.settings.shutdown_drain,
+            slot,
         )
-        .await;
     })
 }
 
 /// `GET /api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT.
 async fn live(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     PublicQueue(queue): PublicQueue,
     RawQuery(raw): RawQuery,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let upgrade = upgrade.map_err(|_| ApiError::NotWebSocket)?;
+    let (mut parts, _body) = request.into_parts();
+    state.sockets.check_origin(&parts.headers)?;
+    let upgrade = Upgrade::from_parts(&mut parts).ok_or(ApiError::NotWebSocket)?;
     let key = EwtKey {
         queue,
         media: media_type(raw.as_deref())?,
     };
-    let tracked = state.tasks.token();
-    Ok(socket::configure(upgrade).on_upgrade(move |ws| async move {
-        let _tracked = tracked;
+    let slot = state.sockets.admit(peer, &parts.headers, LIVE_PATH)?;
+    let tasks = state.tasks.clone();
+    Ok(upgrade.respond(&tasks, socket::config(), move |ws| {
         // Joined only once upgraded, so a failed handshake starts no refresher.
         let feed = state.feeds.subscribe(key);
-        socket::pump(ws, feed.frames(), Clone::clone, state.shutdown.clone()).await;
+        socket::pump(
+            ws,
+            feed.frames(),
+            Clone::clone,
+            state.shutdown.clone(),
+            state.settings.shutdown_drain,
+            (slot, feed),
+        )
     }))
 }
 

@@ -1,106 +1,333 @@
-//! One visitor's WebSocket: small buffers and inbound limits, the latest frame sent whenever it
-//! changes, a ping every [`PING_INTERVAL`] and a close when the pong does not come, and a
-//! `1012 Service Restart` close at shutdown.
+//! One visitor's WebSocket: small buffers, the latest frame sent whenever it changes, a ping every
+//! [`PING_INTERVAL`] and a close when the pong does not come, the inbound policy (clients send
+//! only pongs and close frames) and a `1012 Service Restart` close at its own moment of the
+//! shutdown drain.
 //!
 //! Frames come from a `watch` channel, so a slow client is never queued more than one frame:
-//! while a send waits, newer frames replace older ones and only the latest is sent next. It is not
-//! where frames are made (`stats`).
+//! while a send waits, newer frames replace older ones and only the latest is sent next. Every
+//! socket shares the one serialised frame (`Utf8Bytes` is reference-counted) and it is written
+//! from there to the connection, not copied into a buffer of each socket ([`send_text`]);
+//! tungstenite reads the client's frames and writes the control frames. It is not where frames
+//! are made (`stats`) nor who may connect (`admission`).
 
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::Utf8Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior, Sleep};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, FrameHeader};
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
+
+use super::upgrade::Socket;
 
 /// Under the 60 s idle timeout of common load balancers, so an idle socket is never cut by one.
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// A send that cannot complete in this long means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Clients send nothing but pongs and close frames; a few hundred bytes is plenty.
-const MAX_INBOUND: usize = 4 * 1024;
-/// tungstenite allocates its read buffer eagerly: 128 KiB by default, per connection.
-const BUFFER: usize = 4 * 1024;
-/// Bounds what one client can hold unsent. One frame is all it ever has pending (each send waits
-/// for its flush), so this only needs to exceed the largest frame.
-const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// Clients send nothing but pongs and close frames, whose payloads are at most 125 bytes.
+pub const MAX_INBOUND: usize = 1024;
+/// tungstenite keeps a read buffer of this capacity per socket for its whole life (128 KiB by
+/// default). What arrives is a few bytes a minute; a larger frame grows it only while it is read.
+const READ_BUFFER: usize = 64;
+/// Bounds what tungstenite may hold unsent (control frames only: data frames bypass it).
+const MAX_WRITE_BUFFER: usize = 64 * 1024;
+/// Inbound frames of any kind (pongs and pings included) allowed per minute: a client answers two
+/// pings a minute; a few more leave room for a client's own keep-alive pings.
+pub const MAX_INBOUND_PER_MINUTE: u32 = 12;
+/// Bounds the wait for the client's side of a close handshake.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The upgrade with this service's limits.
-pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-    upgrade
-        .read_buffer_size(BUFFER)
-        .write_buffer_size(BUFFER)
+/// tungstenite's settings for a push socket.
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        // Each control frame is written at once; no batching buffer to keep.
+        .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .max_message_size(MAX_INBOUND)
-        .max_frame_size(MAX_INBOUND)
+        .max_message_size(Some(MAX_INBOUND))
+        .max_frame_size(Some(MAX_INBOUND))
 }
 
-/// Sends `frame_of(latest)` on connect and on every change until the client leaves, stops
-/// answering pings, the source ends, or `shutdown` is cancelled.
-pub async fn pump<T>(
-    mut socket: WebSocket,
-    mut frames: watch::Receiver<T>,
+/// How a socket ended: the `reason` of `public_stats_websocket_closed_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The client closed, or the connection broke.
+    Client,
+    NoPong,
+    /// A text or binary message: clients have nothing to say here.
+    DataMessage,
+    TooManyFrames,
+    TooBig,
+    /// A send failed or did not complete within [`SEND_TIMEOUT`].
+    SlowClient,
+    /// The frames' source ended (not at shutdown).
+    SourceEnded,
+    Shutdown,
+}
+
+impl End {
+    fn label(self) -> &'static str {
+        match self {
+            End::Client => "client",
+            End::NoPong => "no_pong",
+            End::DataMessage => "data_message",
+            End::TooManyFrames => "too_many_frames",
+            End::TooBig => "too_big",
+            End::SlowClient => "slow_client",
+            End::SourceEnded => "source_ended",
+            End::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Sends `frame_of(latest)` on connect and on every change until the client leaves, breaks the
+/// inbound policy, stops answering pings, the source ends, or its moment of the shutdown drain
+/// comes. `held` (the admission slot, a feed subscription) lives exactly as long as the socket.
+pub async fn pump<T, H>(
+    socket: Box<Socket>,
+    frames: watch::Receiver<T>,
     frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
     shutdown: CancellationToken,
+    drain: Duration,
+    held: H,
 ) {
+    let end = serve(socket, frames, frame_of, &shutdown, drain).await;
+    drop(held);
+    metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label()).increment(1);
+}
+
+async fn serve<T>(
+    mut socket: Box<Socket>,
+    mut frames: watch::Receiver<T>,
+    frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
+    shutdown: &CancellationToken,
+    drain: Duration,
+) -> End {
+    let mut cancelled = std::pin::pin!(shutdown.cancelled());
+    // Made only at shutdown: a timer per socket costs memory for the socket's whole life.
+    let mut closing: Option<Pin<Box<Sleep>>> = None;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut awaiting_pong = false;
     let mut last_sent: Option<Utf8Bytes> = None;
+    let mut source_open = true;
+    let mut inbound = InboundBudget::new(Instant::now());
     frames.mark_changed();
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => {
-                close(socket, close_code::RESTART, "service restarting").await;
-                return;
+            () = &mut cancelled, if closing.is_none() => {
+                // Each socket closes at its own moment of the window, so the clients' reconnects
+                // are spread over it too rather than arriving at once at the next instance.
+                closing = Some(Box::pin(tokio::time::sleep(drain.mul_f64(fastrand::f64()))));
             }
-            changed = frames.changed() => {
+            () = until(&mut closing), if closing.is_some() => {
+                close(&mut socket, CloseCode::Restart, "service restarting").await;
+                return End::Shutdown;
+            }
+            changed = frames.changed(), if source_open => {
                 if changed.is_err() {
-                    close(socket, close_code::AWAY, "stream ended").await;
-                    return;
+                    // At shutdown the source ends before the drain does: the socket waits for
+                    // its moment with the last frame sent.
+                    if shutdown.is_cancelled() {
+                        source_open = false;
+                        continue;
+                    }
+                    close(&mut socket, CloseCode::Away, "stream ended").await;
+                    return End::SourceEnded;
                 }
                 let frame = frame_of(&frames.borrow_and_update());
                 if let Some(frame) = frame.filter(|f| last_sent.as_ref() != Some(f)) {
-                    if !send(&mut socket, Message::Text(frame.clone())).await {
-                        return;
+                    if !bounded(send_text(&mut socket, frame.as_str())).await {
+                        return End::SlowClient;
                     }
                     last_sent = Some(frame);
                 }
             }
             _ = ping.tick() => {
                 if awaiting_pong {
-                    close(socket, close_code::POLICY, "no pong").await;
-                    return;
+                    close(&mut socket, CloseCode::Policy, "no pong").await;
+                    return End::NoPong;
                 }
                 awaiting_pong = true;
-                if !send(&mut socket, Message::Ping(Default::default())).await {
-                    return;
+                if !bounded(socket.send(Message::Ping(Default::default()))).await {
+                    return End::SlowClient;
                 }
             }
-            inbound = socket.recv() => match inbound {
-                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
-                // Pings are answered by tungstenite; text and binary mean nothing here.
-                Some(Ok(Message::Ping(_) | Message::Text(_) | Message::Binary(_))) => {}
-                // Closed, or broken (e.g. a frame over the limit: tungstenite has sent 1009).
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
-            },
+            message = socket.next() => {
+                let message = match message {
+                    Some(Ok(message)) => message,
+                    // Refused by its header, before it is read.
+                    Some(Err(tungstenite::Error::Capacity(_))) => {
+                        close(&mut socket, CloseCode::Size, "message too big").await;
+                        return End::TooBig;
+                    }
+                    Some(Err(_)) | None => return End::Client,
+                };
+                if !inbound.take(Instant::now()) {
+                    close(&mut socket, CloseCode::Policy, "too many messages").await;
+                    return End::TooManyFrames;
+                }
+                match message {
+                    Message::Pong(_) => awaiting_pong = false,
+                    // Answered by tungstenite.
+                    Message::Ping(_) => {}
+                    Message::Close(_) => {
+                        // tungstenite has queued the answering close frame: let it out.
+                        let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close()).await;
+                        return End::Client;
+                    }
+                    Message::Text(_) | Message::Binary(_) | Message::Frame(_) => {
+                        close(&mut socket, CloseCode::Policy, "clients send nothing here").await;
+                        return End::DataMessage;
+                    }
+                }
+            }
         }
     }
 }
 
-/// `false` when the socket is gone or the client stopped reading.
-async fn send(socket: &mut WebSocket, message: Message) -> bool {
-    matches!(
-        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
-        Ok(Ok(()))
-    )
+/// Waits for the shutdown timer (the branch is enabled only once it exists).
+async fn until(timer: &mut Option<Pin<Box<Sleep>>>) {
+    if let Some(timer) = timer {
+        timer.await;
+    }
 }
 
-async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
+/// Writes `text` as one WebSocket text frame straight from the shared frame to the connection:
+/// tungstenite would copy it into a buffer of this socket that keeps its size for the socket's
+/// life. The header is tungstenite's; header and payload go out in one vectored write.
+async fn send_text(socket: &mut Socket, text: &str) -> Result<(), tungstenite::Error> {
+    // Whatever tungstenite still holds (the answer to a ping) goes out first, and whole, so
+    // frames never interleave.
+    socket.flush().await?;
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        ..FrameHeader::default()
+    };
+    // The longest header is 14 bytes (a masked frame's; ours is never masked).
+    let mut head = [0u8; 14];
+    let mut cursor = std::io::Cursor::new(&mut head[..]);
+    header.format(text.len() as u64, &mut cursor)?;
+    let length = usize::try_from(cursor.position()).unwrap_or(head.len());
+    write_both(socket.get_mut(), &head[..length], text.as_bytes()).await?;
+    Ok(())
+}
+
+/// `head` then `body`, in as few writes as the stream takes.
+async fn write_both(
+    stream: &mut (impl AsyncWrite + Unpin),
+    mut head: &[u8],
+    mut body: &[u8],
+) -> std::io::Result<()> {
+    while !head.is_empty() {
+        let written = stream
+            .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+            .await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        if written < head.len() {
+            head = &head[written..];
+        } else {
+            body = &body[written - head.len()..];
+            head = &[];
+        }
+    }
+    stream.write_all(body).await?;
+    stream.flush().await
+}
+
+/// Inbound frames counted per minute (a fixed window: two numbers per socket, no timer).
+struct InboundBudget {
+    window_start: Instant,
+    used: u32,
+}
+
+impl InboundBudget {
+    fn new(now: Instant) -> Self {
+        InboundBudget {
+            window_start: now,
+            used: 0,
+        }
+    }
+
+    /// Counts one frame; `false` once the minute's budget is spent.
+    fn take(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
+            self.window_start = now;
+            self.used = 0;
+        }
+        self.used += 1;
+        self.used <= MAX_INBOUND_PER_MINUTE
+    }
+}
+
+/// `false` when the socket is gone or the client stopped reading for [`SEND_TIMEOUT`].
+async fn bounded<E>(sending: impl Future<Output = Result<(), E>>) -> bool {
+    let mut sending = std::pin::pin!(sending);
+    // Nearly every send completes at once; only one that waits gets a timer, which saves
+    // registering and cancelling a timer per socket on every update.
+    match futures_util::poll!(sending.as_mut()) {
+        Poll::Ready(sent) => sent.is_ok(),
+        Poll::Pending => matches!(
+            tokio::time::timeout(SEND_TIMEOUT, sending).await,
+            Ok(Ok(()))
+        ),
+    }
+}
+
+async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
     let frame = CloseFrame {
         code,
-        reason: Utf8Bytes::from_static(reason),
+        reason: reason.into(),
     };
     // Best effort: the client may already be gone.
-    let _ = send(&mut socket, Message::Close(Some(frame))).await;
+    let _ = bounded(socket.send(Message::Close(Some(frame)))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    #[test]
+    fn the_inbound_budget_is_per_minute() {
+        let start = Instant::now();
+        let mut budget = InboundBudget::new(start);
+        for _ in 0..MAX_INBOUND_PER_MINUTE {
+            assert!(budget.take(start + Duration::from_secs(10)));
+        }
+        assert!(!budget.take(start + Duration::from_secs(59)));
+        assert!(budget.take(start + Duration::from_secs(61)));
+    }
+
+    #[tokio::test]
+    async fn a_text_frame_written_in_parts_reads_back_whole() {
+        for size in [0, 125, 126, 65_535, 65_536] {
+            let text = "x".repeat(size);
+            let header = FrameHeader {
+                opcode: OpCode::Data(Data::Text),
+                ..FrameHeader::default()
+            };
+            let mut head = Vec::new();
+            header.format(size as u64, &mut head).unwrap();
+            let mut wire = Vec::new();
+            write_both(&mut wire, &head, text.as_bytes()).await.unwrap();
+            let mut cursor = Cursor::new(&wire);
+            let (parsed, length) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert_eq!(length, size as u64);
+            assert!(parsed.is_final && parsed.mask.is_none());
+            assert_eq!(parsed.opcode, OpCode::Data(Data::Text));
+            assert_eq!(&wire[cursor.position() as usize..], text.as_bytes());
+        }
+    }
 }

@@ -106,6 +106,29 @@ async fn a_callback_from_a_foreign_page_is_refused_and_never_reaches_genesys() {
 }
 
 #[tokio::test]
+async fn a_rebound_host_does_not_make_a_foreign_page_own() {
+    // DNS rebinding: the attacker's name now resolves to the service, so the browser sends the
+    // attacker's name as both Origin and Host.
+    let app = spawn_app().await;
+    let rebound = format!("attacker.example:{}", app.addr.port());
+    let response = app
+        .http
+        .post(app.url("/api/callback"))
+        .header(header::ORIGIN, format!("http://{rebound}"))
+        .header(header::HOST, &rebound)
+        .json(&callback_body(0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(app.upstream_count(CALLBACKS).await, 0);
+    // With ALLOWED_ORIGINS=* any page may send callbacks, as the seed allowed.
+    let open = spawn_app_with(&["--allowed-origins", "*"]).await;
+    let response = post_callback(&open, Some("https://any-site.example"), 1).await;
+    assert_eq!(response.status(), 202);
+}
+
+#[tokio::test]
 async fn callbacks_from_allowed_pages_own_pages_and_non_browsers_go_through() {
     let app = spawn_app_with(&["--allowed-origins", "https://shop.example"]).await;
     let own = format!("http://{}", app.addr);

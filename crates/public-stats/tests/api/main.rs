@@ -23,6 +23,7 @@ mod health;
 mod observability;
 mod openapi;
 mod push;
+mod push_limits;
 mod queues;
 mod serving;
 mod shutdown;

@@ -55,6 +55,8 @@ impl HostPages {
             .fallback(proxy)
             .with_state(Upstream {
                 service,
+                own_origin: HeaderValue::from_str(&format!("http://{addr}"))
+                    .expect("an origin is a header value"),
                 http: reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
@@ -92,6 +94,8 @@ impl HostPages {
 #[derive(Clone)]
 struct Upstream {
     service: SocketAddr,
+    /// This server's origin, as the browser sends it from its pages.
+    own_origin: HeaderValue,
     http: reqwest::Client,
 }
 
@@ -164,10 +168,15 @@ async fn proxy(State(upstream): State<Upstream>, request: Request) -> Response {
         .http
         .request(parts.method, format!("http://{}{path}", upstream.service))
         .body(body);
-    // The page's Host goes along, as a reverse proxy sends it: the service judges a callback's
-    // `Origin` against it.
+    // Headers go along as a reverse proxy sends them, except that this server's own origin is
+    // presented as the service's: a service behind a real proxy is told the proxy's address
+    // (`PUBLIC_URL`), but this one is started before this server has a port. Other origins pass
+    // unchanged, so the service still judges them.
+    let service_origin = format!("http://{}", upstream.service);
     for (name, value) in &parts.headers {
-        if name != header::CONNECTION {
+        if name == header::ORIGIN && *value == upstream.own_origin {
+            forwarded = forwarded.header(name, service_origin.as_str());
+        } else if name != header::CONNECTION {
             forwarded = forwarded.header(name, value);
         }
     }
