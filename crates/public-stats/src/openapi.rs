@@ -205,6 +205,13 @@ fn stats() {}
             content_type = "application/problem+json"),
         (status = 426, description = "Not a WebSocket handshake", body = Problem,
             content_type = "application/problem+json"),
+        (status = 403, description = "A page origin that is neither the service's own nor in \
+            `ALLOWED_ORIGINS`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`WS_MAX_PER_ADDRESS` sockets already open from this client \
+            address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`WS_MAX_CONNECTIONS` reached, upgrades over \
+            `WS_UPGRADES_PER_SECOND`, or shutting down; see `Retry-After`", body = Problem,
+            content_type = "application/problem+json"),
     ))]
 fn stats_live() {}
 
@@ -216,6 +223,13 @@ fn stats_live() {}
         (status = 200, description = "The demo page", content_type = "text/html", body = String),
         (status = 426, description = "A WebSocket upgrade that is not a valid handshake",
             body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A page origin that is neither the service's own nor in \
+            `ALLOWED_ORIGINS`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`WS_MAX_PER_ADDRESS` sockets already open from this client \
+            address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`WS_MAX_CONNECTIONS` reached, upgrades over \
+            `WS_UPGRADES_PER_SECOND`, or shutting down; see `Retry-After`", body = Problem,
+            content_type = "application/problem+json"),
     ))]
 fn root() {}
 

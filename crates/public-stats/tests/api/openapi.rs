@@ -39,6 +39,18 @@ fn routes_in_the_code() -> BTreeSet<String> {
                 if let Some(literal) = rest.strip_prefix('"') {
                     let end = literal.find('"').unwrap();
                     found.insert(literal[..end].to_owned());
+                } else {
+                    // A path named by a constant of the same file: `const LIVE_PATH: &str = "…";`.
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let definition = format!("const {name}: &str = \"");
+                    let at = source
+                        .find(&definition)
+                        .unwrap_or_else(|| panic!("{name}: a route path the scan cannot read"));
+                    let literal = &source[at + definition.len()..];
+                    found.insert(literal[..literal.find('"').unwrap()].to_owned());
                 }
             }
         }

@@ -53,6 +53,11 @@ fn start_service(sim_url: &str, port: u16, data_dir: &str) -> Service {
         .env("DATA_DIR", data_dir)
         .env("ADMIN_BIND_ADDRESS", "127.0.0.1:0")
         .env("SHUTDOWN_DRAIN_SECONDS", "2")
+        // Every socket comes from this test's one address, at once.
+        .env("WS_MAX_PER_ADDRESS", "10000")
+        .env("WS_MAX_CONNECTIONS", "10000")
+        .env("WS_UPGRADES_PER_SECOND", "100000")
+        .env("WS_UPGRADE_BURST", "10000")
         .env("CALLBACK_PER_ADDRESS_HOURLY", "1000")
         .env("CALLBACK_PER_ADDRESS_DAILY", "1000")
         .env("CALLBACK_NUMBERS_PER_ADDRESS_DAILY", "1000")
