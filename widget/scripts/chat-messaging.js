@@ -42,7 +42,10 @@
   var reconnector = widget.createReconnector(connect);
   var echoTimeout = 0;
   var shownIds = {}; // message ids already in the log
-  var shownTimes = {}; // direction + channel.time of messages already in the log
+  // direction + channel.time → how many messages of that kind are in the log, live and from the
+  // history apart: several messages may share a millisecond, so a message is a repeat only when
+  // it matches one shown from the other source.
+  var shownTimes = { live: {}, history: {} };
   var heldMessages = null; // live messages held back while a resumed session's history loads
   var agentName = '';
   var typingTimer = 0;
@@ -312,6 +315,16 @@
   }
 
   // ---- Messages ----
+  function isRepeat(timeKey, live) {
+    var other = live ? shownTimes.history : shownTimes.live;
+    if (other[timeKey] > 0) {
+      other[timeKey] -= 1;
+      return true;
+    }
+    var same = live ? shownTimes.live : shownTimes.history;
+    same[timeKey] = (same[timeKey] || 0) + 1;
+    return false;
+  }
   // `live`: just received (not from the history): events apply, and it counts as news.
   function showMessage(message, live, tracingId) {
     if (tracingId) pending = pending.filter(function (send) { return send.id !== tracingId; });
@@ -319,12 +332,9 @@
     shownIds[message.id] = 1;
     var outbound = message.direction === 'Outbound'; // from the agent or bot
     if (message.type === 'Event') return live && (message.events || []).forEach(function (event) { applyEvent(event, outbound, message.metadata || {}); });
-    // The history may give a message another id than its live copy had; its time is the same
-    // (live messages may share a millisecond, so only the history is checked by time).
+    // The history may give a message another id than its live copy had; its time is the same.
     var channel = message.channel || {};
-    var timeKey = message.direction + channel.time;
-    if (!live && channel.time && shownTimes[timeKey]) return;
-    shownTimes[timeKey] = 1;
+    if (channel.time && isRepeat(message.direction + channel.time, live)) return;
     if (live) activity();
     var from = channel.from || {};
     var bot = message.originatingEntity === 'Bot';
@@ -419,7 +429,7 @@
   function clearLog() {
     elements.log.textContent = '';
     shownIds = {};
-    shownTimes = {};
+    shownTimes = { live: {}, history: {} };
     agentName = '';
     elements.expiring = null;
   }

@@ -492,7 +492,10 @@ async fn attachments_cards_and_quick_replies_are_shown_answerable_and_not_repeat
             { "contentType": "QuickReply", "quickReply": { "text": "Yes", "payload": "yes" } },
             { "contentType": "QuickReply", "quickReply": { "text": "No", "payload": "no" } }] }),
     ];
-    for message in messages {
+    // All three in one millisecond, as a bot's burst can be: the history must still show each once.
+    let same_millisecond = "2026-01-05T10:00:00.000Z";
+    for mut message in messages {
+        message["time"] = json!(same_millisecond);
         let response = sim_post(&app, &path, Some(message)).await;
         assert_eq!(response.status().as_u16(), 200);
     }

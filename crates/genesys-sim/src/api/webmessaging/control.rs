@@ -9,8 +9,9 @@
 //! - `POST /__sim/webmessaging/sessions/{token}/disconnect` → the agent ends the conversation, as
 //!   the deployment's `conversationDisconnect` says; 200 the session, 404, 409 no conversation.
 //! - `POST /__sim/webmessaging/sessions/{token}/messages` `{type, text?, content?,
-//!   originatingEntity?}` → 200 the message as sent: the agent's side sends a Text or Structured
-//!   message (attachments, cards, quick replies); 404, 400 another type.
+//!   originatingEntity?, time?}` → 200 the message as sent: the agent's side sends a Text or
+//!   Structured message (attachments, cards, quick replies), at `time` (RFC 3339) when given, so
+//!   that several messages can share a millisecond; 404, 400 another type.
 //! - `POST /__sim/webmessaging/sessions/{token}/expire` → 204: `SessionExpiredEvent` now, 4006
 //!   for the token from then on; `…/forget` → 204: silently lost, 4007 from then on; both 404
 //!   for an unknown token.

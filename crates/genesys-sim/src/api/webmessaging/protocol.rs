@@ -441,6 +441,16 @@ pub fn agent_disconnect(read_only: bool) -> Value {
 
 /// A message the agent's side sends as given (control route): `type`, `text`, `content`,
 /// `originatingEntity` from `given`; id, time and direction filled in like any Outbound message.
+/// The agent's channel; a given `time` (RFC 3339) replaces "now", so that a test can send several
+/// messages within one millisecond, as Genesys does, without depending on the clock.
+fn agent_channel(given: &Value, from: Value) -> Value {
+    let mut extra = json!({ "type": "Private", "from": from });
+    if let Some(time) = given.get("time").and_then(Value::as_str) {
+        extra["time"] = json!(time);
+    }
+    extra
+}
+
 pub fn agent_message(given: &Value, agent_name: Option<&str>) -> Option<Value> {
     let kind = given.get("type").and_then(Value::as_str)?;
     if !matches!(kind, "Text" | "Structured") {
@@ -453,7 +463,7 @@ pub fn agent_message(given: &Value, agent_name: Option<&str>) -> Option<Value> {
     let mut body = json!({
         "direction": "Outbound",
         "id": message_id(),
-        "channel": channel(json!({ "type": "Private", "from": from })),
+        "channel": channel(agent_channel(given, from)),
         "type": kind,
         "text": given.get("text").and_then(Value::as_str).unwrap_or_default(),
         "content": given.get("content").filter(|c| c.is_array()).cloned().unwrap_or(json!([])),
