@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::callbacks::phone::{self, NumberRules};
 use crate::callbacks::{CallbackLimits, CallbackRules};
 use crate::client_address::TrustedProxies;
+use crate::cluster::{ClusterSettings, RedisUrl};
 use crate::origin::AllowedOrigins;
 use crate::push::SocketLimits;
 use crate::sandbox::SandboxDefaults;
@@ -181,6 +182,15 @@ pub struct Args {
     /// WebSocket upgrades accepted at once above the steady rate.
     #[arg(long, env = "WS_UPGRADE_BURST", default_value_t = 200)]
     pub ws_upgrade_burst: u32,
+
+    // ---- Clustered mode ----
+    /// Redis (e.g. redis://127.0.0.1:6379/0, rediss:// for TLS) shared by several instances: one Genesys connection, one request budget, one callback store for all. Unset: this instance alone, nothing else to run.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, value_parser = RedisUrl::parse)]
+    pub redis_url: Option<RedisUrl>,
+
+    /// With REDIS_URL: seconds the leader's lease lasts unrenewed, the longest a dead leader keeps another instance from taking over its Genesys connection.
+    #[arg(long, env = "LEADER_LEASE_SECONDS", default_value_t = 10)]
+    pub leader_lease_seconds: u64,
 }
 
 /// One entry of `ALLOWED_ORIGINS`.
@@ -217,6 +227,8 @@ pub struct Settings {
     /// How long shutdown spreads the WebSockets' closes over; in-flight requests get this long
     /// plus [`Serving::SHUTDOWN_GRACE`].
     pub shutdown_drain: Duration,
+    /// `REDIS_URL` set: clustered mode.
+    pub cluster: Option<ClusterSettings>,
 }
 
 /// How the public port serves: limits, timeouts, TLS.
@@ -298,6 +310,13 @@ pub enum ConfigError {
     ShutdownDrain(u64),
     #[error("{0} must be at least 1 (a limit of 0 would refuse every WebSocket)")]
     ZeroSocketLimit(&'static str),
+    #[error("LEADER_LEASE_SECONDS must be between 2 and 300, not {0}")]
+    LeaderLease(u64),
+    #[error(
+        "REDIS_URL is set in sandbox mode, where each instance simulates an org of its own: set \
+         PURECLOUD_CLIENT_ID and PURECLOUD_CLIENT_SECRET for clustered mode, or unset REDIS_URL"
+    )]
+    ClusterWithoutOrg,
 }
 
 fn parse_allowed_origin(value: &str) -> Result<AllowedOrigin, String> {
@@ -372,6 +391,9 @@ impl Args {
             return Err(ConfigError::ShutdownDrain(self.shutdown_drain_seconds));
         }
         let socket_limits = self.socket_limits()?;
+        if !(2..=300).contains(&self.leader_lease_seconds) {
+            return Err(ConfigError::LeaderLease(self.leader_lease_seconds));
+        }
         // An empty variable is as good as unset (`PURECLOUD_CLIENT_ID=` in a .env file).
         let client_id = self.client_id.filter(|id| !id.trim().is_empty());
         let client_secret = self
@@ -399,6 +421,13 @@ impl Args {
                 }
             }
         };
+        if self.redis_url.is_some() && matches!(upstream, Upstream::Sandbox) {
+            return Err(ConfigError::ClusterWithoutOrg);
+        }
+        let cluster = self.redis_url.map(|url| ClusterSettings {
+            url,
+            lease: Duration::from_secs(self.leader_lease_seconds),
+        });
         let mut monitored_queues = dedup(self.monitored_queues);
         let mut web_messaging_deployment_id = self.web_messaging_deployment_id;
         if matches!(upstream, Upstream::Sandbox) {
@@ -425,6 +454,7 @@ impl Args {
             public_url: self.public_url,
             socket_limits,
             shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
+            cluster,
         })
     }
 

@@ -12,6 +12,7 @@
 //! [`telemetry`] (metrics, request ids, log format), [`openapi`] (the API's description).
 //! [`serve`] is the port's accept loop: connection cap, timeouts, TLS, graceful shutdown.
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
+//! [`cluster`] is clustered mode: several instances sharing state through Redis (`REDIS_URL`).
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
 //! request's lifetime.
@@ -19,6 +20,7 @@
 pub mod assets;
 pub mod callbacks;
 pub mod client_address;
+pub mod cluster;
 pub mod config;
 pub mod cors;
 pub mod health;

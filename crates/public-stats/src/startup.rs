@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::callbacks::{CallbackDesk, CallbackStore, Relay, RelayWaker};
+use crate::cluster::Cluster;
 use crate::config::{Serving, Settings, Upstream};
 use crate::health::Readiness;
 use crate::origin::{OriginRules, OwnOrigin};
@@ -56,6 +57,8 @@ pub enum StartupError {
     Bind(SocketAddr, std::io::Error),
     #[error("TLS_CERT_FILE / TLS_KEY_FILE: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 fn list(ids: &[Uuid]) -> String {
@@ -100,6 +103,10 @@ impl Application {
             .as_ref()
             .map(tls::acceptor)
             .transpose()?;
+        let cluster = match &settings.cluster {
+            Some(cluster) => Some(Cluster::connect(cluster).await?),
+            None => None,
+        };
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone(), &tasks);
@@ -133,6 +140,7 @@ impl Application {
             origins,
             sockets,
             sandbox: sandbox.map(Arc::new),
+            cluster,
             shutdown,
             tasks,
             readiness: Readiness::default(),

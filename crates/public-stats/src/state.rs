@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::callbacks::CallbackDesk;
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::health::Readiness;
 use crate::origin::OriginRules;
@@ -41,6 +42,8 @@ pub struct Inner {
     pub sockets: Admission,
     /// Present in sandbox mode: the in-process simulator.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Present in clustered mode (`REDIS_URL`): the link to Redis the shared parts use.
+    pub cluster: Option<Cluster>,
     /// Cancelled at shutdown; long-lived tasks (WebSockets, feeds, the stream) watch it.
     pub shutdown: CancellationToken,
     /// Tracks WebSocket and feed tasks so shutdown can wait for them (axum's graceful shutdown
