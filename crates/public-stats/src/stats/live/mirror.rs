@@ -1,0 +1,295 @@
+//! Every instance's side of clustered live stats: follows the leader's record in Redis and
+//! publishes it as this instance's [`LiveView`], so handlers and push sockets read it as they
+//! read the single-instance stream.
+//!
+//! Pub/sub is at-most-once (a message sent while the link is down is gone), so after every
+//! (re)connection the instance subscribes first and then reads the stored record, and from then
+//! on follows the channel. The view is stale when the leader says its stream is down, when the
+//! record is older than a leader's heartbeats allow (no leader, or none able to write), and
+//! while the link to Redis is down; the last known counts are still served, with the time they
+//! were last current. It does not talk to Genesys (`leader` does).
+//!
+//! Why a dedicated pub/sub connection (`get_async_pubsub`) and not the `ConnectionManager`'s
+//! RESP3 push messages with automatic resubscription: the manager resubscribes behind our back,
+//! so nothing would tell this loop to read the stored record again after a reconnection, and
+//! the messages missed in between would go unnoticed; RESP3 would also have to be asked for in
+//! every operator's `REDIS_URL`. Owning the connection makes each reconnection an explicit step
+//! (subscribe, read, follow), lets the loop say at once that the link is down (the view turns
+//! stale), and lets it ping a quiet link so a half-open connection is noticed too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{PubSubSink, PubSubStream};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::shared::{Cadence, Record, state_key};
+use super::{LiveView, publish_view};
+use crate::cluster::{Cluster, unreachable};
+use crate::stats::view::{ObservationsView, Stamp};
+
+/// How long connecting, subscribing and reading the record may take together.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Reconnection delays: from the first, doubling up to the last.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(2);
+
+/// An open, subscribed pub/sub connection.
+struct Link {
+    sink: PubSubSink,
+    messages: PubSubStream,
+    /// The last message or answered ping.
+    heard: Instant,
+}
+
+/// How a record reached this instance.
+#[derive(Clone, Copy)]
+enum Arrival {
+    /// Announced just now: it was written a moment ago, whatever the clocks say.
+    Announced,
+    /// Read from the key: as old as its writer's clock says (the instances' clocks are assumed
+    /// to agree within a second or so, as NTP keeps them).
+    Stored,
+}
+
+/// The record in use, with its moments on this instance's clock.
+struct Known {
+    record: Record,
+    /// Configured order.
+    queues: Vec<(Uuid, ObservationsView)>,
+    written: Stamp,
+    as_of: Option<Stamp>,
+}
+
+pub(super) struct Mirror {
+    pub cluster: Cluster,
+    pub queues: Vec<Uuid>,
+    pub cadence: Cadence,
+    known: Option<Known>,
+    /// Whether an unreadable record was already logged (once per run of them).
+    complained: bool,
+}
+
+impl Mirror {
+    pub fn new(cluster: Cluster, queues: Vec<Uuid>) -> Self {
+        let cadence = Cadence::of(cluster.lease());
+        Mirror {
+            cluster,
+            queues,
+            cadence,
+            known: None,
+            complained: false,
+        }
+    }
+
+    /// Follows Redis until `shutdown`, publishing each visible change of the view.
+    pub async fn run(
+        mut self,
+        publish: Arc<watch::Sender<Arc<LiveView>>>,
+        shutdown: CancellationToken,
+    ) {
+        let mut link: Option<Link> = None;
+        let mut delay = RECONNECT_FIRST;
+        let mut reconnect_at = Instant::now();
+        let mut check = interval(self.cadence.check);
+        check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                message = next_message(&mut link) => match message {
+                    Some(payload) => {
+                        if let Some(link) = &mut link {
+                            link.heard = Instant::now();
+                        }
+                        self.accept(&payload, Arrival::Announced);
+                    }
+                    None => {
+                        link = None;
+                        self.cluster.record(&Err::<(), _>(unreachable("the pub/sub connection closed")));
+                        reconnect_at = Instant::now() + delay;
+                    }
+                },
+                _ = check.tick() => {
+                    let attended = tokio::select! {
+                        biased;
+                        () = shutdown.cancelled() => break,
+                        attended = self.attend(link.take(), &mut reconnect_at, &mut delay) => attended,
+                    };
+                    link = attended;
+                }
+            }
+            publish_view(&publish, self.view(link.is_some()));
+        }
+        publish.send_replace(Arc::new(self.view(false)));
+    }
+
+    /// The periodic care of the link: reconnects when it is down and due, pings it when quiet.
+    async fn attend(
+        &mut self,
+        link: Option<Link>,
+        reconnect_at: &mut Instant,
+        delay: &mut Duration,
+    ) -> Option<Link> {
+        match link {
+            None if Instant::now() >= *reconnect_at => {
+                let link = self.connect().await;
+                if link.is_some() {
+                    *delay = RECONNECT_FIRST;
+                } else {
+                    *reconnect_at = Instant::now() + *delay;
+                    *delay = (*delay * 2).min(RECONNECT_MAX);
+                }
+                link
+            }
+            None => None,
+            Some(mut link) if link.heard.elapsed() > self.cadence.heartbeat * 2 => {
+                let answered = timeout(self.cadence.heartbeat, link.sink.ping::<()>())
+                    .await
+                    .unwrap_or_else(|_| Err(unreachable("a pub/sub ping timed out")));
+                self.cluster.record(&answered);
+                if answered.is_ok() {
+                    link.heard = Instant::now();
+                    Some(link)
+                } else {
+                    *reconnect_at = Instant::now();
+                    None
+                }
+            }
+            Some(link) => Some(link),
+        }
+    }
+
+    /// Subscribes, then reads the stored record: in that order, a record written in between
+    /// is announced on the new subscription rather than missed.
+    async fn connect(&mut self) -> Option<Link> {
+        let key = state_key(&self.cluster);
+        let cluster = self.cluster.clone();
+        let attempt = async {
+            let client = cluster.client()?;
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&key).await?;
+            let mut connection = cluster.connection();
+            let stored: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await?;
+            Ok::<_, redis::RedisError>((pubsub, stored))
+        };
+        let result = timeout(CONNECT_TIMEOUT, attempt)
+            .await
+            .unwrap_or_else(|_| Err(unreachable("subscribing timed out")));
+        self.cluster.record(&result);
+        match result {
+            Ok((pubsub, stored)) => {
+                if let Some(stored) = stored {
+                    self.accept(&stored, Arrival::Stored);
+                }
+                let (sink, messages) = pubsub.split();
+                tracing::debug!("following the shared live record");
+                Some(Link {
+                    sink,
+                    messages,
+                    heard: Instant::now(),
+                })
+            }
+            Err(error) => {
+                tracing::debug!(kind = ?error.kind(), "could not follow the shared live record");
+                None
+            }
+        }
+    }
+
+    /// Takes a record unless it is an older one of the same writer.
+    fn accept(&mut self, json: &str, arrival: Arrival) {
+        let record = match serde_json::from_str::<Record>(json) {
+            Ok(record) => {
+                self.complained = false;
+                record
+            }
+            Err(error) => {
+                if !self.complained {
+                    tracing::warn!(%error, "ignoring an unreadable shared live record");
+                    self.complained = true;
+                }
+                return;
+            }
+        };
+        if let (Arrival::Announced, Some(known)) = (arrival, &self.known)
+            && !record.supersedes(&known.record)
+        {
+            return;
+        }
+        self.known = Some(self.known(record, arrival));
+    }
+
+    fn known(&self, record: Record, arrival: Arrival) -> Known {
+        let now = OffsetDateTime::now_utc();
+        let written_age = match arrival {
+            Arrival::Announced => Duration::ZERO,
+            Arrival::Stored => non_negative(now - record.written_at),
+        };
+        let written = Stamp::ago(written_age, record.written_at);
+        let as_of = record.as_of.map(|as_of| {
+            Stamp::ago(
+                written_age + non_negative(record.written_at - as_of),
+                as_of,
+            )
+        });
+        let queues = self
+            .queues
+            .iter()
+            .map(|id| (*id, record.queues.get(id).cloned().unwrap_or_default()))
+            .collect();
+        Known {
+            record,
+            queues,
+            written,
+            as_of,
+        }
+    }
+
+    /// The view as of now: a record ages even when no message arrives.
+    fn view(&self, linked: bool) -> LiveView {
+        let Some(known) = &self.known else {
+            let empty = self
+                .queues
+                .iter()
+                .map(|id| (*id, ObservationsView::default()))
+                .collect();
+            return LiveView::new(empty, false, None);
+        };
+        let recent = known.written.instant().elapsed() <= self.cadence.stale_after;
+        let fresh = known.record.fresh && recent && linked;
+        // A record that said fresh was current when written; one that did not says since when.
+        let current_at = if known.record.fresh {
+            Some(known.written)
+        } else {
+            known.as_of
+        };
+        LiveView::new(known.queues.clone(), fresh, current_at)
+    }
+}
+
+/// The next announced payload; never ready without a link. `None` when the link ended.
+async fn next_message(link: &mut Option<Link>) -> Option<String> {
+    let Some(link) = link else {
+        return std::future::pending().await;
+    };
+    loop {
+        let message = link.messages.next().await?;
+        match message.get_payload::<String>() {
+            Ok(payload) => return Some(payload),
+            Err(error) => tracing::debug!(kind = ?error.kind(), "skipped a pub/sub message"),
+        }
+    }
+}
+
+fn non_negative(duration: time::Duration) -> Duration {
+    Duration::try_from(duration).unwrap_or(Duration::ZERO)
+}
