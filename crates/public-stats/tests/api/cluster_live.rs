@@ -152,9 +152,9 @@ impl Deployment {
             let leaders: Vec<usize> = (0..last.len())
                 .filter(|i| matches!(&last[*i], Some((_, body)) if body["leader"] == true))
                 .collect();
-            let all_current = last.iter().all(|answer| {
-                matches!(answer, Some((200, body)) if body["stream"]["connected"] == true)
-            });
+            let all_current = last.iter().all(
+                |answer| matches!(answer, Some((200, body)) if body["stream"]["connected"] == true),
+            );
             if leaders.len() == 1 && all_current {
                 return leaders[0];
             }
@@ -167,7 +167,10 @@ impl Deployment {
 
     async fn channels(&self) -> Vec<Value> {
         self.http
-            .get(format!("{}/__sim/notifications/channels", self.sim.base_url()))
+            .get(format!(
+                "{}/__sim/notifications/channels",
+                self.sim.base_url()
+            ))
             .send()
             .await
             .unwrap()
@@ -502,14 +505,20 @@ async fn a_redis_outage_turns_frames_stale_without_closing_sockets_and_recovers(
             .await
             .unwrap_or_else(|| panic!("instance {i}'s frames never turned stale"));
         let sales = &frame["queueStats"][DEMO_SALES_QUEUE.to_string()];
-        assert_eq!(sales["availableAgents"], 3, "the last known counts: {frame}");
+        assert_eq!(
+            sales["availableAgents"], 3,
+            "the last known counts: {frame}"
+        );
         assert!(frame["asOf"].is_string(), "{frame}");
     }
     let deadline = Instant::now() + LEASE * 2;
     for (i, instance) in deployment.instances.iter().enumerate() {
         loop {
             let (status, body) = instance.readyz(&deployment.http).await.unwrap();
-            assert_eq!(status, 200, "Redis down degrades, it does not take out: {body}");
+            assert_eq!(
+                status, 200,
+                "Redis down degrades, it does not take out: {body}"
+            );
             if body["redis"]["reachable"] == false && body["leader"] == false {
                 assert_eq!(body["degraded"], true, "{body}");
                 assert!(body["redis"]["downSince"].is_string(), "{body}");
@@ -531,9 +540,9 @@ async fn a_redis_outage_turns_frames_stale_without_closing_sockets_and_recovers(
     // The numbers are still served, marked stale.
     let stats: Value = deployment
         .http
-        .get(deployment.instances[0].url(&format!(
-            "/api/stats/{DEMO_SALES_QUEUE}?key=observations"
-        )))
+        .get(
+            deployment.instances[0].url(&format!("/api/stats/{DEMO_SALES_QUEUE}?key=observations")),
+        )
         .send()
         .await
         .unwrap()

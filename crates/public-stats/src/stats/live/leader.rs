@@ -77,7 +77,9 @@ impl Leader {
                 self.config.clone(),
                 shutdown.clone(),
             );
-            let end = self.serve_term(stream, &term, &mut leadership, &shutdown).await;
+            let end = self
+                .serve_term(stream, &term, &mut leadership, &shutdown)
+                .await;
             if matches!(end, TermEnd::Shutdown) {
                 break;
             }
@@ -246,5 +248,62 @@ impl Writer {
             ),
             Err(error) => tracing::debug!(kind = ?error.kind(), "could not write the live record"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cluster::{ClusterSettings, RedisUrl};
+
+    const SALES: Uuid = uuid::uuid!("1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01");
+
+    #[tokio::test]
+    async fn only_the_lease_holder_writes_the_record() {
+        let server = test_redis::RedisServer::start();
+        let cluster = Cluster::connect(&ClusterSettings {
+            url: RedisUrl::parse(&server.url()).unwrap(),
+            lease: Duration::from_secs(2),
+        })
+        .await
+        .unwrap();
+        let lease = Lease::start(cluster.clone(), super::super::shared::LEASE_NAME);
+        let mut leadership = lease.leadership();
+        let term = tokio::time::timeout(Duration::from_secs(2), next_term(&mut leadership))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut writer = Writer {
+            lease_key: cluster.key(super::super::shared::LEASE_NAME),
+            state_key: state_key(&cluster),
+            cluster: cluster.clone(),
+            term: term.clone(),
+            cadence: Cadence::of(cluster.lease()),
+            seq: 0,
+        };
+        let view = Tracker::new(&[SALES]).view(false);
+        writer.write(&view).await;
+        let stored: Record =
+            serde_json::from_str(&server.cli(&["GET", "public-stats:live:state"])).unwrap();
+        assert_eq!((stored.token, stored.seq), (term.token, 1));
+        assert!(stored.queues.contains_key(&SALES));
+
+        // Deposed: the lease holds another value now.
+        server.cli(&[
+            "SET",
+            "public-stats:live:leader",
+            "99 elsewhere",
+            "PX",
+            "60000",
+        ]);
+        writer.write(&view).await;
+        let stored: Record =
+            serde_json::from_str(&server.cli(&["GET", "public-stats:live:state"])).unwrap();
+        assert_eq!(
+            stored.seq, 1,
+            "a deposed leader does not overwrite its successor"
+        );
     }
 }

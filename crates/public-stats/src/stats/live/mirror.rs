@@ -67,12 +67,9 @@ struct Known {
 }
 
 pub(super) struct Mirror {
-    pub cluster: Cluster,
-    pub queues: Vec<Uuid>,
-    pub cadence: Cadence,
-    known: Option<Known>,
-    /// Whether an unreadable record was already logged (once per run of them).
-    complained: bool,
+    cluster: Cluster,
+    cadence: Cadence,
+    latest: Latest,
 }
 
 impl Mirror {
@@ -80,10 +77,8 @@ impl Mirror {
         let cadence = Cadence::of(cluster.lease());
         Mirror {
             cluster,
-            queues,
             cadence,
-            known: None,
-            complained: false,
+            latest: Latest::new(queues, cadence),
         }
     }
 
@@ -107,7 +102,7 @@ impl Mirror {
                         if let Some(link) = &mut link {
                             link.heard = Instant::now();
                         }
-                        self.accept(&payload, Arrival::Announced);
+                        self.latest.accept(&payload, Arrival::Announced);
                     }
                     None => {
                         link = None;
@@ -124,9 +119,9 @@ impl Mirror {
                     link = attended;
                 }
             }
-            publish_view(&publish, self.view(link.is_some()));
+            publish_view(&publish, self.latest.view(link.is_some()));
         }
-        publish.send_replace(Arc::new(self.view(false)));
+        publish.send_replace(Arc::new(self.latest.view(false)));
     }
 
     /// The periodic care of the link: reconnects when it is down and due, pings it when quiet.
@@ -188,7 +183,7 @@ impl Mirror {
         match result {
             Ok((pubsub, stored)) => {
                 if let Some(stored) = stored {
-                    self.accept(&stored, Arrival::Stored);
+                    self.latest.accept(&stored, Arrival::Stored);
                 }
                 let (sink, messages) = pubsub.split();
                 tracing::debug!("following the shared live record");
@@ -202,6 +197,27 @@ impl Mirror {
                 tracing::debug!(kind = ?error.kind(), "could not follow the shared live record");
                 None
             }
+        }
+    }
+}
+
+/// The latest record and how current it is: the part of the mirror that needs no Redis.
+struct Latest {
+    /// Configured order.
+    queues: Vec<Uuid>,
+    cadence: Cadence,
+    known: Option<Known>,
+    /// Whether an unreadable record was already logged (once per run of them).
+    complained: bool,
+}
+
+impl Latest {
+    fn new(queues: Vec<Uuid>, cadence: Cadence) -> Self {
+        Latest {
+            queues,
+            cadence,
+            known: None,
+            complained: false,
         }
     }
 
@@ -235,12 +251,9 @@ impl Mirror {
             Arrival::Stored => non_negative(now - record.written_at),
         };
         let written = Stamp::ago(written_age, record.written_at);
-        let as_of = record.as_of.map(|as_of| {
-            Stamp::ago(
-                written_age + non_negative(record.written_at - as_of),
-                as_of,
-            )
-        });
+        let as_of = record
+            .as_of
+            .map(|as_of| Stamp::ago(written_age + non_negative(record.written_at - as_of), as_of));
         let queues = self
             .queues
             .iter()
@@ -292,4 +305,117 @@ async fn next_message(link: &mut Option<Link>) -> Option<String> {
 
 fn non_negative(duration: time::Duration) -> Duration {
     Duration::try_from(duration).unwrap_or(Duration::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::stats::view::Freshness;
+
+    const SALES: Uuid = uuid::uuid!("1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01");
+
+    fn latest() -> Latest {
+        Latest::new(vec![SALES], Cadence::of(Duration::from_secs(10)))
+    }
+
+    fn record(seq: u64, waiting: u64, fresh: bool, written_ago: time::Duration) -> String {
+        let mut sales = ObservationsView::default();
+        sales.voice.waiting = waiting;
+        let written_at = OffsetDateTime::now_utc() - written_ago;
+        serde_json::to_string(&Record {
+            token: 1,
+            seq,
+            written_at,
+            fresh,
+            as_of: (!fresh).then(|| written_at - time::Duration::seconds(30)),
+            queues: BTreeMap::from([(SALES, sales)]),
+        })
+        .unwrap()
+    }
+
+    fn frame(view: &LiveView) -> Value {
+        serde_json::from_str(view.root_frame().as_str()).unwrap()
+    }
+
+    fn waiting(view: &LiveView) -> u64 {
+        view.observations(SALES).unwrap().voice.waiting
+    }
+
+    #[test]
+    fn nothing_read_yet_is_stale_and_never_current() {
+        let view = latest().view(true);
+        assert_eq!(view.freshness(), Freshness::Stale { as_of: None });
+        assert_eq!(waiting(&view), 0);
+    }
+
+    #[test]
+    fn a_fresh_record_is_fresh_only_while_the_link_is_up() {
+        let mut latest = latest();
+        latest.accept(
+            &record(1, 4, true, time::Duration::ZERO),
+            Arrival::Announced,
+        );
+        let view = latest.view(true);
+        assert_eq!(view.freshness(), Freshness::Fresh);
+        assert_eq!(waiting(&view), 4);
+        let cut_off = latest.view(false);
+        assert!(matches!(
+            cut_off.freshness(),
+            Freshness::Stale { as_of: Some(_) }
+        ));
+        assert_eq!(waiting(&cut_off), 4, "the last known counts are kept");
+        assert_eq!(frame(&cut_off)["stale"], true);
+    }
+
+    #[test]
+    fn a_stored_record_nobody_rewrote_for_too_long_is_stale_as_of_its_writing() {
+        let mut latest = latest();
+        let old = time::Duration::seconds(60);
+        latest.accept(&record(1, 2, true, old), Arrival::Stored);
+        let view = latest.view(true);
+        let Freshness::Stale { as_of: Some(as_of) } = view.freshness() else {
+            panic!("an old record is stale: {:?}", view.freshness());
+        };
+        assert!((59..=61).contains(&as_of.age_seconds()), "{as_of:?}");
+        assert_eq!(waiting(&view), 2);
+    }
+
+    #[test]
+    fn a_leader_without_its_stream_shares_since_when_the_data_is_old() {
+        let mut latest = latest();
+        latest.accept(
+            &record(1, 2, false, time::Duration::ZERO),
+            Arrival::Announced,
+        );
+        let Freshness::Stale { as_of: Some(as_of) } = latest.view(true).freshness() else {
+            panic!("the leader said stale");
+        };
+        assert!((29..=31).contains(&as_of.age_seconds()), "{as_of:?}");
+    }
+
+    #[test]
+    fn an_older_announcement_of_the_same_term_does_not_undo_a_newer_record() {
+        let mut latest = latest();
+        latest.accept(&record(5, 5, true, time::Duration::ZERO), Arrival::Stored);
+        latest.accept(
+            &record(4, 4, true, time::Duration::ZERO),
+            Arrival::Announced,
+        );
+        assert_eq!(waiting(&latest.view(true)), 5);
+        latest.accept(
+            &record(6, 6, true, time::Duration::ZERO),
+            Arrival::Announced,
+        );
+        assert_eq!(waiting(&latest.view(true)), 6);
+        latest.accept("{not a record", Arrival::Announced);
+        assert_eq!(
+            waiting(&latest.view(true)),
+            6,
+            "an unreadable record is ignored"
+        );
+    }
 }

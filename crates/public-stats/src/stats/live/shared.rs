@@ -95,14 +95,19 @@ mod tests {
         assert!(!record(3, 4).supersedes(&record(3, 4)));
         assert!(!record(3, 3).supersedes(&record(3, 4)));
         assert!(record(4, 1).supersedes(&record(3, 9)));
-        assert!(record(1, 1).supersedes(&record(3, 9)), "a counter that started over");
+        assert!(
+            record(1, 1).supersedes(&record(3, 9)),
+            "a counter that started over"
+        );
     }
 
     #[test]
     fn the_record_reads_back_what_was_written() {
         let mut written = record(7, 2);
         written.as_of = Some(OffsetDateTime::UNIX_EPOCH);
-        written.queues.insert(Uuid::nil(), ObservationsView::default());
+        written
+            .queues
+            .insert(Uuid::nil(), ObservationsView::default());
         let json = serde_json::to_string(&written).unwrap();
         assert!(json.contains("\"writtenAt\"") && json.contains("\"availableAgents\""));
         assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), written);
