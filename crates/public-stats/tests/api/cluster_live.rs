@@ -64,6 +64,7 @@ impl Instance {
             .env("PORT", port.to_string())
             .env("ADMIN_BIND_ADDRESS", format!("127.0.0.1:{admin_port}"))
             .env("DATA_DIR", data.path())
+            .env("SHUTDOWN_DRAIN_SECONDS", "1")
             .env("RUST_LOG", "warn,public_stats=info")
             .stdout(output.try_clone().unwrap())
             .stderr(output)
@@ -96,6 +97,23 @@ impl Instance {
     fn kill_9(&mut self) {
         self.child.kill().expect("SIGKILL");
         let _ = self.child.wait();
+    }
+
+    /// SIGTERM, as an orchestrator stops it; waits for the exit.
+    async fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn log(&self) -> String {
@@ -326,7 +344,7 @@ fn sales_at(idle: u64, waiting: u64) -> impl Fn(&Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_keep_one_channel_and_every_instance_pushes_a_change() {
-    let deployment = Deployment::start(3).await;
+    let mut deployment = Deployment::start(3).await;
     let leader = deployment.until_settled(Duration::from_secs(20)).await;
     let channels = deployment.channels().await;
     assert_eq!(
@@ -391,6 +409,31 @@ async fn three_instances_keep_one_channel_and_every_instance_pushes_a_change() {
     }
     let channels = deployment.channels().await;
     assert_eq!(channels.len(), 1, "still one channel: {channels:?}");
+
+    // A clean stop hands over at once: the leader closes its channel, then deletes its lease
+    // instead of letting it lapse.
+    let lease = deployment.redis.cli(&["GET", "public-stats:live:leader"]);
+    assert!(!lease.is_empty());
+    let watch = ChannelWatch::start(deployment.sim.base_url());
+    let status = deployment.instances[leader].terminate().await;
+    assert!(status.success(), "{status}\n{}", deployment.logs());
+    let after = deployment.redis.cli(&["GET", "public-stats:live:leader"]);
+    assert_ne!(after, lease, "the stopped leader's lease is gone");
+    let changed = Instant::now();
+    deployment.set_sales(1, 2).await;
+    for (i, client) in clients.iter().enumerate() {
+        if i != leader {
+            assert!(
+                client
+                    .first(changed, LEASE + RECONNECT, sales_at(1, 2))
+                    .await
+                    .is_some(),
+                "{}",
+                deployment.logs()
+            );
+        }
+    }
+    assert_eq!(watch.most_connected(), 1, "never two channels at once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -418,4 +418,124 @@ mod tests {
             "an unreadable record is ignored"
         );
     }
+
+    mod with_redis {
+        use super::*;
+        use crate::cluster::{ClusterSettings, RedisUrl};
+
+        /// Waits until the published view satisfies `check`.
+        async fn until(
+            view: &mut watch::Receiver<Arc<LiveView>>,
+            what: &str,
+            check: impl Fn(&LiveView) -> bool,
+        ) {
+            let waited = tokio::time::timeout(Duration::from_secs(5), async {
+                while !check(&view.borrow_and_update()) {
+                    view.changed().await.unwrap();
+                }
+            })
+            .await;
+            assert!(waited.is_ok(), "{what}: {:?}", view.borrow().freshness());
+        }
+
+        fn set_and_announce(server: &test_redis::RedisServer, json: &str) {
+            server.cli(&["SET", "public-stats:live:state", json]);
+            server.cli(&["PUBLISH", "public-stats:live:state", json]);
+        }
+
+        #[tokio::test]
+        async fn reads_the_stored_record_follows_announcements_and_survives_an_outage() {
+            let mut server = test_redis::RedisServer::start();
+            server.cli(&[
+                "SET",
+                "public-stats:live:state",
+                &record(1, 3, true, time::Duration::ZERO),
+            ]);
+            let cluster = Cluster::connect(&ClusterSettings {
+                url: RedisUrl::parse(&server.url()).unwrap(),
+                lease: Duration::from_secs(2),
+            })
+            .await
+            .unwrap();
+            let mirror = Mirror::new(cluster, vec![SALES]);
+            let initial = mirror.latest.view(false);
+            let (publish, mut view) = watch::channel(Arc::new(initial));
+            let publish = Arc::new(publish);
+            let shutdown = CancellationToken::new();
+            let task = tokio::spawn(mirror.run(publish, shutdown.clone()));
+
+            until(&mut view, "the stored record, read on connect", |v| {
+                waiting(v) == 3 && v.freshness() == Freshness::Fresh
+            })
+            .await;
+            set_and_announce(&server, &record(2, 5, true, time::Duration::ZERO));
+            until(&mut view, "an announced record", |v| waiting(v) == 5).await;
+
+            server.kill();
+            until(&mut view, "stale without Redis, counts kept", |v| {
+                waiting(v) == 5 && matches!(v.freshness(), Freshness::Stale { as_of: Some(_) })
+            })
+            .await;
+            server.restart();
+            // Written while nobody was subscribed yet: found by the read after reconnecting.
+            server.cli(&[
+                "SET",
+                "public-stats:live:state",
+                &record(3, 7, true, time::Duration::ZERO),
+            ]);
+            until(&mut view, "current again once Redis is back", |v| {
+                waiting(v) == 7 && v.freshness() == Freshness::Fresh
+            })
+            .await;
+            // A quiet link is pinged rather than taken for dead: no visible change while nothing
+            // is announced for longer than two heartbeats (but less than a record may age).
+            set_and_announce(&server, &record(4, 8, true, time::Duration::ZERO));
+            until(&mut view, "following again", |v| waiting(v) == 8).await;
+            tokio::time::sleep(Duration::from_millis(1700)).await;
+            assert!(
+                !view.has_changed().unwrap(),
+                "the link was not dropped and the view never turned stale in between"
+            );
+            set_and_announce(&server, &record(5, 9, true, time::Duration::ZERO));
+            until(&mut view, "still following", |v| {
+                waiting(v) == 9 && v.freshness() == Freshness::Fresh
+            })
+            .await;
+            shutdown.cancel();
+            task.await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn a_record_nobody_rewrites_turns_stale_after_the_heartbeats_allow() {
+            let server = test_redis::RedisServer::start();
+            let cluster = Cluster::connect(&ClusterSettings {
+                url: RedisUrl::parse(&server.url()).unwrap(),
+                lease: Duration::from_secs(2),
+            })
+            .await
+            .unwrap();
+            let mirror = Mirror::new(cluster, vec![SALES]);
+            let stale_after = mirror.cadence.stale_after;
+            let (publish, mut view) = watch::channel(Arc::new(mirror.latest.view(false)));
+            let shutdown = CancellationToken::new();
+            let task = tokio::spawn(mirror.run(Arc::new(publish), shutdown.clone()));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let written = Instant::now();
+            set_and_announce(&server, &record(1, 2, true, time::Duration::ZERO));
+            until(&mut view, "fresh when announced", |v| {
+                v.freshness() == Freshness::Fresh
+            })
+            .await;
+            until(&mut view, "stale once the leader is silent", |v| {
+                v.freshness() != Freshness::Fresh
+            })
+            .await;
+            assert!(
+                written.elapsed() >= stale_after,
+                "not before {stale_after:?}"
+            );
+            shutdown.cancel();
+            task.await.unwrap();
+        }
+    }
 }
