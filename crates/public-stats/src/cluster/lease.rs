@@ -95,7 +95,8 @@ struct Timing {
     margin: Duration,
     /// How often a renewal that failed is tried again.
     retry: Duration,
-    /// How often the others try to take the lease.
+    /// How often the others try to take the lease: often enough that a lapse is noticed soon
+    /// (one cheap script per instance and second at most), whatever the lease's length.
     poll: Duration,
 }
 
@@ -105,8 +106,8 @@ impl Timing {
             lease,
             renew_every: lease / 3,
             margin: (lease / 3).max(Duration::from_millis(1500).min(lease / 2)),
-            retry: (lease / 10).max(Duration::from_millis(50)),
-            poll: lease / 4,
+            retry: (lease / 10).clamp(Duration::from_millis(50), Duration::from_millis(500)),
+            poll: (lease / 4).min(Duration::from_secs(1)),
         }
     }
 }

@@ -65,7 +65,7 @@ pub(super) struct Cadence {
 
 impl Cadence {
     pub fn of(lease: Duration) -> Self {
-        let heartbeat = lease / 4;
+        let heartbeat = (lease / 4).min(Duration::from_secs(2));
         Cadence {
             heartbeat,
             stale_after: lease + lease / 2,
