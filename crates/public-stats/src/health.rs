@@ -6,6 +6,11 @@
 //! still serve the last known numbers, marked stale, and accept callbacks for later delivery. The
 //! degradation is in the body instead: whether the notification stream is connected, since when
 //! it is down, how old the data is.
+//!
+//! In clustered mode the body also says whether this instance is the leader (holds the Genesys
+//! stream) and whether Redis is reachable, since when not. A Redis outage is a degradation too,
+//! not a reason to leave the load balancer: every instance keeps serving its last known
+//! numbers, marked stale, and keeps its WebSocket clients.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -18,6 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::cluster::Cluster;
 use crate::stats::{Freshness, LiveStats};
 
 /// Where the service is in its life, as `/readyz` reports it. Cheap to clone.
@@ -66,6 +72,7 @@ pub fn router<S>() -> Router<S>
 where
     LiveStats: FromRef<S>,
     Readiness: FromRef<S>,
+    Option<Cluster>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
@@ -82,10 +89,26 @@ where
 struct ReadyBody {
     ready: bool,
     phase: Phase,
-    /// Serving, but from stale data: the notification stream is down.
+    /// Serving, but from stale data (the notification stream is down), or, clustered, without
+    /// Redis.
     degraded: bool,
     stream: StreamHealth,
     data: DataHealth,
+    /// Clustered mode only: this instance holds the leader lease and the Genesys stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<bool>,
+    /// Clustered mode only: the link to Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<RedisHealth>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RedisHealth {
+    reachable: bool,
+    /// Since when Redis has been out of reach (`null` while reachable).
+    #[serde(with = "time::serde::rfc3339::option")]
+    down_since: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize)]
@@ -110,6 +133,7 @@ struct DataHealth {
 async fn ready(
     State(readiness): State<Readiness>,
     State(live): State<LiveStats>,
+    State(cluster): State<Option<Cluster>>,
 ) -> (StatusCode, Json<ReadyBody>) {
     let phase = readiness.phase();
     let ready = phase == Phase::Serving;
@@ -143,12 +167,18 @@ async fn ready(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let redis = cluster.map(|cluster| RedisHealth {
+        reachable: cluster.is_reachable(),
+        down_since: cluster.unreachable_since(),
+    });
     let body = ReadyBody {
         ready,
         phase,
-        degraded: !stream.connected,
+        degraded: !stream.connected || redis.as_ref().is_some_and(|redis| !redis.reachable),
         stream,
         data,
+        leader: live.is_leader(),
+        redis,
     };
     (status, Json(body))
 }

@@ -42,7 +42,7 @@ use crate::stats::{MediaCounts, ObservationsView, StatsBody};
     components(schemas(
         QueueList, PublicQueueInfo, StatsBody, ObservationsView, MediaCounts, StatsKey,
         MediaType, CallbackRequest, RoutingDataRequest, ReceiptBody, Problem, InvalidParam,
-        Health, Readiness, StreamHealth, DataHealth
+        Health, Readiness, StreamHealth, DataHealth, RedisHealth
     )),
     tags(
         (name = "statistics", description = "Queue statistics, polled or pushed"),
@@ -135,10 +135,28 @@ struct Readiness {
     ready: bool,
     #[schema(pattern = "^(starting|serving|stopping)$")]
     phase: String,
-    /// Serving, but from stale data: the notification stream is down.
+    /// Serving, but from stale data (the notification stream is down), or, clustered, without
+    /// Redis.
     degraded: bool,
     stream: StreamHealth,
     data: DataHealth,
+    /// Clustered mode (`REDIS_URL`) only: this instance holds the leader lease, and with it the
+    /// deployment's one Genesys notification stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<bool>,
+    /// Clustered mode only: the link to Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<RedisHealth>,
+}
+
+/// The link to Redis, as `/readyz` reports it in clustered mode.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RedisHealth {
+    reachable: bool,
+    /// Since when Redis has been out of reach (`null` while reachable).
+    #[schema(format = DateTime)]
+    down_since: Option<String>,
 }
 
 /// The Genesys notification stream, as `/readyz` reports it.
@@ -287,7 +305,8 @@ fn callback_status() {}
 fn healthz() {}
 
 /// Readiness: 200 from the moment the port serves until shutdown begins, also while Genesys is
-/// unreachable (the body then says `degraded`); 503 before and after.
+/// unreachable and, in clustered mode, while Redis is (the body then says `degraded`); 503
+/// before and after.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Serving (see `degraded`)", body = Readiness),

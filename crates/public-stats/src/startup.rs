@@ -17,6 +17,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use genesys::notifications::stream::StreamConfig;
 use genesys::{ClientConfig, GenesysClient};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -109,7 +110,17 @@ impl Application {
         };
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let live = LiveStats::start(client.clone(), queues.ids(), shutdown.clone(), &tasks);
+        let live = match &cluster {
+            Some(cluster) => LiveStats::start_clustered(
+                client.clone(),
+                queues.ids(),
+                StreamConfig::default(),
+                cluster.clone(),
+                shutdown.clone(),
+                &tasks,
+            ),
+            None => LiveStats::start(client.clone(), queues.ids(), shutdown.clone(), &tasks),
+        };
         let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute);
         let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
         let callbacks = start_callbacks(&settings, client, &shutdown, &tasks).await?;

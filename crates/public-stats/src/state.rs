@@ -96,6 +96,12 @@ impl FromRef<AppState> for Readiness {
     }
 }
 
+impl FromRef<AppState> for Option<Cluster> {
+    fn from_ref(state: &AppState) -> Self {
+        state.cluster.clone()
+    }
+}
+
 impl FromRef<AppState> for CallbackDesk {
     fn from_ref(state: &AppState) -> Self {
         state.callbacks.clone()

@@ -7,12 +7,15 @@
 //! Without `REDIS_URL` none of this runs: one instance keeps everything in its own process and
 //! its SQLite file, with nothing else to operate. This module decides nothing about visitors.
 
+pub mod lease;
+
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// How long one Redis command may take before it counts as failed: the shared parts then act as
@@ -100,6 +103,8 @@ struct Inner {
     lease: Duration,
     /// The last command reached Redis (set by every shared part after each command).
     reachable: AtomicBool,
+    /// Since when Redis has been out of reach (`None` while reachable).
+    down_since: Mutex<Option<OffsetDateTime>>,
 }
 
 impl Cluster {
@@ -122,6 +127,7 @@ impl Cluster {
             instance: Uuid::new_v4().simple().to_string(),
             lease: settings.lease,
             reachable: AtomicBool::new(true),
+            down_since: Mutex::new(None),
         }));
         cluster.record(&Ok::<(), redis::RedisError>(()));
         Ok(cluster)
@@ -175,6 +181,9 @@ impl Cluster {
             metrics::counter!("public_stats_redis_errors_total").increment(1);
         }
         if was != reachable {
+            if let Ok(mut since) = self.0.down_since.lock() {
+                *since = (!reachable).then(OffsetDateTime::now_utc);
+            }
             if reachable {
                 tracing::info!(redis = %self.0.url, "Redis is reachable again");
             } else {
@@ -191,6 +200,21 @@ impl Cluster {
     pub fn is_reachable(&self) -> bool {
         self.0.reachable.load(Ordering::Relaxed)
     }
+
+    /// Since when Redis has been out of reach; `None` while it is reachable.
+    pub fn unreachable_since(&self) -> Option<OffsetDateTime> {
+        if self.is_reachable() {
+            return None;
+        }
+        self.0.down_since.lock().ok().and_then(|since| *since)
+    }
+}
+
+/// The error a shared part records when Redis did not answer within its own deadline (a lease
+/// that must step down in time cannot wait for the client's timeouts), or when a pub/sub
+/// connection ends: counted as unreachable, like a dropped connection.
+pub fn unreachable(what: &'static str) -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::Io, what))
 }
 
 fn manager_config() -> ConnectionManagerConfig {

@@ -5,6 +5,15 @@
 //!
 //! Requests read the current view; they never call Genesys. It is not the EWT (`ewt`), nor the
 //! per-queue feeds (`feed`), nor the sockets (`push`).
+//!
+//! In clustered mode ([`LiveStats::start_clustered`]) the deployment keeps one notification
+//! channel: the instance holding the leader lease runs the stream and writes each change (and a
+//! heartbeat) to Redis (`leader`); every instance, the leader included, builds its view from
+//! Redis (`mirror`, format in `shared`). The view's interface is the same in both modes.
+
+mod leader;
+mod mirror;
+mod shared;
 
 use std::sync::Arc;
 
@@ -22,6 +31,8 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::view::{Freshness, ObservationsView, Stamp};
+use crate::cluster::Cluster;
+use crate::cluster::lease::{Lease, Term};
 
 /// The live observations of the monitored queues. Cheap to clone.
 #[derive(Clone)]
@@ -31,6 +42,8 @@ pub struct LiveStats {
     /// still waiting for its turn to close must not take the closed channel for the end of
     /// the data and close early, with another code.
     _open: Arc<watch::Sender<Arc<LiveView>>>,
+    /// In clustered mode: whether this instance holds the lease (and so the stream).
+    leadership: Option<watch::Receiver<Option<Term>>>,
 }
 
 /// What is known about the monitored queues at one moment. Replaced, never changed.
@@ -48,6 +61,22 @@ pub struct LiveView {
 }
 
 impl LiveView {
+    fn new(queues: Vec<(Uuid, ObservationsView)>, fresh: bool, current_at: Option<Stamp>) -> Self {
+        let mut view = LiveView {
+            queues,
+            fresh,
+            current_at,
+            root_frame: Utf8Bytes::default(),
+        };
+        view.root_frame = root_frame(&view.queues, view.freshness());
+        view
+    }
+
+    /// What clients would see differently: freshness, or the frame (counts, `asOf`).
+    fn same_as(&self, other: &LiveView) -> bool {
+        self.fresh == other.fresh && self.root_frame == other.root_frame
+    }
+
     pub fn observations(&self, queue: Uuid) -> Option<&ObservationsView> {
         self.queues
             .iter()
@@ -101,6 +130,39 @@ impl LiveStats {
         LiveStats {
             view,
             _open: publish,
+            leadership: None,
+        }
+    }
+
+    /// Clustered mode: contends for the leader lease and, while holding it, runs the stream and
+    /// shares what it learns through Redis; the view follows Redis on every instance. Ends at
+    /// `shutdown` (the stream closed first, then the lease released).
+    pub fn start_clustered(
+        client: GenesysClient,
+        queues: Vec<Uuid>,
+        config: StreamConfig,
+        cluster: Cluster,
+        shutdown: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Self {
+        let mirror = mirror::Mirror::new(cluster.clone(), queues.clone());
+        let (publish, view) = watch::channel(Arc::new(Tracker::new(&queues).view(false)));
+        let publish = Arc::new(publish);
+        let lease = Lease::start(cluster.clone(), shared::LEASE_NAME);
+        let leadership = lease.leadership();
+        let leader = leader::Leader {
+            client,
+            queues,
+            config,
+            lease_key: cluster.key(shared::LEASE_NAME),
+            cluster,
+        };
+        tasks.spawn(leader.run(lease, shutdown.clone()));
+        tasks.spawn(mirror.run(Arc::clone(&publish), shutdown));
+        LiveStats {
+            view,
+            _open: publish,
+            leadership: Some(leadership),
         }
     }
 
@@ -117,6 +179,14 @@ impl LiveStats {
     /// Connected with a snapshot behind it. The stream only connects with a valid token.
     pub fn is_connected(&self) -> bool {
         self.view.borrow().fresh
+    }
+
+    /// Clustered mode: whether this instance holds the Genesys stream now; `None` when not
+    /// clustered (the one instance always does).
+    pub fn is_leader(&self) -> Option<bool> {
+        self.leadership
+            .as_ref()
+            .map(|leadership| leadership.borrow().is_some())
     }
 }
 
@@ -140,17 +210,21 @@ async fn follow(
             }
         }
         let connected = *status.borrow_and_update() == StreamStatus::Connected;
-        let view = tracker.view(connected);
-        metrics::gauge!("public_stats_live_fresh").set(if view.fresh { 1.0 } else { 0.0 });
-        publish.send_if_modified(|current| {
-            let visible = current.fresh != view.fresh || current.root_frame != view.root_frame;
-            *current = Arc::new(view);
-            visible
-        });
+        publish_view(&publish, tracker.view(connected));
     }
     publish.send_replace(Arc::new(tracker.view(false)));
     // Shutdown waits for this task: the notification socket must be closed before it ends.
     stream.stop().await;
+}
+
+/// Publishes `view`, waking subscribers only for a visible change.
+fn publish_view(publish: &watch::Sender<Arc<LiveView>>, view: LiveView) {
+    metrics::gauge!("public_stats_live_fresh").set(if view.fresh { 1.0 } else { 0.0 });
+    publish.send_if_modified(|current| {
+        let visible = !current.same_as(&view);
+        *current = Arc::new(view);
+        visible
+    });
 }
 
 /// The consumer's state between events.
@@ -216,14 +290,7 @@ impl Tracker {
             .iter()
             .map(|q| (q.queue_id, ObservationsView::of(q)))
             .collect();
-        let mut view = LiveView {
-            queues,
-            fresh,
-            current_at: self.current_at,
-            root_frame: Utf8Bytes::default(),
-        };
-        view.root_frame = root_frame(&view.queues, view.freshness());
-        view
+        LiveView::new(queues, fresh, self.current_at)
     }
 }
 

@@ -5,10 +5,10 @@
 //! It decides the public shape and nothing else: which counts are read comes from
 //! `genesys::QueueObservations`, and when data is stale is decided by `live` and `ewt`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use genesys::QueueObservations;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The media types of the seed's `observations` object, as analytics names (the same words).
@@ -24,7 +24,8 @@ pub const SEED_MEDIA_TYPES: [&str; 8] = [
 ];
 
 /// `observations` exactly as the seed's service answered it (field order as in its README).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// Read back too: in clustered mode it is what instances share through Redis.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservationsView {
     /// On-queue users whose routing status is IDLE: free to take an interaction now.
@@ -43,7 +44,7 @@ pub struct ObservationsView {
 }
 
 /// Interactions of one media type: being handled, and waiting for an agent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaCounts {
     pub interacting: u64,
     pub waiting: u64,
@@ -82,6 +83,16 @@ impl Stamp {
         Stamp {
             at: Instant::now(),
             utc: OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// A moment `age` ago, known elsewhere as `utc` (another instance's clock): ages are then
+    /// counted on this instance's monotonic clock.
+    pub fn ago(age: Duration, utc: OffsetDateTime) -> Self {
+        let now = Instant::now();
+        Stamp {
+            at: now.checked_sub(age).unwrap_or(now),
+            utc,
         }
     }
 

@@ -115,7 +115,7 @@ fn validator(spec: &Value, path: &str, method: &str, status: u16) -> jsonschema:
     jsonschema::draft202012::new(&root).expect("a valid schema")
 }
 
-fn assert_matches(spec: &Value, path: &str, method: &str, status: u16, body: &Value) {
+pub(crate) fn assert_matches(spec: &Value, path: &str, method: &str, status: u16, body: &Value) {
     let validator = validator(spec, path, method, status);
     let errors: Vec<String> = validator
         .iter_errors(body)
