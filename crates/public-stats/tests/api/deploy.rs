@@ -4,8 +4,9 @@
 //! shutdown time, a durable Redis); and every metric the Grafana dashboard queries, with the labels
 //! it groups by, is one the service exports after real traffic — in embedded and clustered mode.
 //!
-//! Without network or cluster tools, nothing here asks Kubernetes, Docker, HAProxy or Grafana
-//! whether they accept the files; what is checked is what this repository decides.
+//! The Kubernetes manifests are also checked against Kubernetes's own API schemas, strictly (the
+//! `kubernetes-validate` tool from PyPI, in a virtual environment under `target/`). Without a
+//! cluster, Docker, HAProxy or Grafana here, nothing asks those whether they accept their files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -396,6 +397,71 @@ fn the_kubernetes_example_holds_together_and_sets_only_settings_the_binary_accep
         pod_labels,
         "the PodDisruptionBudget",
     );
+}
+
+/// Kubernetes's own schemas (as `kubernetes-validate` bundles them, strict: an unknown field is an
+/// error), for the oldest version the example is written for (the `preStop` sleep needs 1.30) and
+/// the newest the validator knows.
+const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.30.0", "1.37.0"];
+
+#[test]
+fn the_kubernetes_manifests_match_kubernetes_s_schemas() {
+    let validate = python_tool(KUBERNETES_VALIDATE, "kubernetes-validate");
+    let dir = deploy_dir().join("kubernetes");
+    let manifests: Vec<PathBuf> = files_under(&dir, &[".yaml"])
+        .into_iter()
+        .filter(|path| !path.ends_with("kustomization.yaml"))
+        .collect();
+    for version in KUBERNETES_VERSIONS {
+        let output = std::process::Command::new(&validate)
+            .args(["--strict", "--kubernetes-version", version])
+            .args(&manifests)
+            .output()
+            .expect("kubernetes-validate runs");
+        assert!(
+            output.status.success(),
+            "Kubernetes {version} would refuse the example:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// A command-line tool from PyPI, pinned by `requirement`, in a virtual environment under
+/// `target/` made when missing or when the pin changed.
+fn python_tool(requirement: &str, tool: &str) -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-check-venv");
+    let bin = venv.join("bin");
+    // Written last, so a half-finished install is never taken for a finished one.
+    let installed = venv.join("installed-requirement.txt");
+    if std::fs::read_to_string(&installed).ok().as_deref() == Some(requirement) {
+        return bin.join(tool);
+    }
+    for command in [
+        std::process::Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
+        std::process::Command::new(bin.join("python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ]),
+    ] {
+        let output = command
+            .output()
+            .unwrap_or_else(|error| panic!("{command:?} could not start: {error}"));
+        assert!(
+            output.status.success(),
+            "{command:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    std::fs::write(&installed, requirement).expect("the venv is writable");
+    bin.join(tool)
 }
 
 /// Every write on disk before Redis answers, and nothing evicted.
