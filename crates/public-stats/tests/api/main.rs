@@ -17,6 +17,7 @@ mod config;
 mod connected;
 mod cors;
 mod crash;
+mod deploy;
 mod errors;
 mod ewt_budget;
 mod headers;
