@@ -12,10 +12,12 @@
 //!
 //! Not here: CORS and `Origin` checks (router layers).
 
+pub mod backend;
 pub mod limits;
 pub mod phone;
 pub mod relay;
 pub mod request;
+pub mod shared;
 pub mod store;
 pub mod validate;
 
@@ -32,25 +34,28 @@ use axum::{Json, Router};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use backend::CallbackBackend;
 pub use limits::CallbackLimits;
 pub use relay::{Relay, RelayWaker};
 pub use request::CallbackRequest;
+pub use shared::SharedStore;
 pub use store::CallbackStore;
 pub use validate::{CallbackRules, ValidCallback};
 
 use crate::client_address::TrustedProxies;
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
-use store::{AcceptError, IdempotencyRecord, NewCallback, Receipt, Status};
+use backend::{BackendError, NotStored, Stored};
+use store::{IdempotencyRecord, IdempotentReplay, NewCallback, Receipt, Status};
 
-/// Where callback requests are accepted: the store, the rules and limits they are held to, and
-/// the relay's doorbell. One type with a narrow interface (`accept`, `receipt`), so a store
-/// shared by several instances can stand behind it. Cheap to clone.
+/// Where callback requests are accepted: the store (this instance's, or the deployment's in
+/// clustered mode), the rules and limits they are held to, and the relay's doorbell. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct CallbackDesk(Arc<DeskParts>);
 
 pub struct DeskParts {
-    pub store: CallbackStore,
+    pub store: CallbackBackend,
     pub rules: CallbackRules,
     pub limits: CallbackLimits,
     pub proxies: TrustedProxies,
@@ -61,7 +66,7 @@ pub struct DeskParts {
 
 impl CallbackDesk {
     pub fn new(
-        store: CallbackStore,
+        store: CallbackBackend,
         rules: CallbackRules,
         limits: CallbackLimits,
         proxies: TrustedProxies,
@@ -189,9 +194,7 @@ async fn create(
         return Ok(replay);
     }
     let callback = ValidCallback::new(request, &queues, &desk.0.rules, now)?;
-    let receipt = store(&desk, &callback, peer, &headers, key, digest, now).await?;
-    desk.0.relay.wake();
-    Ok(accepted(&receipt))
+    store(&desk, &callback, peer, &headers, key, digest, now).await
 }
 
 /// The answer an earlier request with `key` got, if there was one with the same body; 422 if
@@ -203,15 +206,22 @@ async fn replay(
     now: OffsetDateTime,
 ) -> Result<Option<Response>, ApiError> {
     match desk.0.store.idempotent(key, now).await.map_err(storage)? {
-        Some(earlier) if earlier.body_digest == digest => {
-            request_counted("replayed", "none");
-            Ok(Some(accepted(&earlier.receipt)))
-        }
-        Some(_) => Err(ApiError::IdempotencyKeyReused),
+        Some(earlier) => replayed(&earlier, digest).map(Some),
         None => Ok(None),
     }
 }
 
+/// The earlier request's answer when the body is the same; 422 when it differs.
+fn replayed(earlier: &IdempotentReplay, digest: &str) -> Result<Response, ApiError> {
+    if earlier.body_digest != digest {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    request_counted("replayed", "none");
+    Ok(accepted(&earlier.receipt))
+}
+
+/// Stores the request and answers 202 with its receipt (or, when another instance stored the
+/// same `Idempotency-Key` first, with that one's answer).
 async fn store(
     desk: &CallbackDesk,
     callback: &ValidCallback,
@@ -220,7 +230,7 @@ async fn store(
     key: Option<String>,
     body_digest: String,
     now: OffsetDateTime,
-) -> Result<Receipt, ApiError> {
+) -> Result<Response, ApiError> {
     let new = NewCallback {
         queue: callback.queue,
         numbers: callback.numbers.clone(),
@@ -229,24 +239,32 @@ async fn store(
         country_code: callback.country_code.clone(),
         client_address: desk.0.proxies.client_address(peer, headers).to_string(),
     };
-    let record = key.map(|key| IdempotencyRecord { key, body_digest });
-    let id = desk
+    let record = key.map(|key| IdempotencyRecord {
+        key,
+        body_digest: body_digest.clone(),
+    });
+    let stored = desk
         .0
         .store
         .accept(&new, &desk.0.limits, record.as_ref(), now)
         .await
         .map_err(|error| match error {
-            AcceptError::Refused(refusal) => ApiError::from(refusal),
-            AcceptError::Store(error) => storage(error),
+            NotStored::Refused(refusal) => ApiError::from(refusal),
+            NotStored::Unavailable(error) => storage(error),
         })?;
+    let id = match stored {
+        Stored::New(id) => id,
+        Stored::Earlier(earlier) => return replayed(&earlier, &body_digest),
+    };
     tracing::info!(%id, queue = %callback.queue, number = %callback.number_hint(),
         "callback request accepted");
     request_counted("accepted", "none");
-    Ok(Receipt {
+    desk.0.relay.wake();
+    Ok(accepted(&Receipt {
         id,
         status: Status::Pending,
         number_hint: phone::last_two_digits(&new.numbers[0]),
-    })
+    }))
 }
 
 /// `GET /api/callback/{id}`.
@@ -310,11 +328,20 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// The store failed: the request was not accepted, and the visitor may try again.
-fn storage(error: store::StoreError) -> ApiError {
+/// The store failed: the request was not accepted, and the visitor may try again. The shared
+/// store says when (Redis is typically back within seconds: a restart, a failover).
+fn storage(error: BackendError) -> ApiError {
     tracing::error!(%error, "callback store unavailable");
-    ApiError::UpstreamUnavailable
+    match error {
+        BackendError::Local(_) => ApiError::UpstreamUnavailable,
+        BackendError::Shared(_) => ApiError::CallbackStoreUnavailable {
+            retry_after: SHARED_STORE_RETRY_AFTER,
+        },
+    }
 }
+
+/// What a visitor is told to wait when the shared store (Redis) does not answer.
+const SHARED_STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -325,7 +352,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CallbackStore::open(dir.path()).await.unwrap();
         let desk = CallbackDesk::new(
-            store,
+            CallbackBackend::Local(store),
             CallbackRules::default(),
             CallbackLimits::default(),
             TrustedProxies::default(),

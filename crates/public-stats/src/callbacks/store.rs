@@ -73,13 +73,18 @@ impl Status {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, StoreError> {
+    /// The status stored as `text`, if it is one.
+    pub fn named(text: &str) -> Option<Self> {
         match text {
-            "pending" => Ok(Status::Pending),
-            "created" => Ok(Status::Created),
-            "failed" => Ok(Status::Failed),
-            other => Err(StoreError::Corrupt(format!("status {other:?}"))),
+            "pending" => Some(Status::Pending),
+            "created" => Some(Status::Created),
+            "failed" => Some(Status::Failed),
+            _ => None,
         }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        Self::named(text).ok_or_else(|| StoreError::Corrupt(format!("status {text:?}")))
     }
 }
 
@@ -109,6 +114,9 @@ pub struct DueJob {
     pub accepted_at: OffsetDateTime,
     pub attempts: u32,
     pub number_hint: String,
+    /// In clustered mode, the token of this instance's claim on the job: recording an outcome
+    /// with a claim another instance has since taken over changes nothing. `None` here.
+    pub claim: Option<String>,
 }
 
 /// Why a request was not stored.
@@ -383,6 +391,7 @@ fn due_job(row: &sqlx::sqlite::SqliteRow) -> Result<DueJob, StoreError> {
         accepted_at: from_unix_ms(row.try_get(6)?),
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         number_hint: row.try_get(8)?,
+        claim: None,
     })
 }
 
