@@ -229,7 +229,7 @@ fn ewt_share(client: &ClientConfig) -> u32 {
 
 /// Opens the callback store and starts the relay that delivers what it holds (also what an
 /// earlier run accepted and did not deliver). In clustered mode the store is Redis, shared with
-/// the other instances, and `DATA_DIR` holds no callbacks.
+/// the other instances; what this instance accepted in `DATA_DIR` before it is still delivered.
 async fn start_callbacks(
     settings: &Settings,
     client: GenesysClient,
@@ -242,12 +242,24 @@ async fn start_callbacks(
         Some(cluster) => CallbackBackend::Shared(SharedStore::new(cluster.clone())),
         None => CallbackBackend::Local(CallbackStore::open(&settings.data_dir).await?),
     };
+    let max_age = settings.callback_limits.pending_window;
+    if cluster.is_some()
+        && let Some(earlier) = CallbackStore::open_if_pending(&settings.data_dir).await?
+    {
+        let relay = Relay {
+            store: CallbackBackend::Local(earlier),
+            client: client.clone(),
+            waker: RelayWaker::default(),
+            max_age,
+        };
+        tasks.spawn(relay.run(shutdown.clone()));
+    }
     let waker = RelayWaker::default();
     let relay = Relay {
         store: store.clone(),
         client,
         waker: waker.clone(),
-        max_age: settings.callback_limits.pending_window,
+        max_age,
     };
     tasks.spawn(relay.run(shutdown.clone()));
     Ok(CallbackDesk::new(

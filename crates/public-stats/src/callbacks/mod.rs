@@ -4,11 +4,41 @@
 //!
 //! Accept, then deliver: a request is [`request`]-parsed (HTTP → the visitor's input), checked
 //! ([`validate`], with the phone rules of [`phone`]), counted against the abuse [`limits`], and
-//! stored with its delivery job and idempotency record in one transaction ([`store`], SQLite in
-//! `DATA_DIR`) before the visitor hears `202 Accepted` with a receipt id. Only then does the
-//! [`relay`] hand it to Genesys, retrying until it is created or too old. Nothing accepted is lost
-//! to a crash, an outage or a restart; every refusal is a problem body made before anything is
-//! stored. Pages written for the seed treat any 2xx as success, so 202 keeps them working.
+//! stored with its delivery job and idempotency record in one step ([`store`], SQLite in
+//! `DATA_DIR`; [`shared`], Redis, in clustered mode; both behind [`backend`]) before the visitor
+//! hears `202 Accepted` with a receipt id. Only then does the [`relay`] hand it to Genesys,
+//! retrying until it is created or too old. Nothing accepted is lost to a crash, an outage or a
+//! restart; every refusal is a problem body made before anything is stored. Pages written for the
+//! seed treat any 2xx as success, so 202 keeps them working.
+//!
+//! # Clustered mode: callbacks
+//!
+//! With `REDIS_URL`, every instance keeps callbacks in the same Redis ([`shared`]) instead of its
+//! own file, so a deployment behind a load balancer behaves as one service:
+//!
+//! - **Limits hold for the deployment.** Per number, per address (hourly, daily, distinct
+//!   numbers), pending per queue and the daily total are counted in Redis by the script that
+//!   stores the request, atomically: a visitor who reaches three instances still gets one quota,
+//!   and requests racing through several instances cannot all slip under a limit. The answers are
+//!   today's: 202 with the same receipt, 409 with the pending request's id, 429 with
+//!   `Retry-After`, 503 when a queue or the day is full.
+//! - **An `Idempotency-Key` holds for the deployment.** A retry that reaches another instance gets
+//!   the first answer (same receipt); two copies racing through two instances store one request.
+//! - **Delivery survives the instance.** Any instance's relay takes due jobs from Redis by
+//!   claiming them for a lease (`LEADER_LEASE_SECONDS`), renewed while the send is in flight.
+//!   When the instance that accepted a request dies, the lease lapses and another instance
+//!   delivers it: once, carrying the same `data.outboxId`, unless the dead instance had already
+//!   sent it and died before recording it (the one duplicate any outbox can make).
+//! - **Redis unreachable: refuse, do not guess.** `POST /api/callback` answers 503 with
+//!   `Retry-After` and a `callback-store-unavailable` problem, because a request that is not
+//!   durably stored must not be acknowledged; the relay pauses and resumes by itself when Redis is
+//!   back. Nothing panics and nothing is kept in memory meanwhile.
+//! - **"Accepted" means "durably stored" only with a durable Redis**: AOF with
+//!   `appendfsync always`, and `maxmemory-policy noeviction`. With `appendfsync everysec` a Redis
+//!   crash can lose up to the last second of acceptances; with RDB snapshots only, everything since
+//!   the last snapshot. `deploy/REDIS-DURABILITY.md` has the settings and the reasons.
+//! - What an instance accepted alone, in its `DATA_DIR`, before it joined a cluster is still
+//!   delivered by that instance (its receipts are not in Redis, so their status reads 404).
 //!
 //! Not here: CORS and `Origin` checks (router layers).
 

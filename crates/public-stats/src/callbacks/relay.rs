@@ -8,8 +8,15 @@
 //! job's id in `data.outboxId`, so the one duplicate a crash can cause (sent, then killed before
 //! recording it) is recognisable on the agent's side.
 //!
+//! In clustered mode every instance runs a relay on the shared store: a job is claimed before it
+//! is sent and the claim renewed while the send is in flight (`shared`), so one instance sends it
+//! and another takes over only when that one stops renewing (it died). A creation is recorded
+//! even when the store is down for a while (retried until it is): a job left pending would be
+//! sent again. When the store cannot be read, delivery pauses and resumes by itself.
+//!
 //! On shutdown the send in flight finishes and is recorded; what is pending stays pending for the
-//! next start. It is not where requests are accepted (`mod.rs`) or limits counted (`limits`).
+//! next start (or, in clustered mode, for the other instances). It is not where requests are
+//! accepted (`mod.rs`) or limits counted (`limits`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -161,6 +161,22 @@ impl CallbackStore {
         Ok(CallbackStore { pool })
     }
 
+    /// The store in `dir`, if a file is there with requests still to deliver: what this instance
+    /// accepted before it joined a cluster, which the shared store knows nothing of.
+    pub async fn open_if_pending(dir: &Path) -> Result<Option<Self>, StoreError> {
+        if !dir.join(DATABASE_FILE).exists() {
+            return Ok(None);
+        }
+        let store = Self::open(dir).await?;
+        let pending = store.pending_count().await?;
+        if pending == 0 {
+            return Ok(None);
+        }
+        tracing::warn!(pending, dir = %dir.display(),
+            "callbacks accepted before clustered mode wait in DATA_DIR; this instance delivers them");
+        Ok(Some(store))
+    }
+
     /// Checks the limits and, if none is reached, stores the request, its job and its
     /// idempotency record in one transaction. Returns the new request's id.
     pub async fn accept(

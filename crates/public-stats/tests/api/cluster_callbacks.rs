@@ -72,9 +72,19 @@ impl Deployment {
 
     /// An instance in this process.
     async fn instance(&self, extra: &[&str]) -> Instance {
+        self.start_in_process(self.env(extra)).await
+    }
+
+    /// An instance in this process, without `REDIS_URL`: alone, on its SQLite file.
+    async fn alone(&self, extra: &[&str]) -> Instance {
+        let mut env = self.env(extra);
+        env.retain(|(name, _)| name != "REDIS_URL" && name != "LEADER_LEASE_SECONDS");
+        self.start_in_process(env).await
+    }
+
+    async fn start_in_process(&self, env: Vec<(String, String)>) -> Instance {
         // The same settings as the binary gets, as flags (`--redis-url` for `REDIS_URL`).
-        let flags: Vec<String> = self
-            .env(extra)
+        let flags: Vec<String> = env
             .into_iter()
             .flat_map(|(name, value)| [format!("--{}", flag_for(&name)), value])
             .collect();
@@ -515,4 +525,23 @@ async fn with_redis_down_callbacks_are_refused_and_what_it_kept_is_delivered_whe
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(callbacks, 2);
+}
+
+#[tokio::test]
+async fn what_an_instance_accepted_alone_is_delivered_once_it_joins_a_cluster() {
+    let deployment = Deployment::start().await;
+    deployment.fail_creations(json!({ "status": 503 })).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let data = data_dir.path().to_string_lossy().into_owned();
+    let alone = deployment.alone(&["DATA_DIR", &data]).await;
+    let id = deployment
+        .post(&alone.base(), &body_for(3501), None)
+        .await
+        .accepted();
+    drop(alone);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let _clustered = deployment.instance(&["DATA_DIR", &data]).await;
+    deployment.recover().await;
+    assert_eq!(deployment.created_settled(&id).await, 1);
 }
