@@ -28,7 +28,9 @@
 //!   claiming them for a lease (`LEADER_LEASE_SECONDS`), renewed while the send is in flight.
 //!   When the instance that accepted a request dies, the lease lapses and another instance
 //!   delivers it: once, carrying the same `data.outboxId`, unless the dead instance had already
-//!   sent it and died before recording it (the one duplicate any outbox can make).
+//!   sent it and died before recording it (the one duplicate any outbox can make). Leases are
+//!   written in each instance's clock, so the instances' clocks must agree (NTP) to well within a
+//!   third of the lease.
 //! - **Redis unreachable: refuse, do not guess.** `POST /api/callback` answers 503 with
 //!   `Retry-After` and a `callback-store-unavailable` problem, because a request that is not
 //!   durably stored must not be acknowledged; the relay pauses and resumes by itself when Redis is
