@@ -62,8 +62,10 @@ impl Deployment {
             ("PURECLOUD_BASE_URL".into(), self.sim.base_url()),
             ("PURECLOUD_MONITORED_QUEUES".into(), queues),
             ("REDIS_URL".into(), self.redis.url()),
-            ("LEADER_LEASE_SECONDS".into(), LEASE_SECONDS.into()),
         ];
+        if !extra.contains(&"LEADER_LEASE_SECONDS") {
+            env.push(("LEADER_LEASE_SECONDS".into(), LEASE_SECONDS.into()));
+        }
         for pair in ROOMY.chunks(2).chain(extra.chunks(2)) {
             env.push((pair[0].into(), pair[1].into()));
         }
@@ -377,7 +379,8 @@ async fn a_send_in_flight_when_its_instance_dies_is_taken_over_when_the_lease_la
     let deployment = Deployment::start().await;
     // Genesys takes the request and never answers: the instance dies with its send in flight.
     deployment.fail_creations(json!({ "hang": true })).await;
-    let mut doomed = deployment.process(&[]).await;
+    // A lease long enough that a loaded machine's pauses do not make renewals late.
+    let mut doomed = deployment.process(&["LEADER_LEASE_SECONDS", "5"]).await;
     let id = deployment
         .post(&doomed.base, &body_for(3102), None)
         .await
@@ -389,8 +392,10 @@ async fn a_send_in_flight_when_its_instance_dies_is_taken_over_when_the_lease_la
     }
     // Another instance joins once the job is held. The holder renews its claim while the send is
     // in flight, well past one lease: the other sends nothing meanwhile.
+    // (Past the lease, before the binary's own 10 s request timeout.)
+    let sent = tokio::time::Instant::now();
     let survivor = deployment.instance(&[]).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep_until(sent + Duration::from_secs(6)).await;
     assert_eq!(deployment.attempts().await, 1, "sent twice while in flight");
     doomed.kill_9();
     deployment.recover().await;
