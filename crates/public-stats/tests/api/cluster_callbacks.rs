@@ -550,3 +550,113 @@ async fn what_an_instance_accepted_alone_is_delivered_once_it_joins_a_cluster() 
     deployment.recover().await;
     assert_eq!(deployment.created_settled(&id).await, 1);
 }
+
+/// Visitors keep posting to whichever instances are up while, again and again, one of two
+/// instances is killed with SIGKILL at a random moment and started again. In the end every
+/// request answered 202 is created, and at most one duplicate per kill (sent, then killed before
+/// recording it), each carrying its job id. `CLUSTER_CRASH_CYCLES` (default 3) sets the kills.
+#[tokio::test]
+async fn random_kills_of_clustered_instances_lose_no_accepted_callback() {
+    let cycles: usize = std::env::var("CLUSTER_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let roomy = [
+        "CALLBACK_PER_NUMBER_DAILY",
+        "1000000",
+        "CALLBACK_MAX_PENDING_PER_QUEUE",
+        "1000000",
+        "CALLBACK_DAILY_LIMIT",
+        "1000000",
+    ];
+    let deployment = std::sync::Arc::new(Deployment::start().await);
+    let mut processes = vec![
+        deployment.process(&roomy).await,
+        deployment.process(&roomy).await,
+    ];
+    let bases = std::sync::Arc::new(std::sync::Mutex::new(
+        processes.iter().map(|p| p.base.clone()).collect::<Vec<_>>(),
+    ));
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = CancellationToken::new();
+    let poster = {
+        let (deployment, bases, accepted, stop) = (
+            deployment.clone(),
+            bases.clone(),
+            accepted.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut n: u16 = 0;
+            while !stop.is_cancelled() {
+                n += 1;
+                let base = {
+                    let bases = bases.lock().unwrap();
+                    bases[usize::from(n) % bases.len()].clone()
+                };
+                let body = body_for(4000 + n);
+                let request = deployment
+                    .http
+                    .post(format!("{base}/api/callback"))
+                    .json(&body)
+                    .send()
+                    .await;
+                // A refused connection or a lost answer is the kill: the request may or may not
+                // have been stored, and counts for nothing either way.
+                if let Ok(response) = request {
+                    let answer = Answer::read(response).await;
+                    assert_eq!(answer.status, 202, "refused: {}", answer.body);
+                    if let Some(id) = answer.body["id"].as_str() {
+                        accepted.lock().unwrap().push(id.to_owned());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    for _ in 0..cycles {
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(200..1500))).await;
+        let victim = fastrand::usize(0..processes.len());
+        processes[victim].kill_9();
+        let restarted = deployment.process(&roomy).await;
+        bases.lock().unwrap()[victim] = restarted.base.clone();
+        processes[victim] = restarted;
+    }
+    stop.cancel();
+    poster.await.unwrap();
+
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(!accepted.is_empty(), "the run accepted callbacks");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let created = loop {
+        let log = deployment.log().await;
+        let mut created = std::collections::HashMap::<String, usize>::new();
+        for body in log["callbacks"].as_array().into_iter().flatten() {
+            if let Some(id) = body["data"]["outboxId"].as_str() {
+                *created.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+        if accepted.iter().all(|id| created.contains_key(id))
+            || tokio::time::Instant::now() > deadline
+        {
+            break created;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let lost: Vec<&String> = accepted
+        .iter()
+        .filter(|id| !created.contains_key(*id))
+        .collect();
+    let duplicates: usize = created.values().map(|n| n - 1).sum();
+    println!(
+        "clustered crash run: {cycles} kills, {} accepted, {} created, {} lost, {duplicates} duplicates",
+        accepted.len(),
+        created.values().sum::<usize>(),
+        lost.len()
+    );
+    assert!(lost.is_empty(), "accepted but never created: {lost:?}");
+    assert!(
+        duplicates <= cycles,
+        "{duplicates} duplicates in {cycles} kills"
+    );
+}
