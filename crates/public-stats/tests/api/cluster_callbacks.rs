@@ -570,7 +570,7 @@ async fn random_kills_of_clustered_instances_lose_no_accepted_callback() {
         "1000000",
     ];
     let deployment = std::sync::Arc::new(Deployment::start().await);
-    let mut processes = vec![
+    let mut processes = [
         deployment.process(&roomy).await,
         deployment.process(&roomy).await,
     ];
