@@ -282,7 +282,8 @@ fn root() {}
             body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this number or from this address; \
             see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Callback capacity used up, or the store is unavailable",
+        (status = 503, description = "Callback capacity used up, or the store is unavailable \
+            (with `Retry-After` when it is the store the instances share)",
             body = Problem, content_type = "application/problem+json"),
     ))]
 fn create_callback() {}

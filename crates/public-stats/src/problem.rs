@@ -76,6 +76,13 @@ pub enum ApiError {
     /// A queue's or the org's callback capacity is used up.
     #[error("we cannot take more callback requests right now; please try again later")]
     CallbacksUnavailable,
+    /// The store shared by the service's instances cannot be reached: nothing was stored. The
+    /// answer carries `Retry-After`.
+    #[error(
+        "callback requests cannot be taken right now; please try again in {} seconds",
+        retry_after_secs(*.retry_after)
+    )]
+    CallbackStoreUnavailable { retry_after: std::time::Duration },
     #[error("`Idempotency-Key` must be 1 to 255 visible ASCII characters, such as a UUID")]
     IdempotencyKeyInvalid,
     #[error("a request with this `Idempotency-Key` is still being processed; retry shortly")]
@@ -112,6 +119,7 @@ impl ApiError {
             ApiError::UpstreamUnavailable
             | ApiError::UpstreamBusy { .. }
             | ApiError::CallbacksUnavailable
+            | ApiError::CallbackStoreUnavailable { .. }
             | ApiError::SocketsUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManySockets(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CallbackAlreadyPending { .. } | ApiError::IdempotencyKeyInUse => {
@@ -146,6 +154,7 @@ impl ApiError {
             ApiError::CallbackAlreadyPending { .. } => "callback-pending",
             ApiError::TooManyCallbacks { .. } => "too-many-callbacks",
             ApiError::CallbacksUnavailable => "callbacks-unavailable",
+            ApiError::CallbackStoreUnavailable { .. } => "callback-store-unavailable",
             ApiError::IdempotencyKeyInvalid => "bad-idempotency-key",
             ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
@@ -174,6 +183,7 @@ impl ApiError {
             ApiError::CallbackAlreadyPending { .. } => "Callback already pending",
             ApiError::TooManyCallbacks { .. } => "Too many callback requests",
             ApiError::CallbacksUnavailable => "Callbacks unavailable",
+            ApiError::CallbackStoreUnavailable { .. } => "Callbacks temporarily unavailable",
             ApiError::IdempotencyKeyInvalid => "Invalid Idempotency-Key",
             ApiError::IdempotencyKeyInUse => "Request in progress",
             ApiError::IdempotencyKeyReused => "Idempotency-Key reused",
@@ -249,7 +259,10 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::UpstreamBusy { retry_after }
             | ApiError::TooManyConnections { retry_after }
-            | ApiError::SocketsUnavailable { retry_after } => Some(retry_after_secs(*retry_after)),
+            | ApiError::SocketsUnavailable { retry_after }
+            | ApiError::CallbackStoreUnavailable { retry_after } => {
+                Some(retry_after_secs(*retry_after))
+            }
             ApiError::TooManyCallbacks { retry_after } => Some(whole_minutes(*retry_after) * 60),
             _ => None,
         };

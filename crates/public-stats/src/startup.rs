@@ -25,7 +25,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::callbacks::{CallbackDesk, CallbackStore, Relay, RelayWaker};
+use crate::callbacks::{
+    CallbackBackend, CallbackDesk, CallbackStore, Relay, RelayWaker, SharedStore,
+};
 use crate::cluster::Cluster;
 use crate::config::{Serving, Settings, Upstream};
 use crate::health::Readiness;
@@ -123,7 +125,8 @@ impl Application {
         };
         let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute);
         let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
-        let callbacks = start_callbacks(&settings, client, &shutdown, &tasks).await?;
+        let callbacks =
+            start_callbacks(&settings, client, cluster.as_ref(), &shutdown, &tasks).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|error| StartupError::Bind(settings.listen, error))?;
@@ -236,21 +239,38 @@ fn ewt_share(client: &ClientConfig) -> u32 {
 }
 
 /// Opens the callback store and starts the relay that delivers what it holds (also what an
-/// earlier run accepted and did not deliver).
+/// earlier run accepted and did not deliver). In clustered mode the store is Redis, shared with
+/// the other instances; what this instance accepted in `DATA_DIR` before it is still delivered.
 async fn start_callbacks(
     settings: &Settings,
     client: GenesysClient,
+    cluster: Option<&Cluster>,
     shutdown: &CancellationToken,
     tasks: &TaskTracker,
 ) -> Result<CallbackDesk, StartupError> {
     crate::callbacks::phone::load_metadata();
-    let store = CallbackStore::open(&settings.data_dir).await?;
+    let store = match cluster {
+        Some(cluster) => CallbackBackend::Shared(SharedStore::new(cluster.clone())),
+        None => CallbackBackend::Local(CallbackStore::open(&settings.data_dir).await?),
+    };
+    let max_age = settings.callback_limits.pending_window;
+    if cluster.is_some()
+        && let Some(earlier) = CallbackStore::open_if_pending(&settings.data_dir).await?
+    {
+        let relay = Relay {
+            store: CallbackBackend::Local(earlier),
+            client: client.clone(),
+            waker: RelayWaker::default(),
+            max_age,
+        };
+        tasks.spawn(relay.run(shutdown.clone()));
+    }
     let waker = RelayWaker::default();
     let relay = Relay {
         store: store.clone(),
         client,
         waker: waker.clone(),
-        max_age: settings.callback_limits.pending_window,
+        max_age,
     };
     tasks.spawn(relay.run(shutdown.clone()));
     Ok(CallbackDesk::new(

@@ -1,6 +1,8 @@
 //! How many callbacks a number, a client address, a queue and the whole org may ask for, counted
 //! in the store inside the transaction that would store the next one (so they survive restarts
-//! and concurrent requests cannot both slip under a limit).
+//! and concurrent requests cannot both slip under a limit). In clustered mode the shared store's
+//! acceptance script counts the same limits in the same order, for every instance at once
+//! (`shared/accept.lua`); the values and the answers are these.
 //!
 //! The defaults protect a deployment nobody tuned: a visitor's own retries and a household are
 //! comfortably inside them, a script that loops over numbers (toll fraud, "callback bombing" of a

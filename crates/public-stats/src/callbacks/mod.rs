@@ -4,18 +4,52 @@
 //!
 //! Accept, then deliver: a request is [`request`]-parsed (HTTP → the visitor's input), checked
 //! ([`validate`], with the phone rules of [`phone`]), counted against the abuse [`limits`], and
-//! stored with its delivery job and idempotency record in one transaction ([`store`], SQLite in
-//! `DATA_DIR`) before the visitor hears `202 Accepted` with a receipt id. Only then does the
-//! [`relay`] hand it to Genesys, retrying until it is created or too old. Nothing accepted is lost
-//! to a crash, an outage or a restart; every refusal is a problem body made before anything is
-//! stored. Pages written for the seed treat any 2xx as success, so 202 keeps them working.
+//! stored with its delivery job and idempotency record in one step ([`store`], SQLite in
+//! `DATA_DIR`; [`shared`], Redis, in clustered mode; both behind [`backend`]) before the visitor
+//! hears `202 Accepted` with a receipt id. Only then does the [`relay`] hand it to Genesys,
+//! retrying until it is created or too old. Nothing accepted is lost to a crash, an outage or a
+//! restart; every refusal is a problem body made before anything is stored. Pages written for the
+//! seed treat any 2xx as success, so 202 keeps them working.
+//!
+//! # Clustered mode: callbacks
+//!
+//! With `REDIS_URL`, every instance keeps callbacks in the same Redis ([`shared`]) instead of its
+//! own file, so a deployment behind a load balancer behaves as one service:
+//!
+//! - **Limits hold for the deployment.** Per number, per address (hourly, daily, distinct
+//!   numbers), pending per queue and the daily total are counted in Redis by the script that
+//!   stores the request, atomically: a visitor who reaches three instances still gets one quota,
+//!   and requests racing through several instances cannot all slip under a limit. The answers are
+//!   today's: 202 with the same receipt, 409 with the pending request's id, 429 with
+//!   `Retry-After`, 503 when a queue or the day is full.
+//! - **An `Idempotency-Key` holds for the deployment.** A retry that reaches another instance gets
+//!   the first answer (same receipt); two copies racing through two instances store one request.
+//! - **Delivery survives the instance.** Any instance's relay takes due jobs from Redis by
+//!   claiming them for a lease (`LEADER_LEASE_SECONDS`), renewed while the send is in flight.
+//!   When the instance that accepted a request dies, the lease lapses and another instance
+//!   delivers it: once, carrying the same `data.outboxId`, unless the dead instance had already
+//!   sent it and died before recording it (the one duplicate any outbox can make). Leases are
+//!   written in each instance's clock, so the instances' clocks must agree (NTP) to well within a
+//!   third of the lease.
+//! - **Redis unreachable: refuse, do not guess.** `POST /api/callback` answers 503 with
+//!   `Retry-After` and a `callback-store-unavailable` problem, because a request that is not
+//!   durably stored must not be acknowledged; the relay pauses and resumes by itself when Redis is
+//!   back. Nothing panics and nothing is kept in memory meanwhile.
+//! - **"Accepted" means "durably stored" only with a durable Redis**: AOF with
+//!   `appendfsync always`, and `maxmemory-policy noeviction`. With `appendfsync everysec` a Redis
+//!   crash can lose up to the last second of acceptances; with RDB snapshots only, everything since
+//!   the last snapshot. `deploy/REDIS-DURABILITY.md` has the settings and the reasons.
+//! - What an instance accepted alone, in its `DATA_DIR`, before it joined a cluster is still
+//!   delivered by that instance (its receipts are not in Redis, so their status reads 404).
 //!
 //! Not here: CORS and `Origin` checks (router layers).
 
+pub mod backend;
 pub mod limits;
 pub mod phone;
 pub mod relay;
 pub mod request;
+pub mod shared;
 pub mod store;
 pub mod validate;
 
@@ -32,25 +66,28 @@ use axum::{Json, Router};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use backend::CallbackBackend;
 pub use limits::CallbackLimits;
 pub use relay::{Relay, RelayWaker};
 pub use request::CallbackRequest;
+pub use shared::SharedStore;
 pub use store::CallbackStore;
 pub use validate::{CallbackRules, ValidCallback};
 
 use crate::client_address::TrustedProxies;
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
-use store::{AcceptError, IdempotencyRecord, NewCallback, Receipt, Status};
+use backend::{BackendError, NotStored, Stored};
+use store::{IdempotencyRecord, IdempotentReplay, NewCallback, Receipt, Status};
 
-/// Where callback requests are accepted: the store, the rules and limits they are held to, and
-/// the relay's doorbell. One type with a narrow interface (`accept`, `receipt`), so a store
-/// shared by several instances can stand behind it. Cheap to clone.
+/// Where callback requests are accepted: the store (this instance's, or the deployment's in
+/// clustered mode), the rules and limits they are held to, and the relay's doorbell. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct CallbackDesk(Arc<DeskParts>);
 
 pub struct DeskParts {
-    pub store: CallbackStore,
+    pub store: CallbackBackend,
     pub rules: CallbackRules,
     pub limits: CallbackLimits,
     pub proxies: TrustedProxies,
@@ -61,7 +98,7 @@ pub struct DeskParts {
 
 impl CallbackDesk {
     pub fn new(
-        store: CallbackStore,
+        store: CallbackBackend,
         rules: CallbackRules,
         limits: CallbackLimits,
         proxies: TrustedProxies,
@@ -189,9 +226,7 @@ async fn create(
         return Ok(replay);
     }
     let callback = ValidCallback::new(request, &queues, &desk.0.rules, now)?;
-    let receipt = store(&desk, &callback, peer, &headers, key, digest, now).await?;
-    desk.0.relay.wake();
-    Ok(accepted(&receipt))
+    store(&desk, &callback, peer, &headers, key, digest, now).await
 }
 
 /// The answer an earlier request with `key` got, if there was one with the same body; 422 if
@@ -203,15 +238,22 @@ async fn replay(
     now: OffsetDateTime,
 ) -> Result<Option<Response>, ApiError> {
     match desk.0.store.idempotent(key, now).await.map_err(storage)? {
-        Some(earlier) if earlier.body_digest == digest => {
-            request_counted("replayed", "none");
-            Ok(Some(accepted(&earlier.receipt)))
-        }
-        Some(_) => Err(ApiError::IdempotencyKeyReused),
+        Some(earlier) => replayed(&earlier, digest).map(Some),
         None => Ok(None),
     }
 }
 
+/// The earlier request's answer when the body is the same; 422 when it differs.
+fn replayed(earlier: &IdempotentReplay, digest: &str) -> Result<Response, ApiError> {
+    if earlier.body_digest != digest {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    request_counted("replayed", "none");
+    Ok(accepted(&earlier.receipt))
+}
+
+/// Stores the request and answers 202 with its receipt (or, when another instance stored the
+/// same `Idempotency-Key` first, with that one's answer).
 async fn store(
     desk: &CallbackDesk,
     callback: &ValidCallback,
@@ -220,7 +262,7 @@ async fn store(
     key: Option<String>,
     body_digest: String,
     now: OffsetDateTime,
-) -> Result<Receipt, ApiError> {
+) -> Result<Response, ApiError> {
     let new = NewCallback {
         queue: callback.queue,
         numbers: callback.numbers.clone(),
@@ -229,24 +271,32 @@ async fn store(
         country_code: callback.country_code.clone(),
         client_address: desk.0.proxies.client_address(peer, headers).to_string(),
     };
-    let record = key.map(|key| IdempotencyRecord { key, body_digest });
-    let id = desk
+    let record = key.map(|key| IdempotencyRecord {
+        key,
+        body_digest: body_digest.clone(),
+    });
+    let stored = desk
         .0
         .store
         .accept(&new, &desk.0.limits, record.as_ref(), now)
         .await
         .map_err(|error| match error {
-            AcceptError::Refused(refusal) => ApiError::from(refusal),
-            AcceptError::Store(error) => storage(error),
+            NotStored::Refused(refusal) => ApiError::from(refusal),
+            NotStored::Unavailable(error) => storage(error),
         })?;
+    let id = match stored {
+        Stored::New(id) => id,
+        Stored::Earlier(earlier) => return replayed(&earlier, &body_digest),
+    };
     tracing::info!(%id, queue = %callback.queue, number = %callback.number_hint(),
         "callback request accepted");
     request_counted("accepted", "none");
-    Ok(Receipt {
+    desk.0.relay.wake();
+    Ok(accepted(&Receipt {
         id,
         status: Status::Pending,
         number_hint: phone::last_two_digits(&new.numbers[0]),
-    })
+    }))
 }
 
 /// `GET /api/callback/{id}`.
@@ -310,11 +360,20 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// The store failed: the request was not accepted, and the visitor may try again.
-fn storage(error: store::StoreError) -> ApiError {
+/// The store failed: the request was not accepted, and the visitor may try again. The shared
+/// store says when (Redis is typically back within seconds: a restart, a failover).
+fn storage(error: BackendError) -> ApiError {
     tracing::error!(%error, "callback store unavailable");
-    ApiError::UpstreamUnavailable
+    match error {
+        BackendError::Local(_) => ApiError::UpstreamUnavailable,
+        BackendError::Shared(_) => ApiError::CallbackStoreUnavailable {
+            retry_after: SHARED_STORE_RETRY_AFTER,
+        },
+    }
 }
+
+/// What a visitor is told to wait when the shared store (Redis) does not answer.
+const SHARED_STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -325,7 +384,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CallbackStore::open(dir.path()).await.unwrap();
         let desk = CallbackDesk::new(
-            store,
+            CallbackBackend::Local(store),
             CallbackRules::default(),
             CallbackLimits::default(),
             TrustedProxies::default(),

@@ -8,8 +8,15 @@
 //! job's id in `data.outboxId`, so the one duplicate a crash can cause (sent, then killed before
 //! recording it) is recognisable on the agent's side.
 //!
+//! In clustered mode every instance runs a relay on the shared store: a job is claimed before it
+//! is sent and the claim renewed while the send is in flight (`shared`), so one instance sends it
+//! and another takes over only when that one stops renewing (it died). A creation is recorded
+//! even when the store is down for a while (retried until it is): a job left pending would be
+//! sent again. When the store cannot be read, delivery pauses and resumes by itself.
+//!
 //! On shutdown the send in flight finishes and is recorded; what is pending stays pending for the
-//! next start. It is not where requests are accepted (`mod.rs`) or limits counted (`limits`).
+//! next start (or, in clustered mode, for the other instances). It is not where requests are
+//! accepted (`mod.rs`) or limits counted (`limits`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +28,8 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::store::{CallbackStore, DueJob};
+use super::backend::{BackendError, CallbackBackend, Due};
+use super::store::DueJob;
 
 /// Set on every callback we create; Genesys shows `data` to the agent as participant attributes,
 /// so they can tell a website callback from others.
@@ -34,7 +42,7 @@ const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
 /// When the store itself fails, look again after this long.
 const STORE_RETRY: Duration = Duration::from_secs(1);
-/// Old rows are swept this often.
+/// Old rows are swept this often (the SQLite store; Redis expires them itself).
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Wakes the relay when a request is stored, so delivery starts at once.
@@ -48,7 +56,7 @@ impl RelayWaker {
 }
 
 pub struct Relay {
-    pub store: CallbackStore,
+    pub store: CallbackBackend,
     pub client: GenesysClient,
     pub waker: RelayWaker,
     /// Give up on a request this long after it was accepted.
@@ -67,6 +75,7 @@ impl Relay {
     /// Runs until `stop` is cancelled (between sends, never during one).
     pub async fn run(self, stop: CancellationToken) {
         let mut last_sweep: Option<tokio::time::Instant> = None;
+        let mut paused = false;
         while !stop.is_cancelled() {
             if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
                 if let Err(error) = self.store.forget_old(OffsetDateTime::now_utc()).await {
@@ -79,15 +88,24 @@ impl Relay {
                 #[allow(clippy::cast_precision_loss)]
                 metrics::gauge!("public_stats_callback_jobs_pending").set(pending as f64);
             }
-            let wait = match self.store.next_due(OffsetDateTime::now_utc()).await {
-                Ok(Ok(job)) => {
-                    self.deliver(job).await;
+            let due = self.store.next_due(OffsetDateTime::now_utc()).await;
+            if paused && due.is_ok() {
+                tracing::info!("callback store readable again; delivery resumed");
+                paused = false;
+            }
+            let wait = match due {
+                Ok(Due::Now(job)) => {
+                    self.deliver(job, &stop).await;
                     continue;
                 }
-                Ok(Err(Some(at))) => until(at).min(SWEEP_EVERY),
-                Ok(Err(None)) => SWEEP_EVERY,
+                Ok(Due::At(at)) => until(at).min(self.store.poll()),
+                Ok(Due::Nothing) => self.store.poll(),
                 Err(error) => {
-                    tracing::error!(%error, "callback store unreadable; delivery paused");
+                    // Once per outage: it lasts as long as the store does not answer.
+                    if !paused {
+                        tracing::error!(%error, "callback store unreadable; delivery paused");
+                        paused = true;
+                    }
                     STORE_RETRY
                 }
             };
@@ -99,16 +117,18 @@ impl Relay {
         }
     }
 
-    async fn deliver(&self, job: DueJob) {
+    async fn deliver(&self, job: DueJob, stop: &CancellationToken) {
         let now = OffsetDateTime::now_utc();
         if now - job.accepted_at > self.max_age {
             tracing::error!(id = %job.id, queue = %job.queue, number = %format!("…{}", job.number_hint),
                 attempts = job.attempts, "callback given up: not delivered within CALLBACK_MAX_AGE");
             delivery_counted("expired");
-            self.record(self.store.mark_failed(&job.id, now).await);
+            self.record(self.store.mark_failed(&job, now).await);
             return;
         }
-        let outcome = classify(self.client.create_callback(&command(&job)).await, &job);
+        let command = command(&job);
+        let send = self.client.create_callback(&command);
+        let outcome = classify(self.store.holding(&job, send).await, &job);
         let now = OffsetDateTime::now_utc();
         delivery_counted(match outcome {
             Outcome::Created(_) => "delivered",
@@ -120,18 +140,45 @@ impl Relay {
                 tracing::info!(id = %job.id, queue = %job.queue,
                     conversation = ?conversation, number = %format!("…{}", job.number_hint),
                     "callback created");
-                self.store.mark_created(&job.id, conversation, now).await
+                self.record_created(&job, conversation, stop).await
             }
-            Outcome::Refused => self.store.mark_failed(&job.id, now).await,
+            Outcome::Refused => self.store.mark_failed(&job, now).await,
             Outcome::Retry { not_before } => {
                 let wait = full_jitter(job.attempts).max(not_before);
-                self.store.reschedule(&job.id, now + wait).await
+                self.store.reschedule(&job, now + wait).await
             }
         };
         self.record(recorded);
     }
 
-    fn record(&self, result: Result<(), super::store::StoreError>) {
+    /// Records a creation, trying again while the store does not answer: the job would
+    /// otherwise be sent again once the store is back. Nothing else is sent meanwhile, which is
+    /// right: no other outcome could be recorded either. Stops trying at shutdown.
+    async fn record_created(
+        &self,
+        job: &DueJob,
+        conversation: Option<uuid::Uuid>,
+        stop: &CancellationToken,
+    ) -> Result<(), BackendError> {
+        loop {
+            let result = self
+                .store
+                .mark_created(job, conversation, OffsetDateTime::now_utc())
+                .await;
+            if result.is_ok() || stop.is_cancelled() {
+                return result;
+            }
+            if let Err(error) = &result {
+                tracing::warn!(id = %job.id, %error, "could not record a created callback yet; retrying");
+            }
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = tokio::time::sleep(STORE_RETRY) => {}
+            }
+        }
+    }
+
+    fn record(&self, result: Result<(), BackendError>) {
         if let Err(error) = result {
             // The job stays pending and is sent again: a possible duplicate, never a loss.
             tracing::error!(%error, "could not record a callback delivery");
@@ -235,6 +282,7 @@ mod tests {
             accepted_at: OffsetDateTime::now_utc(),
             attempts: 0,
             number_hint: "22".into(),
+            claim: None,
         }
     }
 

@@ -73,13 +73,18 @@ impl Status {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, StoreError> {
+    /// The status stored as `text`, if it is one.
+    pub fn named(text: &str) -> Option<Self> {
         match text {
-            "pending" => Ok(Status::Pending),
-            "created" => Ok(Status::Created),
-            "failed" => Ok(Status::Failed),
-            other => Err(StoreError::Corrupt(format!("status {other:?}"))),
+            "pending" => Some(Status::Pending),
+            "created" => Some(Status::Created),
+            "failed" => Some(Status::Failed),
+            _ => None,
         }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        Self::named(text).ok_or_else(|| StoreError::Corrupt(format!("status {text:?}")))
     }
 }
 
@@ -109,6 +114,9 @@ pub struct DueJob {
     pub accepted_at: OffsetDateTime,
     pub attempts: u32,
     pub number_hint: String,
+    /// In clustered mode, the token of this instance's claim on the job: recording an outcome
+    /// with a claim another instance has since taken over changes nothing. `None` here.
+    pub claim: Option<String>,
 }
 
 /// Why a request was not stored.
@@ -151,6 +159,22 @@ impl CallbackStore {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(CallbackStore { pool })
+    }
+
+    /// The store in `dir`, if a file is there with requests still to deliver: what this instance
+    /// accepted before it joined a cluster, which the shared store knows nothing of.
+    pub async fn open_if_pending(dir: &Path) -> Result<Option<Self>, StoreError> {
+        if !dir.join(DATABASE_FILE).exists() {
+            return Ok(None);
+        }
+        let store = Self::open(dir).await?;
+        let pending = store.pending_count().await?;
+        if pending == 0 {
+            return Ok(None);
+        }
+        tracing::warn!(pending, dir = %dir.display(),
+            "callbacks accepted before clustered mode wait in DATA_DIR; this instance delivers them");
+        Ok(Some(store))
     }
 
     /// Checks the limits and, if none is reached, stores the request, its job and its
@@ -383,6 +407,7 @@ fn due_job(row: &sqlx::sqlite::SqliteRow) -> Result<DueJob, StoreError> {
         accepted_at: from_unix_ms(row.try_get(6)?),
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         number_hint: row.try_get(8)?,
+        claim: None,
     })
 }
 

@@ -12,6 +12,7 @@ mod assets;
 mod callback_delivery;
 mod callback_limits;
 mod callbacks;
+mod cluster_callbacks;
 mod cluster_live;
 mod config;
 mod connected;
