@@ -10,6 +10,11 @@
 //! one small task per socket, small buffers, and a substring search instead of JSON parsing.
 //! Every loop is bounded by `--duration`, `--ws-clients` and `--fanout-rounds`, and it only talks
 //! to the URLs given (refusing anything but loopback).
+//!
+//! Several instances (clustered mode) are measured at once by giving `--url` and `--pid` a
+//! comma-separated list: subscribers are spread over the instances in turn, the HTTP load too,
+//! and with `--sim-url` it also counts the requests that reached the simulator (every instance's
+//! calls to "Genesys") during the HTTP load.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,9 +31,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 #[derive(Parser, Debug)]
 #[command(about = "Load generator for a running public-stats service (loopback only).")]
 struct Args {
-    /// Base URL of the service.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Base URL of the service; a comma-separated list for several instances.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
+    url: Vec<String>,
     /// Queue to ask about (default: the first of `GET /api/queues`).
     #[arg(long)]
     queue: Option<String>,
@@ -41,11 +46,12 @@ struct Args {
     /// WebSocket subscribers to `/` held during the HTTP load.
     #[arg(long, default_value_t = 1000)]
     ws_clients: usize,
-    /// PID of the service, to report its resident memory.
-    #[arg(long)]
-    pid: Option<u32>,
-    /// The sandbox simulator's base URL (printed in the service's banner): measures how long a
-    /// change of a queue's agents takes to reach every subscriber.
+    /// PID of the service, to report its resident memory; a comma-separated list for several.
+    #[arg(long, value_delimiter = ',')]
+    pid: Vec<u32>,
+    /// The simulator's base URL (the sandbox's is printed in the service's banner): measures how
+    /// long a change of a queue's agents takes to reach every subscriber, and counts the
+    /// requests the service made to it during the HTTP load.
     #[arg(long)]
     sim_url: Option<String>,
     /// Upstream changes whose fan-out is timed.
@@ -77,35 +83,50 @@ fn require_loopback(url: &str) -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
-    require_loopback(&args.url)?;
+    for url in &args.url {
+        require_loopback(url)?;
+    }
     if let Some(sim) = &args.sim_url {
         require_loopback(sim)?;
     }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
+    let first = args.url.first().context("--url names no service")?;
     let queue = match &args.queue {
         Some(queue) => queue.clone(),
-        None => first_queue(&http, &args.url).await?,
+        None => first_queue(&http, first).await?,
     };
-    let rss_before = args.pid.and_then(rss_kib);
+    let rss_before = total_rss(&args.pid);
     let subscribers = hold_subscribers(&args.url, args.ws_clients).await?;
     // Let the snapshots go out and the allocator settle before reading the memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_with_subscribers = args.pid.and_then(rss_kib);
+    let rss_with_subscribers = total_rss(&args.pid);
     if let Some(sim) = &args.sim_url {
         let fanout = fan_out(&http, sim, &queue, &subscribers, args.fanout_rounds).await?;
         fanout.print();
     }
-    let stats_url = format!("{}/api/stats/{queue}?key=ewt,observations", args.url);
+    let stats_urls: Vec<String> = args
+        .url
+        .iter()
+        .map(|url| format!("{url}/api/stats/{queue}?key=ewt,observations"))
+        .collect();
+    let upstream_before = match &args.sim_url {
+        Some(sim) if args.duration > 0 => Some(upstream_counts(&http, sim).await?),
+        _ => None,
+    };
     let report = http_load(
         &http,
-        &stats_url,
+        &stats_urls,
         args.concurrency,
         Duration::from_secs(args.duration),
     )
     .await;
-    let rss_after = args.pid.and_then(rss_kib);
+    if let (Some(before), Some(sim)) = (upstream_before, &args.sim_url) {
+        let after = upstream_counts(&http, sim).await?;
+        print_upstream(&before, &after, args.duration);
+    }
+    let rss_after = total_rss(&args.pid);
     let pushes = subscribers.finish().await;
     println!("queue: {queue}");
     if args.duration > 0 {
@@ -117,7 +138,7 @@ async fn run(args: Args) -> Result<()> {
     );
     if let (Some(before), Some(with), Some(after)) = (rss_before, rss_with_subscribers, rss_after) {
         println!(
-            "service RSS: {before} KiB idle, {with} KiB with {} subscribers ({:.1} KiB each), {after} KiB after the HTTP load",
+            "service RSS (all instances): {before} KiB idle, {with} KiB with {} subscribers ({:.1} KiB each), {after} KiB after the HTTP load",
             args.ws_clients,
             (with.saturating_sub(before)) as f64 / args.ws_clients.max(1) as f64
         );
@@ -169,17 +190,71 @@ fn client_config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
-async fn hold_subscribers(base: &str, count: usize) -> Result<Subscribers> {
-    let ws_url = base.replacen("http", "ws", 1) + "/";
+/// Requests the simulator has logged so far, by `"METHOD /route"`.
+async fn upstream_counts(
+    http: &reqwest::Client,
+    sim: &str,
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    let log: serde_json::Value = http
+        .get(format!("{sim}/__sim/requests"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(log["counts"]
+        .as_object()
+        .context("the simulator's request log has no counts")?
+        .iter()
+        .map(|(route, count)| (route.clone(), count.as_u64().unwrap_or_default()))
+        .collect())
+}
+
+fn print_upstream(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+    seconds: u64,
+) {
+    let minutes = seconds.max(1) as f64 / 60.0;
+    let mut total = 0;
+    for (route, count) in after {
+        let made = count.saturating_sub(before.get(route).copied().unwrap_or_default());
+        if made > 0 {
+            total += made;
+            println!(
+                "upstream during the HTTP load: {route}: {made} ({:.0}/min)",
+                made as f64 / minutes
+            );
+        }
+    }
+    println!(
+        "upstream during the HTTP load: {total} requests ({:.0}/min)",
+        total as f64 / minutes
+    );
+}
+
+/// The services' resident memory added up; `None` unless every PID was readable.
+fn total_rss(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| rss_kib(*pid)).sum()
+}
+
+async fn hold_subscribers(bases: &[String], count: usize) -> Result<Subscribers> {
+    let ws_urls: Vec<String> = bases
+        .iter()
+        .map(|base| base.replacen("http", "ws", 1) + "/")
+        .collect();
     let pushes = Arc::new(AtomicU64::new(0));
     let (round, rounds) = watch::channel(None::<Arc<Round>>);
     let mut tasks = JoinSet::new();
     let started = Instant::now();
     let mut refusals = 0u64;
     for index in 0..count {
+        let ws_url = &ws_urls[index % ws_urls.len()];
         let mut socket = loop {
             match tokio_tungstenite::connect_async_with_config(
-                &ws_url,
+                ws_url,
                 Some(client_config()),
                 false,
             )
@@ -347,15 +422,15 @@ impl HttpReport {
 
 async fn http_load(
     http: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     concurrency: usize,
     duration: Duration,
 ) -> HttpReport {
     let deadline = Instant::now() + duration;
     let mut workers = JoinSet::new();
-    for _ in 0..concurrency {
+    for worker in 0..concurrency {
         let http = http.clone();
-        let url = url.to_owned();
+        let url = urls[worker % urls.len()].clone();
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;

@@ -188,7 +188,7 @@ pub struct Args {
     #[arg(long, env = "REDIS_URL", hide_env_values = true, value_parser = RedisUrl::parse)]
     pub redis_url: Option<RedisUrl>,
 
-    /// With REDIS_URL: seconds the leader's lease lasts unrenewed, the longest a dead leader keeps another instance from taking over its Genesys connection.
+    /// With REDIS_URL: seconds a lease lasts unrenewed: the leader's (the longest a dead leader keeps another instance from taking over its Genesys connection) and an instance's claim on a callback it is sending.
     #[arg(long, env = "LEADER_LEASE_SECONDS", default_value_t = 10)]
     pub leader_lease_seconds: u64,
 }
