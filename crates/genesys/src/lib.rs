@@ -34,7 +34,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus, WaitingConversation};
-pub use budget::{BudgetConfig, Priority};
+pub use budget::{BudgetConfig, LocalBudget, Priority, RequestBudget};
 pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
 pub use environment::Environment;
 pub use error::{Error, ErrorBody};
@@ -61,7 +61,11 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Larger response bodies fail with [`Error::BodyTooLarge`].
     pub max_body_bytes: usize,
+    /// Size of the request budget, and how long a high-priority call may wait for it.
     pub budget: BudgetConfig,
+    /// Where the budget is kept: `None` for a bucket of this client's own, sized by `budget`;
+    /// another [`RequestBudget`] when several processes share one OAuth client's allowance.
+    pub request_budget: Option<Arc<dyn RequestBudget>>,
     pub retry: RetryPolicy,
     /// Certificate authorities trusted besides the platform's (REST) and Mozilla's (WebSocket)
     /// roots. Empty in production; a simulator serving TLS needs its own CA here.
@@ -83,6 +87,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             max_body_bytes: 1024 * 1024,
             budget: BudgetConfig::default(),
+            request_budget: None,
             retry: RetryPolicy::default(),
             extra_root_certificates: Vec::new(),
         }
@@ -125,7 +130,7 @@ impl GenesysClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(http, config.max_body_bytes, config.retry),
                 tokens: TokenSource::new(config.client_id, config.client_secret, token_url),
-                budget: Budget::new(config.budget),
+                budget: Budget::new(config.budget, config.request_budget),
                 environment: config.environment,
                 websocket_connector,
             }),
