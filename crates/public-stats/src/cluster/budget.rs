@@ -11,7 +11,7 @@
 //! instances together still stay within the allowance; what is lost is the slack of idle
 //! instances, which others cannot borrow until Redis is back. Refusing every call instead would
 //! make an outage of Redis an outage of Genesys; spending a whole budget per instance would
-//! exceed the allowance N times. Redis is tried again every [`PROBE_EVERY`].
+//! exceed the allowance N times. Redis is tried again every few seconds (`probe`).
 //!
 //! It is not where the waiting rules live (the `genesys` client decides who waits), and not the
 //! EWT cache's share of the budget (`stats::ewt`), which keeps its own [`RedisBucket`].
@@ -24,15 +24,12 @@ use std::time::Duration;
 use genesys::budget::Take;
 use genesys::{BudgetConfig, LocalBudget, Priority, RequestBudget};
 use redis::aio::ConnectionManager;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Cluster;
+use super::probe::Probe;
 
-/// While Redis is unreachable, how often one request tries it again (the others spend the
-/// instance's own share meanwhile, instead of each waiting for a timeout).
-pub const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// How often an instance says it is alive.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 /// An instance not heard from in this long no longer counts towards the shares.
@@ -139,7 +136,7 @@ pub struct SharedBudget {
     /// While Redis is unreachable: this instance's share, made when the outage is first noticed.
     fallback: Mutex<Option<Arc<LocalBudget>>>,
     /// While Redis is unreachable: when a request may try it again.
-    next_probe: Mutex<Instant>,
+    probe: Probe,
 }
 
 impl SharedBudget {
@@ -161,7 +158,7 @@ impl SharedBudget {
             config,
             instances: AtomicU32::new(1),
             fallback: Mutex::new(None),
-            next_probe: Mutex::new(Instant::now()),
+            probe: Probe::default(),
         });
         budget.heartbeat().await;
         tasks.spawn(Arc::clone(&budget).keep_heartbeat(shutdown));
@@ -174,7 +171,7 @@ impl SharedBudget {
     }
 
     async fn take(&self, priority: Priority) -> Result<(), Duration> {
-        if !self.may_try_redis() {
+        if !self.probe.may_try(&self.cluster) {
             return self.take_locally(priority);
         }
         let mut connection = self.cluster.connection();
@@ -196,23 +193,6 @@ impl SharedBudget {
                 self.take_locally(priority)
             }
         }
-    }
-
-    /// Whether to ask Redis: yes while it answers, and once every [`PROBE_EVERY`] when not.
-    fn may_try_redis(&self) -> bool {
-        if self.cluster.is_reachable() {
-            return true;
-        }
-        let mut next = self
-            .next_probe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if now < *next {
-            return false;
-        }
-        *next = now + PROBE_EVERY;
-        true
     }
 
     fn take_locally(&self, priority: Priority) -> Result<(), Duration> {
@@ -459,7 +439,7 @@ mod tests {
             assert_eq!(take_all(alone, Priority::High).await, 2);
         }
         server.restart();
-        tokio::time::sleep(PROBE_EVERY + Duration::from_millis(100)).await;
+        tokio::time::sleep(crate::cluster::probe::PROBE_EVERY + Duration::from_millis(100)).await;
         // The shared bucket (kept by the AOF) again: 30 minus what was spent before the outage
         // (nothing) is there for all of them together.
         let mut back = false;

@@ -8,6 +8,7 @@
 //! its SQLite file, with nothing else to operate. This module decides nothing about visitors.
 
 pub mod budget;
+pub mod probe;
 
 use std::fmt;
 use std::sync::Arc;
