@@ -12,6 +12,8 @@ mod assets;
 mod callback_delivery;
 mod callback_limits;
 mod callbacks;
+mod cluster_budget;
+mod cluster_ewt;
 mod config;
 mod connected;
 mod cors;
