@@ -2,7 +2,7 @@
 //! Retry-After gate, 5xx retries (idempotent calls only), connection refused, timeouts, malformed
 //! and oversized bodies, redirects and the client's own request budget.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -447,8 +447,11 @@ struct Allowance {
 
 impl RequestBudget for Allowance {
     fn try_take(&self, priority: Priority) -> Take<'_> {
-        self.asked.lock().unwrap().push(priority);
-        let mut left = self.left.lock().unwrap();
+        self.asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(priority);
+        let mut left = self.left.lock().unwrap_or_else(PoisonError::into_inner);
         let answer = if *left > 0 {
             *left -= 1;
             Ok(())
