@@ -3,8 +3,10 @@
 //! notification channels and callback creation.
 //!
 //! Every request goes through one transport (`http.rs`) that owns the hard parts: token caching
-//! and single-flight refresh, a request budget below Genesys's per-token limit, 429 Retry-After
-//! gates, retries only where repeating is safe, timeouts, a body size cap and no redirects.
+//! and single-flight refresh, a request budget below Genesys's per-token limit (this process's
+//! own bucket, or one the application keeps elsewhere for several processes: [`RequestBudget`]),
+//! 429 Retry-After gates, retries only where repeating is safe, timeouts, a body size cap and no
+//! redirects.
 //!
 //! The self-healing notification WebSocket stream (`notifications::stream`) is written on top of
 //! the client's public calls, not inside the transport. The crate caches no statistics, and it
