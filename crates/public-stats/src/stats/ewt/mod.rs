@@ -22,7 +22,9 @@
 //!   lock asks Genesys; the others wait briefly for its answer, or serve what they had, marked
 //!   stale. The in-process single-flight stays in front, so an instance makes at most one
 //!   Redis round per source at a time, and upstream calls per source per period stay at one
-//!   whatever the number of instances. The EWT share of the budget is then shared too.
+//!   whatever the number of instances. The EWT share of the budget is then shared too. With
+//!   Redis out of reach an instance asks Genesys for itself, on its own share (why: at
+//!   `refresh_shared`).
 //!
 //! It is not where the public `mediaType` names are parsed (`query`) or where stale values are
 //! worded (`stats/mod.rs`, `feed`).
@@ -284,8 +286,8 @@ impl EwtCache {
         }
     }
 
-    /// Starts a call for `source` if it is due and the share allows, and waits for a call under
-    /// way until `deadline`.
+    /// Starts a call (clustered mode: a round through Redis) for `source` if it is due and the
+    /// share allows, and waits for one under way until `deadline`.
     async fn look(&self, source: Source, deadline: tokio::time::Instant) -> Seen {
         let fetching = {
             let mut state = self.0.lock();
