@@ -341,3 +341,36 @@ async fn three_instances_that_do_not_share_ask_three_times_as_often() {
         "each instance asks for itself, so some calls come within a period"
     );
 }
+
+#[tokio::test]
+async fn with_redis_gone_each_instance_asks_for_itself_and_answers_stay_current() {
+    let mut rig = Rig::start().await;
+    let apps = rig
+        .instances(2, true, &["--cache-seconds", &CACHE_SECONDS.to_string()])
+        .await;
+    let path = format!("/api/stats/{DEMO_SALES_QUEUE}?key=ewt");
+    for app in &apps {
+        assert_eq!(app.get(&path).await.status(), 200);
+    }
+    rig.redis.kill();
+    let figures = stats_load(&rig, &apps).await;
+    figures.report("2 clustered instances, Redis gone");
+    assert!(
+        figures.answers >= 200,
+        "the load ran: {} answers",
+        figures.answers
+    );
+    assert!(
+        figures.stale * 4 <= figures.answers,
+        "{} of {} answers stale",
+        figures.stale,
+        figures.answers
+    );
+    // Each on its own: at most one call per source per period per instance.
+    let bound = apps.len() * QUEUES.len() * (RUN_FOR.as_secs() / CACHE_SECONDS + 1) as usize;
+    assert!(
+        (QUEUES.len()..=bound).contains(&figures.upstream()),
+        "{} calls, at most {bound}",
+        figures.upstream()
+    );
+}
