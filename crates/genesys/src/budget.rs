@@ -1,12 +1,22 @@
-//! The client's own request budget: one token bucket shared by every API call of a client, kept
+//! The client's request budget: one token bucket shared by every API call of a client, kept
 //! below Genesys's 300 requests/minute per client-credentials token, with a share reserved for
 //! high-priority calls (callback creation) that no statistics traffic can spend, and a smaller
 //! share for keeping the statistics live — the notification channel, and the observations
 //! snapshot the stream reads after every (re)connect — that statistics polling cannot spend.
 //!
+//! Where the bucket is kept is pluggable: [`RequestBudget`] is the one question the transport
+//! asks ("may a request of this priority go now, or how long until it may?"). [`LocalBudget`],
+//! this process's own bucket, is the default; an application running several processes on one
+//! OAuth client supplies one kept where they all see it (`ClientConfig::request_budget`). The
+//! waiting rules — only high priority waits, and only a bounded time — stay here, whoever keeps
+//! the bucket.
+//!
 //! It is not Genesys's limiter: a 429 from Genesys is handled by the transport (`http.rs`).
 
-use std::sync::Mutex;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -28,7 +38,8 @@ pub enum Priority {
 }
 
 impl Priority {
-    fn label(self) -> &'static str {
+    /// `high`, `normal` or `low`: for metrics and logs.
+    pub fn label(self) -> &'static str {
         match self {
             Priority::High => "high",
             Priority::Normal => "normal",
@@ -66,37 +77,57 @@ impl Default for BudgetConfig {
     }
 }
 
-/// A token bucket. A std mutex is enough: it is held for a few arithmetic operations, never
-/// across an await.
-#[derive(Debug)]
-pub(crate) struct Budget {
-    config: BudgetConfig,
-    bucket: Mutex<Bucket>,
+impl BudgetConfig {
+    /// Tokens a request of `priority` must leave in the bucket: the reserves of the priorities
+    /// above it. A bucket kept elsewhere applies the same rule with this.
+    pub fn untouchable(&self, priority: Priority) -> u32 {
+        match priority {
+            Priority::High => 0,
+            Priority::Normal => self.high_priority_reserve,
+            Priority::Low => self
+                .high_priority_reserve
+                .saturating_add(self.normal_priority_reserve),
+        }
+    }
 }
 
+/// The answer of [`RequestBudget::try_take`]: `Ok` when a request may go now, or how long until
+/// one of that priority could (`Duration::MAX`: not in any useful time).
+pub type Take<'a> = Pin<Box<dyn Future<Output = Result<(), Duration>> + Send + 'a>>;
+
+/// Where a client's request budget is kept. One method, so a shared store (several processes
+/// spending one OAuth client's allowance) fits behind it without knowing about HTTP.
+///
+/// An implementation answers at once: it never waits for tokens itself (the client decides who
+/// waits, and for how long), and it must not fail the call for its own troubles — a store it
+/// cannot reach is its own to work around, by a fallback that still keeps below the limit.
+pub trait RequestBudget: fmt::Debug + Send + Sync {
+    /// Takes one request's token at `priority`, leaving the reserves of the priorities above it
+    /// alone, or says how long until one could be taken.
+    fn try_take(&self, priority: Priority) -> Take<'_>;
+}
+
+/// The bucket the client spends, whoever keeps it, and the waiting rules around it.
 #[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    refilled_at: Instant,
+pub(crate) struct Budget {
+    source: Arc<dyn RequestBudget>,
+    high_priority_max_wait: Duration,
 }
 
 impl Budget {
-    /// A full bucket.
-    pub(crate) fn new(config: BudgetConfig) -> Self {
+    /// `source`, or a bucket of this process's own sized by `config`.
+    pub(crate) fn new(config: BudgetConfig, source: Option<Arc<dyn RequestBudget>>) -> Self {
         Budget {
-            config,
-            bucket: Mutex::new(Bucket {
-                tokens: f64::from(config.burst),
-                refilled_at: Instant::now(),
-            }),
+            source: source.unwrap_or_else(|| Arc::new(LocalBudget::new(config))),
+            high_priority_max_wait: config.high_priority_max_wait,
         }
     }
 
     /// Takes one token for a request, waiting only where the priority allows it.
     pub(crate) async fn acquire(&self, priority: Priority) -> Result<(), Error> {
-        let deadline = Instant::now() + self.config.high_priority_max_wait;
+        let deadline = Instant::now() + self.high_priority_max_wait;
         loop {
-            let wait = match self.try_acquire(priority) {
+            let wait = match self.source.try_take(priority).await {
                 Ok(()) => return Ok(()),
                 Err(wait) => wait,
             };
@@ -113,15 +144,42 @@ impl Budget {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// A token bucket kept in this process: the default [`RequestBudget`]. A std mutex is enough:
+/// it is held for a few arithmetic operations, never across an await.
+#[derive(Debug)]
+pub struct LocalBudget {
+    config: BudgetConfig,
+    bucket: Mutex<Bucket>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+impl LocalBudget {
+    /// A full bucket.
+    pub fn new(config: BudgetConfig) -> Self {
+        LocalBudget {
+            config,
+            bucket: Mutex::new(Bucket {
+                tokens: f64::from(config.burst),
+                refilled_at: Instant::now(),
+            }),
+        }
+    }
 
     /// Takes a token now, or says how long until one could be taken at this priority.
-    pub(crate) fn try_acquire(&self, priority: Priority) -> Result<(), Duration> {
+    pub fn try_acquire(&self, priority: Priority) -> Result<(), Duration> {
         let mut bucket = self
             .bucket
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.refill(&mut bucket);
-        let needed = f64::from(self.untouchable(priority)) + 1.0;
+        let needed = f64::from(self.config.untouchable(priority)) + 1.0;
         if bucket.tokens >= needed {
             bucket.tokens -= 1.0;
             metrics::gauge!("genesys_client_budget_tokens").set(bucket.tokens);
@@ -129,17 +187,6 @@ impl Budget {
         }
         metrics::gauge!("genesys_client_budget_tokens").set(bucket.tokens);
         Err(self.time_to_earn(needed - bucket.tokens))
-    }
-
-    fn untouchable(&self, priority: Priority) -> u32 {
-        match priority {
-            Priority::High => 0,
-            Priority::Normal => self.config.high_priority_reserve,
-            Priority::Low => self
-                .config
-                .high_priority_reserve
-                .saturating_add(self.config.normal_priority_reserve),
-        }
     }
 
     fn refill(&self, bucket: &mut Bucket) {
@@ -159,12 +206,44 @@ impl Budget {
     }
 }
 
+impl RequestBudget for LocalBudget {
+    fn try_take(&self, priority: Priority) -> Take<'_> {
+        let taken = self.try_acquire(priority);
+        Box::pin(std::future::ready(taken))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn budget(per_minute: u32, burst: u32, reserve: u32) -> Budget {
-        Budget::new(BudgetConfig {
+    /// The bucket, and the client's view of it (waiting rules included).
+    struct Both {
+        local: Arc<LocalBudget>,
+        budget: Budget,
+    }
+
+    impl Both {
+        fn of(config: BudgetConfig) -> Self {
+            let local = Arc::new(LocalBudget::new(config));
+            let shared: Arc<dyn RequestBudget> = local.clone();
+            Both {
+                budget: Budget::new(config, Some(shared)),
+                local,
+            }
+        }
+
+        async fn acquire(&self, priority: Priority) -> Result<(), Error> {
+            self.budget.acquire(priority).await
+        }
+
+        fn try_acquire(&self, priority: Priority) -> Result<(), Duration> {
+            self.local.try_acquire(priority)
+        }
+    }
+
+    fn budget(per_minute: u32, burst: u32, reserve: u32) -> Both {
+        Both::of(BudgetConfig {
             per_minute,
             burst,
             high_priority_reserve: reserve,
@@ -175,7 +254,7 @@ mod tests {
 
     #[test]
     fn each_priority_leaves_the_reserves_above_it_alone() {
-        let budget = Budget::new(BudgetConfig {
+        let budget = Both::of(BudgetConfig {
             per_minute: 0,
             burst: 10,
             high_priority_reserve: 3,
@@ -187,7 +266,7 @@ mod tests {
         assert_eq!(take_all(&budget, Priority::High), 3);
     }
 
-    fn take_all(budget: &Budget, priority: Priority) -> usize {
+    fn take_all(budget: &Both, priority: Priority) -> usize {
         std::iter::from_fn(|| budget.try_acquire(priority).ok())
             .take(10_000)
             .count()
@@ -253,6 +332,42 @@ mod tests {
             Err(Error::BudgetExhausted)
         ));
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// A budget kept elsewhere that refuses everything but high priority, and counts the asks.
+    #[derive(Debug, Default)]
+    struct Elsewhere {
+        asked: Mutex<Vec<Priority>>,
+    }
+
+    impl RequestBudget for Elsewhere {
+        fn try_take(&self, priority: Priority) -> Take<'_> {
+            self.asked
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(priority);
+            let answer = match priority {
+                Priority::High => Ok(()),
+                _ => Err(Duration::from_millis(10)),
+            };
+            Box::pin(std::future::ready(answer))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_kept_elsewhere_is_asked_and_its_refusal_is_final_below_high_priority() {
+        let elsewhere = Arc::new(Elsewhere::default());
+        let source: Arc<dyn RequestBudget> = elsewhere.clone();
+        let budget = Budget::new(BudgetConfig::default(), Some(source));
+        assert!(matches!(
+            budget.acquire(Priority::Normal).await,
+            Err(Error::BudgetExhausted)
+        ));
+        budget.acquire(Priority::High).await.unwrap();
+        assert_eq!(
+            *elsewhere.asked.lock().unwrap(),
+            [Priority::Normal, Priority::High]
+        );
     }
 
     #[test]

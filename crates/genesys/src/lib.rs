@@ -3,8 +3,10 @@
 //! notification channels and callback creation.
 //!
 //! Every request goes through one transport (`http.rs`) that owns the hard parts: token caching
-//! and single-flight refresh, a request budget below Genesys's per-token limit, 429 Retry-After
-//! gates, retries only where repeating is safe, timeouts, a body size cap and no redirects.
+//! and single-flight refresh, a request budget below Genesys's per-token limit (this process's
+//! own bucket, or one the application keeps elsewhere for several processes: [`RequestBudget`]),
+//! 429 Retry-After gates, retries only where repeating is safe, timeouts, a body size cap and no
+//! redirects.
 //!
 //! The self-healing notification WebSocket stream (`notifications::stream`) is written on top of
 //! the client's public calls, not inside the transport. The crate caches no statistics, and it
@@ -34,7 +36,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus, WaitingConversation};
-pub use budget::{BudgetConfig, Priority};
+pub use budget::{BudgetConfig, LocalBudget, Priority, RequestBudget};
 pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
 pub use environment::Environment;
 pub use error::{Error, ErrorBody};
@@ -61,7 +63,11 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Larger response bodies fail with [`Error::BodyTooLarge`].
     pub max_body_bytes: usize,
+    /// Size of the request budget, and how long a high-priority call may wait for it.
     pub budget: BudgetConfig,
+    /// Where the budget is kept: `None` for a bucket of this client's own, sized by `budget`;
+    /// another [`RequestBudget`] when several processes share one OAuth client's allowance.
+    pub request_budget: Option<Arc<dyn RequestBudget>>,
     pub retry: RetryPolicy,
     /// Certificate authorities trusted besides the platform's (REST) and Mozilla's (WebSocket)
     /// roots. Empty in production; a simulator serving TLS needs its own CA here.
@@ -83,6 +89,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             max_body_bytes: 1024 * 1024,
             budget: BudgetConfig::default(),
+            request_budget: None,
             retry: RetryPolicy::default(),
             extra_root_certificates: Vec::new(),
         }
@@ -125,7 +132,7 @@ impl GenesysClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(http, config.max_body_bytes, config.retry),
                 tokens: TokenSource::new(config.client_id, config.client_secret, token_url),
-                budget: Budget::new(config.budget),
+                budget: Budget::new(config.budget, config.request_budget),
                 environment: config.environment,
                 websocket_connector,
             }),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use reqwest::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::GenesysClient;
@@ -120,15 +120,16 @@ impl fmt::Display for EwtMediaType {
     }
 }
 
-/// `EstimatedWaitTimePredictions`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `EstimatedWaitTimePredictions`. Serialises back to the same JSON, so an application may keep
+/// an answer (a cache shared by several processes) and read it again.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct EstimatedWaitTimePredictions {
     #[serde(default)]
     pub results: Vec<PredictionResult>,
 }
 
 /// `PredictionResults`: one estimate.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PredictionResult {
     pub intent: Option<String>,

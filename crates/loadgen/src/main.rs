@@ -253,12 +253,8 @@ async fn hold_subscribers(bases: &[String], count: usize) -> Result<Subscribers>
     for index in 0..count {
         let ws_url = &ws_urls[index % ws_urls.len()];
         let mut socket = loop {
-            match tokio_tungstenite::connect_async_with_config(
-                ws_url,
-                Some(client_config()),
-                false,
-            )
-            .await
+            match tokio_tungstenite::connect_async_with_config(ws_url, Some(client_config()), false)
+                .await
             {
                 Ok((socket, _)) => break socket,
                 // The service's upgrade rate limit: come back shortly, as a reconnecting

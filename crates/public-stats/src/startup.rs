@@ -29,6 +29,7 @@ use crate::callbacks::{
     CallbackBackend, CallbackDesk, CallbackStore, Relay, RelayWaker, SharedStore,
 };
 use crate::cluster::Cluster;
+use crate::cluster::budget::SharedBudget;
 use crate::config::{Serving, Settings, Upstream};
 use crate::health::Readiness;
 use crate::origin::{OriginRules, OwnOrigin};
@@ -95,8 +96,29 @@ impl Application {
     ) -> Result<Self, StartupError> {
         // First: what happens from here on (the org check, the stream connecting) is counted.
         let metrics = telemetry::metrics::handle();
+        let shutdown = CancellationToken::new();
+        // Stops what starts before the build is done if the build fails.
+        let unbuilt = shutdown.clone().drop_guard();
+        let tasks = TaskTracker::new();
+        // Before the client: in clustered mode the client spends the budget kept in Redis.
+        let cluster = match &settings.cluster {
+            Some(cluster) => Some(Cluster::connect(cluster).await?),
+            None => None,
+        };
         let (sandbox, client_config) = upstream(&settings.upstream).await?;
-        let client_config = adjust_client(client_config);
+        let mut client_config = adjust_client(client_config);
+        if let Some(cluster) = &cluster
+            && client_config.request_budget.is_none()
+        {
+            let budget = SharedBudget::start(
+                cluster.clone(),
+                client_config.budget,
+                shutdown.clone(),
+                &tasks,
+            )
+            .await;
+            client_config.request_budget = Some(budget);
+        }
         let ewt_calls_per_minute = ewt_share(&client_config);
         let client = GenesysClient::new(client_config).map_err(StartupError::Client)?;
         let queues = resolve_queues(&client, &settings.monitored_queues).await?;
@@ -106,12 +128,6 @@ impl Application {
             .as_ref()
             .map(tls::acceptor)
             .transpose()?;
-        let cluster = match &settings.cluster {
-            Some(cluster) => Some(Cluster::connect(cluster).await?),
-            None => None,
-        };
-        let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
         let live = match &cluster {
             Some(cluster) => LiveStats::start_clustered(
                 client.clone(),
@@ -123,7 +139,15 @@ impl Application {
             ),
             None => LiveStats::start(client.clone(), queues.ids(), shutdown.clone(), &tasks),
         };
-        let ewt = EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute);
+        let ewt = match &cluster {
+            Some(cluster) => EwtCache::clustered(
+                client.clone(),
+                settings.ewt_cache_ttl,
+                ewt_calls_per_minute,
+                cluster.clone(),
+            ),
+            None => EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute),
+        };
         let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
         let callbacks =
             start_callbacks(&settings, client, cluster.as_ref(), &shutdown, &tasks).await?;
@@ -162,6 +186,7 @@ impl Application {
         let router = router(state.clone());
         let router = telemetry::instrument(router, state.settings.trusted_proxies.clone());
         telemetry::metrics::spawn_upkeep(metrics.clone(), state.shutdown.clone(), &state.tasks);
+        unbuilt.disarm();
         Ok(Application {
             listener,
             router,
@@ -233,7 +258,7 @@ impl Application {
 
 /// The estimated wait times' share of the request budget, in calls a minute: half, so visitors
 /// asking for them, whatever they ask, leave the other half to the notification stream's
-/// snapshots and to callbacks.
+/// snapshots and to callbacks. In clustered mode both are shared by the instances.
 fn ewt_share(client: &ClientConfig) -> u32 {
     client.budget.per_minute / 2
 }

@@ -6,6 +6,10 @@
 //! It counts what passed the bearer check (the login and the guest's web messaging API have
 //! other limits, not simulated). Windows are fixed minutes from a token's first request: Genesys
 //! does not publish how its window slides, and a fixed one gives a definite `Retry-After`.
+//!
+//! Counted per client instead (`PUT /__sim/rate-limit` with `perClient`), every token of the
+//! org's one OAuth client shares one minute: the allowance several processes on one client
+//! must share, for testing a budget they keep together.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -23,6 +27,8 @@ pub struct RateLimit(Mutex<Limits>);
 
 struct Limits {
     per_minute: Option<u32>,
+    /// Every token counts in one window (the simulator has one OAuth client).
+    per_client: bool,
     windows: HashMap<String, Window>,
 }
 
@@ -36,6 +42,7 @@ impl RateLimit {
     pub fn new(per_minute: Option<u32>) -> Self {
         RateLimit(Mutex::new(Limits {
             per_minute,
+            per_client: false,
             windows: HashMap::new(),
         }))
     }
@@ -51,10 +58,17 @@ impl RateLimit {
         self.lock().per_minute
     }
 
-    /// Changes or lifts (`None`) the limit; every token starts counting afresh.
-    pub fn set(&self, per_minute: Option<u32>) {
+    /// Whether every token counts in one window.
+    pub fn per_client(&self) -> bool {
+        self.lock().per_client
+    }
+
+    /// Changes or lifts (`None`) the limit, per token or for the whole client; every token
+    /// starts counting afresh.
+    pub fn set(&self, per_minute: Option<u32>, per_client: bool) {
         let mut limits = self.lock();
         limits.per_minute = per_minute;
+        limits.per_client = per_client;
         limits.windows.clear();
     }
 
@@ -70,7 +84,8 @@ impl RateLimit {
                 .windows
                 .retain(|_, window| now.duration_since(window.started) < WINDOW);
         }
-        let window = limits.windows.entry(token.to_owned()).or_insert(Window {
+        let counted = if limits.per_client { "" } else { token };
+        let window = limits.windows.entry(counted.to_owned()).or_insert(Window {
             started: now,
             count: 0,
         });
@@ -103,7 +118,22 @@ mod tests {
         assert_eq!(limit.admit("a"), Err(15));
         tokio::time::advance(Duration::from_secs(15)).await;
         assert!(limit.admit("a").is_ok(), "a new minute");
-        limit.set(None);
+        limit.set(None, false);
         assert!((0..10).all(|_| limit.admit("a").is_ok()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_client_every_token_shares_one_minute() {
+        let limit = RateLimit::new(Some(3));
+        limit.set(Some(3), true);
+        assert!(limit.admit("a").is_ok() && limit.admit("b").is_ok() && limit.admit("c").is_ok());
+        assert_eq!(
+            limit.admit("d"),
+            Err(60),
+            "a new token does not start afresh"
+        );
+        assert_eq!(limit.admit("a"), Err(60));
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(limit.admit("b").is_ok());
     }
 }

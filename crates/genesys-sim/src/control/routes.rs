@@ -46,18 +46,24 @@ async fn set_ewt(
     StatusCode::NO_CONTENT
 }
 
-/// `{"perMinute": N}`, or `null` when lifted.
+/// `{"perMinute": N}`, or `null` when lifted; `"perClient": true` counts every token together.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RateLimitSpec {
     per_minute: Option<u32>,
+    #[serde(default)]
+    per_client: bool,
 }
 
 async fn rate_limit(State(state): State<SimState>) -> Json<Value> {
-    Json(json!({"perMinute": state.rate_limit.per_minute()}))
+    Json(json!({
+        "perMinute": state.rate_limit.per_minute(),
+        "perClient": state.rate_limit.per_client(),
+    }))
 }
 
-/// Changes (`{"perMinute": N}`, N ≥ 1) or lifts (`{"perMinute": null}`) the per-token limit.
+/// Changes (`{"perMinute": N}`, N ≥ 1) or lifts (`{"perMinute": null}`) the limit, per token or
+/// (`"perClient": true`) for all the client's tokens together.
 async fn set_rate_limit(
     State(state): State<SimState>,
     GenesysJson(spec): GenesysJson<RateLimitSpec>,
@@ -67,7 +73,7 @@ async fn set_rate_limit(
             "perMinute must be at least 1; null lifts the limit",
         ));
     }
-    state.rate_limit.set(spec.per_minute);
+    state.rate_limit.set(spec.per_minute, spec.per_client);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -46,7 +46,7 @@ async fn the_control_api_changes_and_lifts_the_limit() {
         .expect("sent");
     assert_eq!(
         limit.json::<serde_json::Value>().await.expect("JSON"),
-        json!({"perMinute": 300})
+        json!({"perMinute": 300, "perClient": false})
     );
     let set = |body: serde_json::Value| {
         let request = sim.plain.put(sim.url("/__sim/rate-limit")).json(&body);
@@ -66,6 +66,15 @@ async fn the_control_api_changes_and_lifts_the_limit() {
     for _ in 0..20 {
         assert_eq!(sim.get(QUEUES).await.status(), StatusCode::OK);
     }
+    // Per client: a second token does not get a minute of its own.
+    assert_eq!(
+        set(json!({"perMinute": 1, "perClient": true})).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(sim.get(QUEUES).await.status(), StatusCode::OK);
+    let other = authenticated_client(&token(&sim.plain, &sim.sim).await);
+    let response = other.get(sim.url(QUEUES)).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(set(json!({"perMinute": 0})).await, StatusCode::BAD_REQUEST);
     assert_eq!(set(json!({"perMinut": 5})).await, StatusCode::BAD_REQUEST);
 }

@@ -2,10 +2,12 @@
 //! Retry-After gate, 5xx retries (idempotent calls only), connection refused, timeouts, malformed
 //! and oversized bodies, redirects and the client's own request budget.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Result;
-use genesys::{BudgetConfig, CreateCallback, Error, Priority, RetryPolicy};
+use genesys::budget::Take;
+use genesys::{BudgetConfig, CreateCallback, Error, Priority, RequestBudget, RetryPolicy};
 use genesys_sim::config::{DEMO_BILLING_QUEUE, DEMO_SALES_QUEUE, DEMO_SUPPORT_QUEUE};
 use serde_json::json;
 use tokio::time::Instant;
@@ -434,4 +436,61 @@ fn the_default_budget_stays_below_genesyss_limit_in_any_minute() {
     // At most a full bucket plus a minute of refill can go out within any minute.
     let budget = BudgetConfig::default();
     assert!(budget.burst + budget.per_minute < genesys_sim::api::rate_limit::GENESYS_PER_MINUTE);
+}
+
+/// A budget kept outside the client: lets `allowed` requests through, then refuses.
+#[derive(Debug)]
+struct Allowance {
+    left: Mutex<u32>,
+    asked: Mutex<Vec<Priority>>,
+}
+
+impl RequestBudget for Allowance {
+    fn try_take(&self, priority: Priority) -> Take<'_> {
+        self.asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(priority);
+        let mut left = self.left.lock().unwrap_or_else(PoisonError::into_inner);
+        let answer = if *left > 0 {
+            *left -= 1;
+            Ok(())
+        } else {
+            Err(Duration::from_secs(60))
+        };
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+#[tokio::test]
+async fn a_budget_supplied_by_the_application_decides_what_goes_out() -> Result<()> {
+    let sim = Sim::start().await?;
+    let allowance = Arc::new(Allowance {
+        left: Mutex::new(2),
+        asked: Mutex::new(Vec::new()),
+    });
+    let shared: Arc<dyn RequestBudget> = allowance.clone();
+    let client = sim.client_with(|config| config.request_budget = Some(shared));
+    client.estimated_wait_time(DEMO_SALES_QUEUE).await?;
+    client.estimated_wait_time(DEMO_SUPPORT_QUEUE).await?;
+    let error = client
+        .estimated_wait_time(DEMO_BILLING_QUEUE)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::BudgetExhausted), "{error:?}");
+    let error = client
+        .create_callback(&CreateCallback::new(DEMO_SALES_QUEUE, "+15550006666"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::BudgetExhausted),
+        "a wait beyond the bound is not waited for: {error:?}"
+    );
+    assert_eq!(
+        *allowance.asked.lock().unwrap(),
+        [Priority::Low, Priority::Low, Priority::Low, Priority::High]
+    );
+    let log = sim.requests().await?;
+    assert_eq!((log.count(EWT), log.callbacks.len()), (2, 0));
+    Ok(())
 }

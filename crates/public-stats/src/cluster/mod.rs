@@ -7,7 +7,9 @@
 //! Without `REDIS_URL` none of this runs: one instance keeps everything in its own process and
 //! its SQLite file, with nothing else to operate. This module decides nothing about visitors.
 
+pub mod budget;
 pub mod lease;
+pub mod probe;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -96,6 +96,16 @@ impl Stamp {
         }
     }
 
+    /// A moment known by its UTC time (another instance's), placed on this process's clock.
+    pub fn from_utc(utc: OffsetDateTime) -> Self {
+        let now = Stamp::now();
+        let age = std::time::Duration::try_from(now.utc - utc).unwrap_or_default();
+        Stamp {
+            at: now.at.checked_sub(age).unwrap_or(now.at),
+            utc,
+        }
+    }
+
     pub fn instant(&self) -> Instant {
         self.at
     }

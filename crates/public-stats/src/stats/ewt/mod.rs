@@ -17,9 +17,19 @@
 //!   unknown) marked stale, and the answer is there for the next visitor.
 //! - A failed call counts like a good one (an outage costs one call per source per period), and
 //!   the last good value is served, marked stale.
+//! - **Several instances** (clustered mode) share one cache in Redis (`shared`): an instance
+//!   whose answer is due asks Redis first, and only the one instance that takes the source's
+//!   lock asks Genesys; the others wait briefly for its answer, or serve what they had, marked
+//!   stale. The in-process single-flight stays in front, so an instance makes at most one
+//!   Redis round per source at a time, and upstream calls per source per period stay at one
+//!   whatever the number of instances. The EWT share of the budget is then shared too. With
+//!   Redis out of reach an instance asks Genesys for itself, on its own share (why: at
+//!   `refresh_shared`).
 //!
 //! It is not where the public `mediaType` names are parsed (`query`) or where stale values are
-//! worded (`mod.rs`, `feed`).
+//! worded (`stats/mod.rs`, `feed`).
+
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,7 +39,9 @@ use genesys::{EstimatedWaitTimePredictions, EwtMediaType, GenesysClient};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use self::shared::{Round, Shared};
 use super::view::{Freshness, Stamp};
+use crate::cluster::Cluster;
 
 /// The longest a visitor's request waits for Genesys before it is answered from what is known.
 pub const LONGEST_WAIT: Duration = Duration::from_secs(2);
@@ -85,6 +97,8 @@ struct Caches {
     /// The EWT share of the request budget: upstream EWT calls in any minute, at most.
     calls_per_minute: u32,
     state: Mutex<State>,
+    /// Clustered mode: the cache (and the EWT share) every instance shares, in Redis.
+    shared: Option<Shared>,
 }
 
 #[derive(Default)]
@@ -93,7 +107,7 @@ struct State {
     /// Per queue: whether Genesys's queue-wide answer breaks the estimate down by media type.
     /// Absent until an answer with results has said; once seen broken down, it stays so.
     by_media: HashMap<Uuid, bool>,
-    /// The EWT share of the budget.
+    /// The EWT share of the budget (clustered mode: only while Redis is out of reach).
     share: Share,
 }
 
@@ -117,11 +131,24 @@ impl Default for Share {
 struct Slot {
     latest: Option<Outcome>,
     last_good: Option<Good>,
-    /// Set while a call is under way; turns `true` when it is done.
+    /// Set while a call (clustered mode: a round through Redis) is under way; turns `true`
+    /// when it is done.
     fetching: Option<watch::Receiver<bool>>,
-    /// The client's budget refused the last call: ask again as soon as possible.
-    refused: bool,
+    /// The last refresh brought nothing newer — the budget refused the call, or another
+    /// instance's call did not come in time: ask again as soon as possible.
+    behind: bool,
+    /// Clustered mode: until when `latest` is fresh, as the shared cache says (the instance that
+    /// asked Genesys set it). `None`: `latest`'s age and the period decide.
+    fresh_until: Option<Instant>,
     asked_at: Instant,
+}
+
+impl Slot {
+    /// When `latest` stops being fresh (`None`: there is nothing yet).
+    fn expires_at(&self, period: Duration) -> Option<Instant> {
+        self.fresh_until
+            .or_else(|| self.latest.as_ref().map(|latest| latest.at() + period))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +172,27 @@ impl Outcome {
     }
 }
 
+/// What a refresh brought.
+enum Fetched {
+    /// A newer outcome, and the last good answer known along with it.
+    Outcome {
+        latest: Outcome,
+        last_good: Option<Good>,
+    },
+    /// Nothing newer: see [`Slot::behind`].
+    Nothing,
+}
+
+impl Fetched {
+    fn of(latest: Outcome) -> Self {
+        let last_good = match &latest {
+            Outcome::Good(good) => Some(good.clone()),
+            Outcome::Failed { .. } => None,
+        };
+        Fetched::Outcome { latest, last_good }
+    }
+}
+
 /// What a source held when a visitor's wait ended.
 struct Seen {
     latest: Option<Outcome>,
@@ -161,6 +209,28 @@ struct Seen {
 impl EwtCache {
     /// `calls_per_minute` is the EWT share of the request budget (at least 1).
     pub fn new(client: GenesysClient, ttl: Duration, calls_per_minute: u32) -> Self {
+        Self::build(client, ttl, calls_per_minute, None)
+    }
+
+    /// The cache of an instance among several (clustered mode): answers and the EWT share are
+    /// shared through Redis, so the instances together ask Genesys as one would.
+    pub fn clustered(
+        client: GenesysClient,
+        ttl: Duration,
+        calls_per_minute: u32,
+        cluster: Cluster,
+    ) -> Self {
+        let calls_per_minute = calls_per_minute.max(1);
+        let shared = Shared::new(cluster, calls_per_minute, share_burst(calls_per_minute));
+        Self::build(client, ttl, calls_per_minute, Some(shared))
+    }
+
+    fn build(
+        client: GenesysClient,
+        ttl: Duration,
+        calls_per_minute: u32,
+        shared: Option<Shared>,
+    ) -> Self {
         let calls_per_minute = calls_per_minute.max(1);
         let state = State {
             share: Share {
@@ -174,6 +244,7 @@ impl EwtCache {
             ttl,
             calls_per_minute,
             state: Mutex::new(state),
+            shared,
         }))
     }
 
@@ -215,8 +286,8 @@ impl EwtCache {
         }
     }
 
-    /// Starts a call for `source` if it is due and the share allows, and waits for a call under
-    /// way until `deadline`.
+    /// Starts a call (clustered mode: a round through Redis) for `source` if it is due and the
+    /// share allows, and waits for one under way until `deadline`.
     async fn look(&self, source: Source, deadline: tokio::time::Instant) -> Seen {
         let fetching = {
             let mut state = self.0.lock();
@@ -226,26 +297,25 @@ impl EwtCache {
                 latest: None,
                 last_good: None,
                 fetching: None,
-                refused: false,
+                behind: false,
+                fresh_until: None,
                 asked_at: now,
             });
             slot.asked_at = now;
-            let due = slot.refused
-                || slot
-                    .latest
-                    .as_ref()
-                    .is_none_or(|latest| latest.at() + period <= now);
+            let due = slot.behind || slot.expires_at(period).is_none_or(|at| at <= now);
             let idle = slot.fetching.is_none();
             // A caller that shares a call already under way counts as a miss: it waits.
             let result = if due { "miss" } else { "hit" };
             metrics::counter!("public_stats_ewt_cache_requests_total", "result" => result)
                 .increment(1);
-            if due && idle && self.0.may_call(&mut state.share, now) {
+            // Clustered, a round may find the answer in Redis at no cost: the shared share is
+            // spent by the one instance that asks Genesys.
+            if due && idle && (self.0.shared.is_some() || self.0.may_call(&mut state.share, now)) {
                 let (done, receiver) = watch::channel(false);
                 if let Some(slot) = state.sources.get_mut(&source) {
                     slot.fetching = Some(receiver);
                 }
-                tokio::spawn(Arc::clone(&self.0).fetch(source, done));
+                tokio::spawn(Arc::clone(&self.0).refresh(source, done));
             }
             let fetching = state
                 .sources
@@ -275,14 +345,11 @@ impl EwtCache {
                 by_media,
             };
         };
-        held_back |= slot.refused;
-        let next_at = if slot.refused {
+        held_back |= slot.behind;
+        let next_at = if slot.behind {
             now + self.0.ttl
         } else {
-            slot.latest
-                .as_ref()
-                .map_or(now + self.0.ttl, |latest| latest.at() + period)
-                .max(now)
+            slot.expires_at(period).unwrap_or(now + self.0.ttl).max(now)
         };
         Seen {
             latest: slot.latest.clone(),
@@ -333,58 +400,168 @@ impl Caches {
         }
     }
 
-    async fn fetch(self: Arc<Self>, source: Source, done: watch::Sender<bool>) {
+    /// Brings `source` up to date — from Genesys, or in clustered mode from whichever instance
+    /// asks it — then wakes the visitors waiting.
+    async fn refresh(self: Arc<Self>, source: Source, done: watch::Sender<bool>) {
+        match &self.shared {
+            Some(shared) => self.refresh_shared(shared, source).await,
+            None => {
+                let fetched = self.ask(source).await;
+                self.settle(source, fetched, None);
+            }
+        }
+        done.send_replace(true);
+    }
+
+    /// One round through Redis: a fresh answer there is taken as it is; otherwise the instance
+    /// holding the source's lock asks Genesys, and the others wait a little for its answer.
+    async fn refresh_shared(&self, shared: &Shared, source: Source) {
+        let known_good = self.last_good(source);
+        match shared.round(source).await {
+            Ok(Round::Fresh { latest, fresh_for }) => {
+                self.settle(source, latest, Some(Instant::now() + fresh_for));
+            }
+            Ok(Round::Lead(lead)) => {
+                let fetched = match shared.take_share().await {
+                    Ok(true) => self.ask_within(shared::LEADER_CALL_LIMIT, source).await,
+                    Ok(false) => Fetched::Nothing,
+                    // Redis went away mid-round: the instance's own share decides.
+                    Err(_) => self.ask_if_share_allows(source).await,
+                };
+                let fresh_until = match &fetched {
+                    Fetched::Outcome { latest, last_good } => {
+                        let period = self.period(&mut self.lock(), Instant::now());
+                        let last_good = newer(last_good.as_ref(), lead.seen_good())
+                            .or(known_good.as_ref())
+                            .cloned();
+                        shared
+                            .publish(lead, latest, last_good.as_ref(), period)
+                            .await;
+                        Some(Instant::now() + period)
+                    }
+                    Fetched::Nothing => {
+                        shared.release(lead).await;
+                        None
+                    }
+                };
+                self.settle(source, fetched, fresh_until);
+            }
+            Ok(Round::GaveUp) => self.settle(source, Fetched::Nothing, None),
+            // Redis out of reach: this instance carries on as if it were alone, on its own
+            // share of the EWT calls. Visitors keep getting current estimates through an outage
+            // of Redis, at the cost of one call per source per period per instance; the request
+            // budget's own fallback (each instance's share of it) keeps the whole below
+            // Genesys's limit, and EWT calls are the lowest priority in it. Serving the last
+            // reading instead would freeze every estimate for as long as Redis is down.
+            Err(_) => {
+                let fetched = self.ask_if_share_allows(source).await;
+                self.settle(source, fetched, None);
+            }
+        }
+    }
+
+    async fn ask_if_share_allows(&self, source: Source) -> Fetched {
+        let allowed = {
+            let mut state = self.lock();
+            self.may_call(&mut state.share, Instant::now())
+        };
+        if allowed {
+            self.ask(source).await
+        } else {
+            Fetched::Nothing
+        }
+    }
+
+    /// Asks Genesys, giving up after `limit` (the lock the call is made under lasts a little
+    /// longer, so no other instance can call at the same time).
+    async fn ask_within(&self, limit: Duration, source: Source) -> Fetched {
+        match tokio::time::timeout(limit, self.ask(source)).await {
+            Ok(fetched) => fetched,
+            Err(_) => {
+                metrics::counter!("public_stats_ewt_fetch_failures_total").increment(1);
+                tracing::warn!(
+                    ?limit,
+                    "estimated wait time call abandoned; serving the last good value"
+                );
+                Fetched::of(Outcome::Failed { at: Instant::now() })
+            }
+        }
+    }
+
+    /// One upstream call.
+    async fn ask(&self, source: Source) -> Fetched {
         let (queue, media, endpoint) = match source {
             Source::Queue(queue) => (queue, None, "queue"),
             Source::Media(queue, media) => (queue, Some(media), "media_type"),
         };
         metrics::counter!("public_stats_ewt_upstream_calls_total", "endpoint" => endpoint)
             .increment(1);
-        let answer = self
+        match self
             .client
             .estimated_wait_time_predictions(queue, media)
-            .await;
-        let mut state = self.lock();
-        if let Err(genesys::Error::BudgetExhausted) = answer {
+            .await
+        {
             // Not Genesys's answer: nothing was sent. Ask again when there is budget.
-            if let Some(slot) = state.sources.get_mut(&source) {
-                slot.refused = true;
-                slot.fetching = None;
-            }
-            drop(state);
-            done.send_replace(true);
-            return;
-        }
-        let outcome = match answer {
-            Ok(predictions) => {
-                if media.is_none() && !predictions.results.is_empty() {
-                    let broken_down = predictions.breaks_down_by_media();
-                    let known = state.by_media.entry(queue).or_insert(broken_down);
-                    *known = *known || broken_down;
-                }
-                Outcome::Good(Good {
-                    predictions: Arc::new(predictions),
-                    at: Stamp::now(),
-                })
-            }
+            Err(genesys::Error::BudgetExhausted) => Fetched::Nothing,
+            Ok(predictions) => Fetched::of(Outcome::Good(Good {
+                predictions: Arc::new(predictions),
+                at: Stamp::now(),
+            })),
             Err(error) => {
                 // The error's Display carries no upstream text; it goes to the log only.
                 metrics::counter!("public_stats_ewt_fetch_failures_total").increment(1);
                 tracing::warn!(%error, %queue, media = ?media,
                     "estimated wait time unavailable; serving the last good value");
-                Outcome::Failed { at: Instant::now() }
+                Fetched::of(Outcome::Failed { at: Instant::now() })
             }
-        };
-        if let Some(slot) = state.sources.get_mut(&source) {
-            if let Outcome::Good(good) = &outcome {
-                slot.last_good = Some(good.clone());
-            }
-            slot.latest = Some(outcome);
-            slot.fetching = None;
-            slot.refused = false;
         }
-        drop(state);
-        done.send_replace(true);
+    }
+
+    fn last_good(&self, source: Source) -> Option<Good> {
+        self.lock()
+            .sources
+            .get(&source)
+            .and_then(|slot| slot.last_good.clone())
+    }
+
+    /// Keeps what a refresh brought, and ends the refresh.
+    fn settle(&self, source: Source, fetched: Fetched, fresh_until: Option<Instant>) {
+        let mut state = self.lock();
+        if let (
+            Source::Queue(queue),
+            Fetched::Outcome {
+                latest: Outcome::Good(good),
+                ..
+            },
+        ) = (source, &fetched)
+            && !good.predictions.results.is_empty()
+        {
+            let broken_down = good.predictions.breaks_down_by_media();
+            let known = state.by_media.entry(queue).or_insert(broken_down);
+            *known = *known || broken_down;
+        }
+        let Some(slot) = state.sources.get_mut(&source) else {
+            return;
+        };
+        slot.fetching = None;
+        match fetched {
+            Fetched::Nothing => slot.behind = true,
+            Fetched::Outcome { latest, last_good } => {
+                slot.last_good = newer(slot.last_good.as_ref(), last_good.as_ref()).cloned();
+                slot.latest = Some(latest);
+                slot.fresh_until = fresh_until;
+                slot.behind = false;
+            }
+        }
+    }
+}
+
+/// The more recent of two good answers.
+fn newer<'a>(one: Option<&'a Good>, other: Option<&'a Good>) -> Option<&'a Good> {
+    match (one, other) {
+        (Some(one), Some(other)) if other.at.utc() > one.at.utc() => Some(other),
+        (Some(one), _) => Some(one),
+        (None, other) => other,
     }
 }
 
