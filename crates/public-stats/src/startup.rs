@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -337,8 +337,7 @@ async fn resolve_queues(
     client: &GenesysClient,
     monitored: &[Uuid],
 ) -> Result<PublicQueues, StartupError> {
-    let lookup = client
-        .find_queues(monitored)
+    let lookup = find_queues_within_budget(client, monitored)
         .await
         .map_err(StartupError::QueueLookup)?;
     if !lookup.missing.is_empty() {
@@ -354,6 +353,35 @@ async fn resolve_queues(
             })
             .collect(),
     ))
+}
+
+/// How long start-up waits for the request budget before giving up on the queue check.
+const QUEUE_CHECK_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The queue check, waiting while the request budget is spent: in clustered mode the budget is
+/// the deployment's, and an instance restarting while the others spend it (a burst of callback
+/// deliveries) must wait its turn, not fail to start and be restarted in a loop.
+async fn find_queues_within_budget(
+    client: &GenesysClient,
+    monitored: &[Uuid],
+) -> Result<genesys::QueueLookup, genesys::Error> {
+    let deadline = Instant::now() + QUEUE_CHECK_PATIENCE;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match client.find_queues(monitored).await {
+            Err(genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. })
+                if Instant::now() + pause < deadline =>
+            {
+                tracing::info!(
+                    ?pause,
+                    "the request budget is spent: the queue check waits for it"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            answer => return answer,
+        }
+    }
 }
 
 /// axum answers a wrong method with an empty 405; visitors get a problem body like every other

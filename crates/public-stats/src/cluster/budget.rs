@@ -185,6 +185,9 @@ impl SharedBudget {
                 self.back_on_redis();
                 if let Ok(left) = taken {
                     metrics::gauge!("public_stats_budget_shared_tokens").set(left);
+                    // The client's own gauge means "requests left in the budget it spends",
+                    // which is now this one: dashboards read one series in either mode.
+                    metrics::gauge!("genesys_client_budget_tokens").set(left);
                 }
                 taken.map(|_| ())
             }

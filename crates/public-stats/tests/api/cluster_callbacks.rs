@@ -610,7 +610,10 @@ async fn random_kills_of_clustered_instances_lose_no_accepted_callback() {
                         accepted.lock().unwrap().push(id.to_owned());
                     }
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Under the deployment's one request budget (4 a second): deliveries come
+                // first, and faster posting would leave a restarting instance nothing for its
+                // own start-up requests.
+                tokio::time::sleep(Duration::from_millis(400)).await;
             }
         })
     };
