@@ -1,6 +1,7 @@
 //! `genesys`: a typed client for the slice of the Genesys Cloud Platform API that public-stats
 //! uses: OAuth client credentials, routing queues and estimated wait times, queue observations,
-//! notification channels and callback creation.
+//! notification channels, callback creation, and the Architect objects that say when the contact
+//! centre is open (schedule groups, schedules, emergency groups).
 //!
 //! Every request goes through one transport (`http.rs`) that owns the hard parts: token caching
 //! and single-flight refresh, a request budget below Genesys's per-token limit, 429 Retry-After
@@ -16,6 +17,7 @@
 //! if the application installs a recorder.
 
 pub mod analytics;
+pub mod architect;
 mod auth;
 pub mod budget;
 pub mod callbacks;
@@ -23,6 +25,7 @@ pub mod environment;
 pub mod error;
 mod http;
 pub mod notifications;
+mod paging;
 pub mod routing;
 pub mod secret;
 pub mod tls;
@@ -34,6 +37,10 @@ use std::time::Duration;
 use url::Url;
 
 pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus, WaitingConversation};
+pub use architect::{
+    ArchitectError, ArchitectKind, EmergencyGroup, Schedule, ScheduleGroup,
+    ScheduleGroupWithSchedules,
+};
 pub use budget::{BudgetConfig, Priority};
 pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
 pub use environment::Environment;
