@@ -3,6 +3,11 @@
 //! notification channels, callback creation, and the Architect objects that say when the contact
 //! centre is open (schedule groups, schedules, emergency groups).
 //!
+//! Code map: `http` (the transport), `auth` (tokens), `budget` (request budget and priorities);
+//! one module per capability — `routing`, `analytics`, `notifications`, `callbacks`, `architect`
+//! — with `paging` what their listings share; `environment`, `secret`, `tls` and `error` are
+//! what every call needs.
+//!
 //! Every request goes through one transport (`http.rs`) that owns the hard parts: token caching
 //! and single-flight refresh, a request budget below Genesys's per-token limit, 429 Retry-After
 //! gates, retries only where repeating is safe, timeouts, a body size cap and no redirects.
