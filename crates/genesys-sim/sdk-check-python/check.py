@@ -34,6 +34,9 @@ REQUIRED = {
     "PredictionResults": ["formula", "estimatedWaitTimeSeconds"],
     "CreateCallbackResponse": ["conversation", "callbackIdentifiers"],
     "CallbackIdentifier": ["type", "id"],
+    "Schedule": ["name", "start", "end"],
+    "ScheduleGroup": ["name"],
+    "EmergencyGroup": ["name"],
 }
 # The SDK's placeholder for an enum value it does not know.
 UNKNOWN_ENUM = "outdated_sdk_version"
@@ -93,7 +96,7 @@ def check_value(value, swagger_type, where):
         inner = swagger_type[5:-1].split(",", 1)[1].strip()
         for key, item in value.items():
             check_value(item, inner, f"{where}.{key}")
-    elif swagger_type in ("str", "datetime", "date"):
+    elif swagger_type in ("str", "datetime", "date", "LocalDateTime"):
         expect(isinstance(value, str), f"{where}: expected a string, got {value!r}")
     elif swagger_type == "int":
         expect(isinstance(value, int) and not isinstance(value, bool), f"{where}: expected an integer, got {value!r}")
@@ -319,6 +322,61 @@ def main():
 
     step("ConversationsApi.get_conversations_callback", read_callback)
 
+    architect = gc.ArchitectApi(api_client)
+
+    def demo_schedule_group():
+        group, _ = call(api_client, "ScheduleGroup", lambda: architect.get_architect_schedulegroup(org["scheduleGroupId"]))
+        expect(group.time_zone == "Europe/London" and len(group.holiday_schedules) == 1, f"{group.to_dict()}")
+        return group
+
+    group = step("ArchitectApi.get_architect_schedulegroup (demo)", demo_schedule_group)
+
+    def demo_schedule():
+        schedule, body = call(api_client, "Schedule", lambda: architect.get_architect_schedule(group.open_schedules[0].id))
+        expect(body["rrule"] == "FREQ=DAILY" and body["start"] == "2024-01-01T00:00:00.000", f"{body}")
+
+    step("ArchitectApi.get_architect_schedule (demo)", demo_schedule)
+    step("ArchitectApi.get_architect_emergencygroup (demo)",
+         lambda: call(api_client, "EmergencyGroup", lambda: architect.get_architect_emergencygroup(org["emergencyGroupId"])))
+
+    def create_hours():
+        schedule = gc.Schedule()
+        schedule.name = "SDK weekdays"
+        schedule.start = "2026-01-05T09:00:00.000"
+        schedule.end = "2026-01-05T17:00:00.000"
+        schedule.rrule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+        created, _ = call(api_client, "Schedule", lambda: architect.post_architect_schedules(schedule))
+        new_group = gc.ScheduleGroup()
+        new_group.name = "SDK hours"
+        new_group.time_zone = "America/Chicago"
+        reference = gc.DomainEntityRef()
+        reference.id = created.id
+        new_group.open_schedules = [reference]
+        made, _ = call(api_client, "ScheduleGroup", lambda: architect.post_architect_schedulegroups(new_group))
+        expect(made.open_schedules[0].name == "SDK weekdays", f"{made.to_dict()}")
+        made.name = "SDK hours, renamed"
+        replaced, _ = call(api_client, "ScheduleGroup", lambda: architect.put_architect_schedulegroup(made.id, made))
+        expect(replaced.version == 2, f"{replaced.to_dict()}")
+        emergency = gc.EmergencyGroup()
+        emergency.name = "SDK emergency"
+        emergency.enabled = True
+        made_emergency, _ = call(api_client, "EmergencyGroup", lambda: architect.post_architect_emergencygroups(emergency))
+        expect(made_emergency.enabled is True, f"{made_emergency.to_dict()}")
+
+    step("ArchitectApi.post_architect_schedules, post_architect_schedulegroups, put_architect_schedulegroup, post_architect_emergencygroups",
+         create_hours)
+
+    def architect_listings():
+        schedules, _ = call(api_client, "ScheduleEntityListing", lambda: architect.get_architect_schedules(page_size=2, page_number=2))
+        expect(schedules.total == 4 and len(schedules.entities) == 2, f"{schedules.to_dict()}")
+        groups, _ = call(api_client, "ScheduleGroupEntityListing", lambda: architect.get_architect_schedulegroups(name="SDK*"))
+        expect([g.name for g in groups.entities] == ["SDK hours, renamed"], f"{groups.to_dict()}")
+        emergencies, _ = call(api_client, "EmergencyGroupListing", lambda: architect.get_architect_emergencygroups(sort_order="desc"))
+        expect([g.name for g in emergencies.entities] == ["SDK emergency", "Demo emergency"], f"{emergencies.to_dict()}")
+
+    step("ArchitectApi.get_architect_schedules, get_architect_schedulegroups, get_architect_emergencygroups (listings)",
+         architect_listings)
+
     # Errors: each a Genesys ErrorBody the SDK's model reads.
     unknown = "00000000-0000-4000-8000-000000000000"
     step("404 ErrorBody: get_routing_queue (unknown queue)", lambda: api_error(lambda: routing.get_routing_queue(unknown), 404))
@@ -326,6 +384,18 @@ def main():
          lambda: api_error(lambda: routing.get_routing_queue_members(unknown), 404))
     step("400 ErrorBody: get_routing_queue_mediatype_estimatedwaittime (bad media type)",
          lambda: api_error(lambda: routing.get_routing_queue_mediatype_estimatedwaittime(queue_id, "fax"), 400))
+    step("404 ErrorBody: get_architect_schedulegroup (unknown)",
+         lambda: api_error(lambda: architect.get_architect_schedulegroup(unknown), 404))
+
+    def unknown_reference():
+        bad = gc.ScheduleGroup()
+        bad.name = "Names a schedule that does not exist"
+        reference = gc.DomainEntityRef()
+        reference.id = unknown
+        bad.open_schedules = [reference]
+        api_error(lambda: architect.post_architect_schedulegroups(bad), 400)
+
+    step("400 ErrorBody: post_architect_schedulegroups (unknown schedule)", unknown_reference)
     step("404 ErrorBody: get_conversations_callback (unknown)",
          lambda: api_error(lambda: conversations.get_conversations_callback(unknown), 404))
 

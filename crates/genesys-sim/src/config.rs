@@ -24,6 +24,17 @@ pub const DEMO_DEPLOYMENT_ID: Uuid = uuid!("d3b07384-d113-4ec6-a7b1-5e7f0c8a9b10
 pub const DEMO_SALES_QUEUE: Uuid = uuid!("1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01");
 pub const DEMO_SUPPORT_QUEUE: Uuid = uuid!("2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02");
 pub const DEMO_BILLING_QUEUE: Uuid = uuid!("3b8f6e93-8c5a-4e79-9f2a-8d9c4a3e2c03");
+/// The demo org's Architect schedule group: the business hours of every demo queue (its
+/// schedules are made at start, see `api/architect/demo.rs`).
+pub const DEMO_SCHEDULE_GROUP: Uuid = uuid!("4c9a7fa4-9d6b-4f8a-8a3b-9eae5b4f3d04");
+/// The demo schedule group's time zone.
+pub const DEMO_TIME_ZONE: &str = "Europe/London";
+/// Its schedules: open every day, a short weekly closed period, a short one-time holiday.
+pub const DEMO_OPEN_SCHEDULE: Uuid = uuid!("5dab80b5-ae7c-4a9b-9b4c-afbf6c504e05");
+pub const DEMO_CLOSED_SCHEDULE: Uuid = uuid!("6ebc91c6-bf8d-4bac-8c5d-b0c07d615f06");
+pub const DEMO_HOLIDAY_SCHEDULE: Uuid = uuid!("7fcda2d7-c09e-4cbd-9d6e-c1d18e726007");
+/// The demo org's emergency group (disabled).
+pub const DEMO_EMERGENCY_GROUP: Uuid = uuid!("80deb3e8-d1af-4dce-8e7f-d2e29f837108");
 
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -64,6 +75,9 @@ pub struct OrgSpec {
     /// The queue web messaging conversations of the deployment are routed to.
     pub messaging_queue: Uuid,
     pub queues: Vec<QueueSpec>,
+    /// Whether the org has the demo's Architect objects (schedule group, its schedules and the
+    /// emergency group, with the `DEMO_*` ids); `false` starts with none.
+    pub business_hours: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -135,6 +149,7 @@ impl OrgSpec {
             client_secret: DEMO_CLIENT_SECRET.to_owned(),
             deployment_id: DEMO_DEPLOYMENT_ID,
             messaging_queue: DEMO_SUPPORT_QUEUE,
+            business_hours: true,
             queues: vec![
                 queue(
                     DEMO_SALES_QUEUE,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{auth, notifications, rate_limit, webmessaging};
+use crate::api::{architect, auth, notifications, rate_limit, webmessaging};
 use crate::config::SimConfig;
 use crate::control;
 use crate::model::{Model, ModelEvent};
@@ -31,6 +31,7 @@ pub struct Inner {
     pub control: control::Control,
     pub notifications: notifications::Channels,
     pub webmessaging: webmessaging::Sessions,
+    pub architect: architect::Architect,
 }
 
 impl std::ops::Deref for SimState {
@@ -54,6 +55,7 @@ impl SimState {
             control: control::Control::default(),
             notifications: notifications::Channels::default(),
             webmessaging: webmessaging::Sessions::default(),
+            architect: architect::Architect::new(&config, time::OffsetDateTime::now_utc()),
             config,
         }))
     }

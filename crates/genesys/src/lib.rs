@@ -1,6 +1,12 @@
 //! `genesys`: a typed client for the slice of the Genesys Cloud Platform API that public-stats
 //! uses: OAuth client credentials, routing queues and estimated wait times, queue observations,
-//! notification channels and callback creation.
+//! notification channels, callback creation, and the Architect objects that say when the contact
+//! centre is open (schedule groups, schedules, emergency groups).
+//!
+//! Code map: `http` (the transport), `auth` (tokens), `budget` (request budget and priorities);
+//! one module per capability — `routing`, `analytics`, `notifications`, `callbacks`, `architect`
+//! — with `paging` what their listings share; `environment`, `secret`, `tls` and `error` are
+//! what every call needs.
 //!
 //! Every request goes through one transport (`http.rs`) that owns the hard parts: token caching
 //! and single-flight refresh, a request budget below Genesys's per-token limit (this process's
@@ -18,6 +24,7 @@
 //! if the application installs a recorder.
 
 pub mod analytics;
+pub mod architect;
 mod auth;
 pub mod budget;
 pub mod callbacks;
@@ -25,6 +32,7 @@ pub mod environment;
 pub mod error;
 mod http;
 pub mod notifications;
+mod paging;
 pub mod routing;
 pub mod secret;
 pub mod tls;
@@ -36,6 +44,10 @@ use std::time::Duration;
 use url::Url;
 
 pub use analytics::{MetricUpdate, QueueObservations, RoutingStatus, WaitingConversation};
+pub use architect::{
+    ArchitectError, ArchitectKind, EmergencyGroup, Schedule, ScheduleGroup,
+    ScheduleGroupWithSchedules,
+};
 pub use budget::{BudgetConfig, LocalBudget, Priority, RequestBudget};
 pub use callbacks::{CallbackConversation, CreateCallback, CreateCallbackResponse};
 pub use environment::Environment;

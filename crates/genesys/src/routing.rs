@@ -13,14 +13,11 @@ use crate::GenesysClient;
 use crate::budget::Priority;
 use crate::error::Error;
 use crate::http::{Request, Route};
+use crate::paging::{DEFAULT_PAGE_SIZE, MAX_PAGES, Page};
 
 const QUEUES: &str = "/api/v2/routing/queues";
 const QUEUE_EWT: &str = "/api/v2/routing/queues/{queueId}/estimatedwaittime";
 const MEDIA_EWT: &str = "/api/v2/routing/queues/{queueId}/mediatypes/{mediaType}/estimatedwaittime";
-/// Genesys's largest page size for most listings.
-const DEFAULT_PAGE_SIZE: u32 = 100;
-/// A server that keeps saying "more pages" must not keep the client looping.
-const MAX_PAGES: u32 = 1_000;
 
 /// A routing queue: the fields public-stats needs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -53,15 +50,6 @@ impl Default for QueueListing {
             page_size: DEFAULT_PAGE_SIZE,
         }
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct QueuePage {
-    #[serde(default)]
-    entities: Vec<Queue>,
-    page_count: Option<u32>,
-    total: Option<u64>,
 }
 
 /// The `mediaType` path values of the per-media EWT endpoint.
@@ -199,9 +187,8 @@ impl GenesysClient {
         let mut queues = Vec::new();
         for page_number in 1..=MAX_PAGES {
             let page = self.queue_page(listing, page_number).await?;
-            let received = page.entities.len();
-            let collected = queues.len() + received;
-            let last = is_last_page(&page, page_number, received, collected, listing.page_size);
+            let collected = queues.len() + page.entities.len();
+            let last = page.is_last(page_number, collected, listing.page_size);
             queues.extend(page.entities);
             if last {
                 break;
@@ -299,7 +286,7 @@ impl GenesysClient {
         &self,
         listing: &QueueListing,
         page_number: u32,
-    ) -> Result<QueuePage, Error> {
+    ) -> Result<Page<Queue>, Error> {
         let mut url = self.api_url(&["api", "v2", "routing", "queues"])?;
         {
             let mut query = url.query_pairs_mut();
@@ -313,26 +300,6 @@ impl GenesysClient {
         let reply = self.send(Request::new(route, url, Priority::Low)).await?;
         reply.json("queue listing")
     }
-}
-
-/// Trusts `pageCount` when given, then `total`, then a short or empty page.
-fn is_last_page(
-    page: &QueuePage,
-    page_number: u32,
-    received: usize,
-    collected: usize,
-    page_size: u32,
-) -> bool {
-    if received == 0 {
-        return true;
-    }
-    if let Some(page_count) = page.page_count {
-        return page_number >= page_count;
-    }
-    if let Some(total) = page.total {
-        return collected as u64 >= total;
-    }
-    received < page_size as usize
 }
 
 #[cfg(test)]
@@ -410,20 +377,5 @@ mod tests {
     fn wrongly_typed_estimates_are_rejected() {
         let bad = r#"{"results":[{"intent":"ALL","estimatedWaitTimeSeconds":"soon"}]}"#;
         assert!(serde_json::from_str::<EstimatedWaitTimePredictions>(bad).is_err());
-    }
-
-    #[test]
-    fn paging_stops_on_page_count_total_or_short_page() {
-        let page = |page_count, total| QueuePage {
-            entities: vec![],
-            page_count,
-            total,
-        };
-        assert!(!is_last_page(&page(Some(3), None), 2, 1, 2, 1));
-        assert!(is_last_page(&page(Some(3), None), 3, 1, 3, 1));
-        assert!(!is_last_page(&page(None, Some(3)), 2, 1, 2, 1));
-        assert!(is_last_page(&page(None, Some(3)), 3, 1, 3, 1));
-        assert!(is_last_page(&page(None, None), 1, 1, 1, 2));
-        assert!(is_last_page(&page(Some(9), None), 1, 0, 0, 2));
     }
 }

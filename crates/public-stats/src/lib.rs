@@ -13,6 +13,8 @@
 //! [`serve`] is the port's accept loop: connection cap, timeouts, TLS, graceful shutdown.
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //! [`cluster`] is clustered mode: several instances sharing state through Redis (`REDIS_URL`).
+//! [`hours`] evaluates Genesys business hours (open, closed, holiday, emergency; the next change
+//! and the week's open periods); pure logic, not yet wired in.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
 //! request's lifetime.
@@ -24,6 +26,7 @@ pub mod cluster;
 pub mod config;
 pub mod cors;
 pub mod health;
+pub mod hours;
 pub mod openapi;
 pub mod origin;
 pub mod problem;

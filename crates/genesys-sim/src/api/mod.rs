@@ -3,9 +3,11 @@
 //! `control`.
 
 pub mod analytics;
+pub mod architect;
 pub mod auth;
 pub mod callbacks;
 pub mod error;
+pub mod listing;
 pub mod notifications;
 pub mod organization;
 pub mod rate_limit;
@@ -33,6 +35,7 @@ pub fn router(state: SimState) -> Router {
         .merge(organization::router())
         .merge(analytics::router())
         .merge(callbacks::router())
+        .merge(architect::router())
         .merge(notifications::router())
         .merge(webmessaging::router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_bearer))

@@ -94,13 +94,18 @@ async fn org(State(state): State<SimState>) -> Json<Value> {
             })
             .collect()
     };
-    Json(json!({
+    let mut answer = json!({
         "clientId": org.client_id,
         "clientSecret": org.client_secret,
         "deploymentId": org.deployment_id,
         "messagingQueueId": org.messaging_queue,
         "queues": queues,
-    }))
+    });
+    if org.business_hours {
+        answer["scheduleGroupId"] = json!(crate::config::DEMO_SCHEDULE_GROUP);
+        answer["emergencyGroupId"] = json!(crate::config::DEMO_EMERGENCY_GROUP);
+    }
+    Json(answer)
 }
 
 /// `PUT /__sim/queues/{queueId}/state` body; every part optional, missing counts are 0.

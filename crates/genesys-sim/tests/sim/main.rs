@@ -4,6 +4,7 @@
 mod helpers;
 
 mod analytics;
+mod architect;
 mod auth;
 mod callbacks;
 mod control;

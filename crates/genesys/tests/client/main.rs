@@ -2,6 +2,7 @@
 //! 2-core machine). `helpers` starts a simulator per test and reads its control API.
 
 mod analytics;
+mod architect;
 mod auth;
 mod callbacks;
 mod failures;

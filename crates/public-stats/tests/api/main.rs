@@ -1,6 +1,7 @@
 //! The service's integration tests: one binary (link time matters on 2 cores), one module per
 //! capability. Every test spawns the real service on port 0 in sandbox mode — the simulator is
-//! its upstream — and talks to it over real HTTP and WebSocket.
+//! its upstream — and talks to it over real HTTP and WebSocket (`hours`, not served yet, reads
+//! the sandbox's simulator with a client of its own).
 
 // A panic is how a test fails; unwrap in helpers is as fine as in #[test] functions.
 #![allow(clippy::unwrap_used)]
@@ -25,6 +26,7 @@ mod errors;
 mod ewt_budget;
 mod headers;
 mod health;
+mod hours;
 mod observability;
 mod openapi;
 mod push;

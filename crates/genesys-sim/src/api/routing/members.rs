@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::HOME_DIVISION;
-use super::listing::{Links, ListQuery, Paging, SortOrder};
 use crate::api::error::{ApiError, parse_uuid};
+use crate::api::listing::{Links, ListQuery, Paging, SortOrder};
 use crate::model::Agent;
 use crate::state::SimState;
 

@@ -5,7 +5,6 @@
 //! It is not queue administration: queues are fixed by the org in `config.rs`; only the fields a
 //! client plausibly reads are served (no media settings, routing rules, flows…).
 
-mod listing;
 mod members;
 
 use axum::extract::{Path, Query, State};
@@ -16,14 +15,14 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api::error::{ApiError, parse_uuid};
+use crate::api::listing::{Links, ListQuery, Paging, SortOrder};
 use crate::model::MediaType;
 use crate::state::SimState;
-use listing::{Links, ListQuery, Paging, SortOrder};
 
 /// Queues are created when the simulated org was, a fixed moment, as Genesys's dates are fixed.
 const DATE_CREATED: &str = "2024-01-15T09:00:00.000Z";
 /// The org's only division, as in a small real org.
-const HOME_DIVISION: &str = "9f0c7e21-5d4b-4a3c-8b2a-1e0d9c8b7a60";
+pub(crate) const HOME_DIVISION: &str = "9f0c7e21-5d4b-4a3c-8b2a-1e0d9c8b7a60";
 /// The most queues one page holds. The API definition names no maximum for this listing; Genesys
 /// serves at most 500 entities a page on its listings (more is capped, not refused), and 500 is
 /// the documented maximum of the same queues' division views.
@@ -65,7 +64,7 @@ struct QueueEntityListing {
 }
 
 /// Genesys's `name` filter: case-insensitive, with a leading and/or trailing `*` as wildcard.
-fn name_matches(pattern: &str, name: &str) -> bool {
+pub(crate) fn name_matches(pattern: &str, name: &str) -> bool {
     let pattern = pattern.to_lowercase();
     let name = name.to_lowercase();
     let (prefix_any, rest) = pattern

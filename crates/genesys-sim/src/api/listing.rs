@@ -2,7 +2,7 @@
 //! does), `sortOrder`, list parameters (comma-joined, as both official SDKs send them, or
 //! repeated) and the `firstUri`/`nextUri`/… links that repeat the query.
 //!
-//! It knows nothing about queues or members; the listing endpoints use it.
+//! It knows nothing about what is listed; the listing endpoints (routing, Architect) use it.
 
 use std::cmp::Ordering;
 
