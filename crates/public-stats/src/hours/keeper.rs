@@ -65,7 +65,7 @@ pub struct HoursAnswer {
     /// When `open` next flips (RFC 3339 with the zone's offset); `null` when nothing scheduled
     /// changes it within a month, or during an emergency.
     #[serde(serialize_with = "super::maybe_with_offset")]
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub next_change: Option<OffsetDateTime>,
     /// The schedule group's IANA zone, in which the times are given.
     pub time_zone: String,
