@@ -1012,6 +1012,95 @@ mod tests {
     }
 
     #[test]
+    fn sandbox_mode_gives_every_demo_queue_the_demo_hours() {
+        let demo = SandboxDefaults::demo();
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.hours.refresh, Duration::from_secs(60));
+        assert_eq!(settings.hours.sources.len(), demo.monitored_queues.len());
+        for ((queue, source), expected) in settings.hours.sources.iter().zip(&demo.monitored_queues)
+        {
+            assert_eq!(queue, expected);
+            assert_eq!(Some(source.schedule_group), demo.schedule_group);
+            assert_eq!(source.emergency_group, demo.emergency_group);
+        }
+        let none = parse(&["--schedule-groups", ""]).unwrap();
+        assert!(none.hours.sources.is_empty(), "empty turns them off");
+    }
+
+    #[test]
+    fn groups_are_one_for_all_or_per_queue_and_checked_by_name() {
+        let (a, b) = (
+            "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01",
+            "2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02",
+        );
+        let (group, emergency) = (
+            "4c9a7fa4-9d6b-4f8a-8a3b-9eae5b4f3d04",
+            "80deb3e8-d1af-4dce-8e7f-d2e29f837108",
+        );
+        let real = |extra: &[&str]| {
+            let mut flags = vec![
+                "--client-id",
+                "i",
+                "--client-secret",
+                "s",
+                "--monitored-queues",
+                "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01,2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02",
+            ];
+            flags.extend_from_slice(extra);
+            parse(&flags)
+        };
+        assert!(real(&[]).unwrap().hours.sources.is_empty(), "unset: none");
+        let all = real(&["--schedule-groups", group]).unwrap();
+        assert_eq!(all.hours.sources.len(), 2);
+        let pairs = format!("{b}={group}");
+        let one = real(&[
+            "--schedule-groups",
+            &pairs,
+            "--emergency-groups",
+            emergency,
+            "--hours-refresh-seconds",
+            "300",
+        ])
+        .unwrap();
+        assert_eq!(one.hours.refresh, Duration::from_secs(300));
+        assert_eq!(
+            one.hours.sources,
+            [(
+                Uuid::parse_str(b).unwrap(),
+                HoursSource {
+                    schedule_group: Uuid::parse_str(group).unwrap(),
+                    emergency_group: Some(Uuid::parse_str(emergency).unwrap()),
+                }
+            )]
+        );
+        let stranger = format!("00000000-0000-4000-8000-000000000001={group}");
+        let emergency_alone = format!("{a}={emergency}");
+        for (flags, named) in [
+            (vec!["--schedule-groups", "tuesdays"], "schedule-groups"),
+            (
+                vec!["--schedule-groups", &stranger],
+                "PURECLOUD_SCHEDULE_GROUPS",
+            ),
+            (
+                vec![
+                    "--schedule-groups",
+                    &pairs,
+                    "--emergency-groups",
+                    &emergency_alone,
+                ],
+                "PURECLOUD_EMERGENCY_GROUPS",
+            ),
+            (
+                vec!["--hours-refresh-seconds", "0"],
+                "HOURS_REFRESH_SECONDS",
+            ),
+        ] {
+            let error = real(&flags).unwrap_err();
+            assert!(error.contains(named), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
     fn the_secret_never_shows_in_debug_output() {
         let settings = parse(&[
             "--client-id",
