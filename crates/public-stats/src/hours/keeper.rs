@@ -651,6 +651,27 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_read_names_the_setting_and_the_permissions() {
+        let refused = |status| HoursLoadError::Unreadable {
+            setting: "PURECLOUD_SCHEDULE_GROUPS",
+            kind: ArchitectKind::ScheduleGroup,
+            id: GROUP,
+            error: genesys::Error::Api { status, body: None },
+        };
+        let forbidden = refused(axum::http::StatusCode::FORBIDDEN).to_string();
+        for named in [
+            "PURECLOUD_SCHEDULE_GROUPS",
+            "routing:scheduleGroup:view",
+            "routing:schedule:view",
+            "routing:emergencyGroup:view",
+        ] {
+            assert!(forbidden.contains(named), "{forbidden}");
+        }
+        let down = refused(axum::http::StatusCode::BAD_GATEWAY).to_string();
+        assert!(!down.contains("routing:"), "{down}");
+    }
+
+    #[test]
     fn a_queue_without_hours_has_no_answer() {
         let keeper = keeper(false);
         assert!(keeper.answer(uuid::Uuid::nil()).is_none());
