@@ -158,7 +158,8 @@ impl Deployment {
     }
 
     /// Waits until exactly one instance leads and every instance serves current data; returns
-    /// the leader's index.
+    /// the leader's index. The limits are generous: three binaries starting on a loaded
+    /// two-core machine can take a while, and only the outcome is checked, not its speed.
     async fn until_settled(&self, within: Duration) -> usize {
         let deadline = Instant::now() + within;
         let mut last = Vec::new();
@@ -345,7 +346,7 @@ fn sales_at(idle: u64, waiting: u64) -> impl Fn(&Value) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_keep_one_channel_and_every_instance_pushes_a_change() {
     let mut deployment = Deployment::start(3).await;
-    let leader = deployment.until_settled(Duration::from_secs(20)).await;
+    let leader = deployment.until_settled(Duration::from_secs(45)).await;
     let channels = deployment.channels().await;
     assert_eq!(
         channels.len(),
@@ -440,7 +441,7 @@ async fn three_instances_keep_one_channel_and_every_instance_pushes_a_change() {
 async fn a_leader_killed_with_sigkill_is_replaced_within_the_lease_and_never_two_channels() {
     let mut deployment = Deployment::start(3).await;
     let watch = ChannelWatch::start(deployment.sim.base_url());
-    let leader = deployment.until_settled(Duration::from_secs(20)).await;
+    let leader = deployment.until_settled(Duration::from_secs(45)).await;
     let mut clients = Vec::new();
     for instance in &deployment.instances {
         clients.push(Some(Client::connect(instance).await));
@@ -524,7 +525,7 @@ async fn a_leader_killed_with_sigkill_is_replaced_within_the_lease_and_never_two
 async fn a_redis_outage_turns_frames_stale_without_closing_sockets_and_recovers() {
     let mut deployment = Deployment::start(3).await;
     let watch = ChannelWatch::start(deployment.sim.base_url());
-    deployment.until_settled(Duration::from_secs(20)).await;
+    deployment.until_settled(Duration::from_secs(45)).await;
     let mut clients = Vec::new();
     for instance in &deployment.instances {
         clients.push(Client::connect(instance).await);
@@ -617,7 +618,7 @@ async fn a_redis_outage_turns_frames_stale_without_closing_sockets_and_recovers(
         );
         assert!(client.is_open(), "instance {i}'s socket stayed open");
     }
-    deployment.until_settled(Duration::from_secs(10)).await;
+    deployment.until_settled(Duration::from_secs(30)).await;
     for (i, instance) in deployment.instances.iter_mut().enumerate() {
         assert!(instance.is_running(), "instance {i} is still running");
         let log = instance.log();
