@@ -116,7 +116,13 @@ impl Cluster {
         let fail = |error: redis::RedisError| ClusterError::Connect {
             url: settings.url.to_string(),
             // The kind and category only: a Redis error's text can quote the URL it was given.
-            kind: format!("{:?}", error.kind()),
+            // Over TLS an untrusted certificate is an I/O error too: say where to look.
+            kind: match (error.kind(), settings.url.is_tls()) {
+                (redis::ErrorKind::Io, true) => "Io (over TLS: is the server's certificate \
+                     trusted? SSL_CERT_FILE may name the CA file to trust)"
+                    .to_string(),
+                (kind, _) => format!("{kind:?}"),
+            },
         };
         let client = settings.url.client().map_err(fail)?;
         let connection = client

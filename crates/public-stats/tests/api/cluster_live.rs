@@ -5,9 +5,10 @@
 //! being open at once, and a Redis outage turns frames stale without closing sockets, until
 //! Redis is back.
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,16 +38,17 @@ fn free_port() -> u16 {
 }
 
 /// One real service process in clustered mode.
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     admin: String,
     log: PathBuf,
     _data: tempfile::TempDir,
 }
 
 impl Instance {
-    fn start(sim_url: &str, redis_url: &str) -> Self {
+    /// Starts it on this Redis, with these environment variables besides the usual ones.
+    pub(crate) fn start_with(sim_url: &str, redis_url: &str, env: &[(&str, &OsStr)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let admin_port = free_port();
@@ -66,6 +68,7 @@ impl Instance {
             .env("DATA_DIR", data.path())
             .env("SHUTDOWN_DRAIN_SECONDS", "1")
             .env("RUST_LOG", "warn,public_stats=info")
+            .envs(env.iter().copied())
             .stdout(output.try_clone().unwrap())
             .stderr(output)
             .spawn()
@@ -90,7 +93,21 @@ impl Instance {
         Some((status, response.json().await.ok()?))
     }
 
-    fn is_running(&mut self) -> bool {
+    /// Waits up to `within` for the process to end by itself; its exit status if it did.
+    pub(crate) async fn exited_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub(crate) fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
@@ -100,7 +117,7 @@ impl Instance {
     }
 
     /// SIGTERM, as an orchestrator stops it; waits for the exit.
-    async fn terminate(&mut self) -> std::process::ExitStatus {
+    async fn terminate(&mut self) -> ExitStatus {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -116,7 +133,7 @@ impl Instance {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -129,19 +146,27 @@ impl Drop for Instance {
 }
 
 /// The simulator, Redis and the instances.
-struct Deployment {
-    sim: RunningSim,
+pub(crate) struct Deployment {
+    pub(crate) sim: RunningSim,
     redis: test_redis::RedisServer,
-    instances: Vec<Instance>,
-    http: reqwest::Client,
+    pub(crate) instances: Vec<Instance>,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Deployment {
     async fn start(count: usize) -> Self {
+        Self::start_on(test_redis::RedisServer::start(), count, &[]).await
+    }
+
+    /// `count` instances on this Redis, each given these environment variables too.
+    pub(crate) async fn start_on(
+        redis: test_redis::RedisServer,
+        count: usize,
+        env: &[(&str, &OsStr)],
+    ) -> Self {
         let sim = genesys_sim::spawn(SimConfig::for_tests()).await.unwrap();
-        let redis = test_redis::RedisServer::start();
         let instances = (0..count)
-            .map(|_| Instance::start(&sim.base_url(), &redis.url()))
+            .map(|_| Instance::start_with(&sim.base_url(), &redis.url(), env))
             .collect();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
@@ -160,7 +185,7 @@ impl Deployment {
     /// Waits until exactly one instance leads and every instance serves current data; returns
     /// the leader's index. The limits are generous: three binaries starting on a loaded
     /// two-core machine can take a while, and only the outcome is checked, not its speed.
-    async fn until_settled(&self, within: Duration) -> usize {
+    pub(crate) async fn until_settled(&self, within: Duration) -> usize {
         let deadline = Instant::now() + within;
         let mut last = Vec::new();
         loop {
@@ -199,7 +224,7 @@ impl Deployment {
     }
 
     /// Holds the sales queue with `idle` agents free and `waiting` voice calls.
-    async fn set_sales(&self, idle: u32, waiting: u32) {
+    pub(crate) async fn set_sales(&self, idle: u32, waiting: u32) {
         let response = self
             .http
             .put(format!(
@@ -213,7 +238,7 @@ impl Deployment {
         assert_eq!(response.status(), 204);
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         self.instances
             .iter()
             .enumerate()
@@ -268,13 +293,13 @@ impl Drop for ChannelWatch {
 
 /// A `/` WebSocket client reading on a task of its own: every frame, when it came, and whether
 /// the socket closed.
-struct Client {
+pub(crate) struct Client {
     frames: Arc<Mutex<Vec<(Instant, Value)>>>,
     closed: Arc<AtomicBool>,
 }
 
 impl Client {
-    async fn connect(instance: &Instance) -> Self {
+    pub(crate) async fn connect(instance: &Instance) -> Self {
         let (mut socket, _) = connect_async(format!("ws://{}/", instance.base))
             .await
             .expect("the WebSocket opens");
@@ -302,7 +327,7 @@ impl Client {
     }
 
     /// The first frame since `since` that satisfies `check`, waiting up to `within`.
-    async fn first(
+    pub(crate) async fn first(
         &self,
         since: Instant,
         within: Duration,
@@ -324,7 +349,7 @@ impl Client {
         }
     }
 
-    fn last(&self) -> Option<Value> {
+    pub(crate) fn last(&self) -> Option<Value> {
         self.frames
             .lock()
             .unwrap()
@@ -334,7 +359,7 @@ impl Client {
 }
 
 /// A current (not stale) frame with the sales queue at these counts.
-fn sales_at(idle: u64, waiting: u64) -> impl Fn(&Value) -> bool {
+pub(crate) fn sales_at(idle: u64, waiting: u64) -> impl Fn(&Value) -> bool {
     move |frame| {
         let sales = &frame["queueStats"][DEMO_SALES_QUEUE.to_string()];
         frame.get("stale").is_none()

@@ -17,6 +17,7 @@ mod cluster_budget;
 mod cluster_callbacks;
 mod cluster_ewt;
 mod cluster_live;
+mod cluster_tls;
 mod config;
 mod connected;
 mod cors;
