@@ -163,12 +163,11 @@ impl Failure {
         Self::error(4011, "message too long")
     }
 
-    pub fn custom_attributes_too_large() -> Self {
+    /// The wording of `Response.customAttributeSizeTooLarge`, with the deployment's limit.
+    pub fn custom_attributes_too_large(max_bytes: usize) -> Self {
         Self::error(
             4013,
-            format!(
-                "Custom Attributes in channel metadata is larger than {MAX_CUSTOM_DATA_BYTES} bytes"
-            ),
+            format!("Custom Attributes in channel metadata is larger than {max_bytes} bytes"),
         )
     }
 
@@ -369,7 +368,7 @@ fn custom_attributes(message: &Value, max_bytes: usize) -> Result<CustomAttribut
         serde_json::from_value(attributes.clone()).map_err(|_| Failure::request_failed())?;
     let size: usize = attributes.iter().map(|(k, v)| k.len() + v.len()).sum();
     if size > max_bytes {
-        return Err(Failure::custom_attributes_too_large());
+        return Err(Failure::custom_attributes_too_large(max_bytes));
     }
     Ok(attributes)
 }
@@ -653,7 +652,7 @@ mod tests {
         assert!(parse_guest_message(Some(&message), 4).is_ok());
         assert_eq!(
             parse_guest_message(Some(&message), 3).err(),
-            Some(Failure::custom_attributes_too_large())
+            Some(Failure::custom_attributes_too_large(3))
         );
         let numbers = json!({"type": "Text", "text": "hi",
             "channel": {"metadata": {"customAttributes": {"n": 1}}}});
