@@ -547,3 +547,35 @@ async fn the_agent_sends_files_when_asked_and_through_the_control_route() {
     .await;
     assert_error(nobody, 404, "not.found").await;
 }
+
+#[tokio::test]
+async fn the_upload_target_serves_https_when_the_simulator_does() {
+    let sim = genesys_sim::spawn(genesys_sim::SimConfig {
+        tls: true,
+        ..genesys_sim::SimConfig::for_tests()
+    })
+    .await
+    .expect("simulator starts");
+    let base = sim.upload_base_url();
+    assert!(base.starts_with("https://"), "{base}");
+    assert_ne!(base, sim.base_url(), "a port of its own");
+    let ca = reqwest::Certificate::from_pem(sim.ca_pem().expect("a CA").as_bytes()).expect("PEM");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .no_proxy()
+        .build()
+        .expect("client");
+    let image = client
+        .get(format!("{base}/samples/card.png"))
+        .send()
+        .await
+        .expect("sent over https");
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    let unknown = client
+        .get(format!("{base}/downloads/nothing/here.png"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
+}
