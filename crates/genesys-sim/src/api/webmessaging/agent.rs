@@ -258,6 +258,12 @@ impl Agent {
             Some(given) => {
                 protocol::agent_message(&given, None).is_some_and(|body| self.say(&body, true))
             }
+            // Without an upload target (a state not started by `spawn`) there is nowhere to
+            // put a file.
+            None if sessions.files_base().is_none() => {
+                let text = "Sorry, I can't send files from here.";
+                self.say(&protocol::agent_text(name, text), true)
+            }
             None => {
                 let text = "Here is the file you asked for.".to_owned();
                 let file = AgentFile::sample(Some(text));

@@ -243,6 +243,10 @@ async fn a_guest_uploads_a_file_downloads_it_and_sends_it() {
     assert_eq!(download.status(), StatusCode::OK);
     assert_eq!(download.headers()["content-type"], "image/png");
     assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        download.headers()["content-disposition"],
+        "inline; filename=\"photo.png\""
+    );
     assert_eq!(download.bytes().await.expect("body").to_vec(), bytes);
 
     // Sent with `content: [{contentType: Attachment, attachment: {id}}]`: echoed whole
@@ -536,6 +540,24 @@ async fn the_agent_sends_files_when_asked_and_through_the_control_route() {
     let image = get(&sim, attachment["url"].as_str().expect("url")).await;
     assert_eq!(image.headers()["content-type"], "image/png");
     assert!(image.bytes().await.expect("body").starts_with(b"\x89PNG"));
+
+    // Only what cannot run in a browser is shown inline; a page is saved, not opened.
+    let page = json!({"fileName": "page.html", "fileType": "text/html",
+        "data": BASE64.encode("<script>alert(1)</script>")});
+    let sent = ok_json(control_post(&sim, &route, Some(page)).await).await;
+    guest.next().await;
+    let page = get(
+        &sim,
+        sent["content"][0]["attachment"]["url"]
+            .as_str()
+            .expect("url"),
+    )
+    .await;
+    assert_eq!(
+        page.headers()["content-disposition"],
+        "attachment; filename=\"page.html\""
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
 
     let bad = control_post(&sim, &route, Some(json!({"data": "not base64!"}))).await;
     assert_error(bad, 400, "bad.request").await;

@@ -275,9 +275,14 @@ impl Link {
         }
     }
 
-    fn query(&self) -> String {
+    /// The query of the link; an upload is signed with its tagging header too.
+    fn query(&self, purpose: Purpose) -> String {
+        let signed_headers = match purpose {
+            Purpose::Upload => "host%3Bx-amz-tagging",
+            Purpose::Download => "host",
+        };
         format!(
-            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={}&X-Amz-Expires={}&X-Amz-SignedHeaders=host&X-Amz-Signature={}",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={}&X-Amz-Expires={}&X-Amz-SignedHeaders={signed_headers}&X-Amz-Signature={}",
             self.date, self.lifetime, self.signature
         )
     }
@@ -382,7 +387,7 @@ impl Attachment {
             "{base}/{path}/{}/{}?{}",
             self.key,
             path_segment(&self.file_name),
-            link.query()
+            link.query(purpose)
         );
         links.push(link);
         url

@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, CACHE_CONTROL, CONTENT_DISPOSITION,
-    CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{Next, from_fn};
@@ -102,10 +102,12 @@ async fn upload(
         .get("x-amz-tagging")
         .and_then(|value| value.to_str().ok());
     let sessions = &state.webmessaging;
-    if let Err(refusal) = sessions.authorize_upload(&key, &LinkQuery::from_query(&query), tagging) {
-        return refused(&refusal);
-    }
-    let (size, bytes) = match read_body(body).await {
+    let max_bytes =
+        match sessions.authorize_upload(&state, &key, &LinkQuery::from_query(&query), tagging) {
+            Ok(max_bytes) => max_bytes,
+            Err(refusal) => return refused(&refusal),
+        };
+    let (size, bytes) = match read_body(body, max_bytes).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -113,10 +115,10 @@ async fn upload(
     StatusCode::OK.into_response()
 }
 
-/// The whole body, counted, and its bytes up to one past the largest file a deployment may take
-/// (more would only be thrown away).
-async fn read_body(body: Body) -> Result<(u64, Bytes), Response> {
-    let keep = usize::try_from(MAX_FILE_SIZE_KB_LIMIT * 1_000 + 1).unwrap_or(usize::MAX);
+/// The whole body, counted, and its first bytes up to one past the deployment's largest file
+/// (`max_bytes`): a larger file is refused whole, so the rest would only be thrown away.
+async fn read_body(body: Body, max_bytes: u64) -> Result<(u64, Bytes), Response> {
+    let keep = usize::try_from(max_bytes.saturating_add(1)).unwrap_or(usize::MAX);
     let mut stream = body.into_data_stream();
     let mut size: u64 = 0;
     let mut kept = Vec::new();
@@ -165,30 +167,34 @@ async fn download(
     let content_type = HeaderValue::from_str(&file.file_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = HeaderValue::from_str(&format!(
-        "inline; filename=\"{}\"",
+        "{}; filename=\"{}\"",
+        disposition(&file.file_type),
         ascii_name(&file.file_name)
     ))
-    .unwrap_or(HeaderValue::from_static("inline"));
+    .unwrap_or(HeaderValue::from_static("attachment"));
     let headers = [
         (CONTENT_TYPE, content_type),
         (CONTENT_DISPOSITION, disposition),
-        // Uploaded content is someone else's: never sniffed into something runnable, never
-        // allowed to run as a page of this origin.
+        // Uploaded content is someone else's: never sniffed into something runnable.
         (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("sandbox; default-src 'none'"),
-        ),
         (CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
     ];
     (headers, file.bytes).into_response()
+}
+
+/// Shown in the browser only when it cannot run anything there (images but SVG, PDF, plain
+/// text); anything else, an HTML page for one, is saved rather than opened on this origin.
+fn disposition(file_type: &str) -> &'static str {
+    let shown = (file_type.starts_with("image/") && file_type != "image/svg+xml")
+        || matches!(file_type, "application/pdf" | "text/plain");
+    if shown { "inline" } else { "attachment" }
 }
 
 /// A file name safe inside a quoted header parameter.
 fn ascii_name(name: &str) -> String {
     name.chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+            if c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\') {
                 c
             } else {
                 '_'

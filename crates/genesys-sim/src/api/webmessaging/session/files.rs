@@ -204,13 +204,15 @@ impl Sessions {
     }
 
     /// The upload target's check before it reads a body: a working upload link of a file still
-    /// waiting for its bytes, with the `x-amz-tagging` header it was presigned with.
+    /// waiting for its bytes, with the `x-amz-tagging` header it was presigned with. Answers the
+    /// largest file the session's deployment takes, in bytes.
     pub fn authorize_upload(
         &self,
+        state: &SimState,
         key: &str,
         query: &LinkQuery<'_>,
         tagging: Option<&str>,
-    ) -> Result<(), LinkRefusal> {
+    ) -> Result<u64, LinkRefusal> {
         let mut store = self.store();
         let (session, index) = by_key(&mut store, key).ok_or(LinkRefusal::Wrong)?;
         let attachment = &session.attachments[index];
@@ -219,7 +221,7 @@ impl Sessions {
             return Err(LinkRefusal::Wrong);
         }
         match attachment.stored {
-            Stored::Waiting => Ok(()),
+            Stored::Waiting => Ok(self.settings_of(state, session).max_file_bytes()),
             // One upload per link's file: afterwards the link is spent.
             Stored::Uploaded(_) | Stored::Failed | Stored::Deleted => Err(LinkRefusal::Expired),
         }
