@@ -25,6 +25,7 @@ pub use state::SimState;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -32,11 +33,13 @@ use tokio_util::sync::CancellationToken;
 /// A simulator serving on a real socket. Dropping it stops the server and the model's clock.
 pub struct RunningSim {
     addr: SocketAddr,
+    /// Where Web Messaging uploads and downloads go (the storage behind presigned links).
+    upload_addr: SocketAddr,
     /// The CA certificate (PEM) to trust, when serving TLS.
     ca_pem: Option<String>,
     state: SimState,
     shutdown: CancellationToken,
-    server: Option<JoinHandle<()>>,
+    servers: Vec<JoinHandle<()>>,
 }
 
 impl RunningSim {
@@ -53,6 +56,18 @@ impl RunningSim {
             "http"
         };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with TLS) of the upload target: where Web Messaging
+    /// guests `PUT` their files and download files from, a port of its own like the storage
+    /// behind Genesys's presigned links.
+    pub fn upload_base_url(&self) -> String {
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.upload_addr)
     }
 
     /// `ws://127.0.0.1:PORT` (`wss://` with TLS): the base of the WebSocket endpoints.
@@ -86,7 +101,7 @@ impl RunningSim {
     /// Stops serving and waits for the server task to finish.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             let _ = server.await;
         }
     }
@@ -101,11 +116,14 @@ impl Drop for RunningSim {
 /// How long open connections get to finish when a TLS simulator stops.
 const TLS_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
-/// Binds `config.listen` (port 0 picks a free port), starts the model's clock and serves the API
-/// (over TLS when `config.tls`).
+/// Binds `config.listen` (port 0 picks a free port) and, on the same address, a free port for
+/// the Web Messaging upload target; starts the model's clock and serves both (over TLS when
+/// `config.tls`).
 pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let uploads = TcpListener::bind(SocketAddr::new(config.listen.ip(), 0)).await?;
+    let upload_addr = uploads.local_addr()?;
     let certificate = if config.tls {
         Some(tls::SimCertificate::generate().map_err(std::io::Error::other)?)
     } else {
@@ -113,40 +131,68 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
     };
     let shutdown = CancellationToken::new();
     let state = SimState::new(config, addr, shutdown.clone());
+    let scheme = if certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    state
+        .webmessaging
+        .set_files_base(format!("{scheme}://{upload_addr}"));
     state.start_clock();
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let stop = shutdown.clone();
     let ca_pem = certificate.as_ref().map(|c| c.ca_pem().to_owned());
-    let server = match certificate {
-        None => tokio::spawn(async move {
+    let servers = vec![
+        serve(
+            listener,
+            api::router(state.clone()),
+            certificate.as_ref(),
+            &shutdown,
+        )?,
+        serve(
+            uploads,
+            api::webmessaging::upload_target_router(state.clone()),
+            certificate.as_ref(),
+            &shutdown,
+        )?,
+    ];
+    Ok(RunningSim {
+        addr,
+        upload_addr,
+        ca_pem,
+        state,
+        shutdown,
+        servers,
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown`, over TLS with `certificate`.
+fn serve(
+    listener: TcpListener,
+    app: Router,
+    certificate: Option<&tls::SimCertificate>,
+    shutdown: &CancellationToken,
+) -> std::io::Result<JoinHandle<()>> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let stop = shutdown.clone();
+    let Some(certificate) = certificate else {
+        return Ok(tokio::spawn(async move {
             let serve = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await });
             if let Err(error) = serve.await {
                 tracing::error!(%error, "simulator server stopped");
             }
-        }),
-        Some(certificate) => {
-            let rustls =
-                axum_server::tls_rustls::RustlsConfig::from_config(certificate.server_config());
-            let handle = axum_server::Handle::new();
-            let server =
-                axum_server::from_tcp_rustls(listener.into_std()?, rustls)?.handle(handle.clone());
-            tokio::spawn(async move {
-                tokio::spawn(async move {
-                    stop.cancelled().await;
-                    handle.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
-                });
-                if let Err(error) = server.serve(app).await {
-                    tracing::error!(%error, "simulator server stopped");
-                }
-            })
-        }
+        }));
     };
-    Ok(RunningSim {
-        addr,
-        ca_pem,
-        state,
-        shutdown,
-        server: Some(server),
-    })
+    let rustls = axum_server::tls_rustls::RustlsConfig::from_config(certificate.server_config());
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener.into_std()?, rustls)?.handle(handle.clone());
+    Ok(tokio::spawn(async move {
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            handle.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
+        });
+        if let Err(error) = server.serve(app).await {
+            tracing::error!(%error, "simulator server stopped");
+        }
+    }))
 }

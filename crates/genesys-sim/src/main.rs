@@ -91,6 +91,7 @@ fn print_banner(sim: &genesys_sim::RunningSim, config: &SimConfig) {
     println!("  client id:              {}", org.client_id);
     println!("  client secret:          {}", org.client_secret);
     println!("  deployment id:          {}", org.deployment_id);
+    println!("  file uploads go to:     {}", sim.upload_base_url());
     println!("  messaging queue id:     {}", org.messaging_queue);
     println!("  queues:");
     for queue in &org.queues {

@@ -1,17 +1,21 @@
 //! Web Messaging for guests: each deployment's `config.json`, the guest
-//! WebSocket `/v1?deploymentId=…` (configureSession, onMessage, echo, getJwt, closeSession), the
-//! history API for `getJwt` tokens, and a simulated chatting agent behind it all. What it answers
-//! follows the samples and behaviour of Genesys's transport SDK (genesys-messenger-transport-mobile-sdk).
+//! WebSocket `/v1?deploymentId=…` (configureSession, onMessage, echo, getJwt, closeSession,
+//! onAttachment, getAttachment, deleteAttachment), the history API for `getJwt` tokens, the
+//! upload target that stands in for the storage behind presigned links (its own port), and a
+//! simulated chatting agent and bot behind it all. What it answers follows the samples and
+//! behaviour of Genesys's transport SDK (genesys-messenger-transport-mobile-sdk).
 //!
 //! Also the control routes `/__sim/webmessaging/…` that change deployments, list sessions and play
-//! the agent's side and the server's (disconnect, messages, expiry). It is not the retired ACD web
-//! chat (`/api/v2/webchat/…`), which the simulator does not serve, nor authenticated or
-//! file-upload messaging (answered with error 4000).
+//! the agent's side and the server's (disconnect, messages, files, clear, expiry). It is not the
+//! retired ACD web chat (`/api/v2/webchat/…`), which the simulator does not serve, nor
+//! authenticated messaging (answered with error 4000).
 
 mod agent;
+mod attachments;
 mod control;
 mod deployment;
 mod protocol;
+mod rich;
 mod session;
 mod socket;
 
@@ -23,8 +27,8 @@ use axum::Json;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -56,6 +60,13 @@ pub fn guest_router() -> Router<SimState> {
         .route("/api/v2/webmessaging/messages", get(history))
 }
 
+/// The upload target (`PUT` uploads, `GET` downloads, the bot's card image): served on a
+/// listener of its own, as the real storage is another host than the API. Its base URL must be
+/// given to [`Sessions::set_files_base`] for links to be handed out.
+pub fn upload_target_router(state: SimState) -> Router {
+    attachments::target::router(state)
+}
+
 /// The deployment `id` and its settings, or 404 for one the simulator does not serve.
 fn deployment(state: &SimState, id: &str) -> Result<(Uuid, DeploymentSettings), ApiError> {
     Uuid::parse_str(id)
@@ -77,7 +88,8 @@ async fn deployment_config(
 /// `GET /v1?deploymentId=…`: the guest socket. A missing or unknown deployment is refused before
 /// the upgrade (400 / 404 with Genesys's error body), as a gateway that validates the query
 /// would; browsers only see a failed connection either way, which is what a wrong deployment id
-/// looks like with the real service.
+/// looks like with the real service. An inactive (switched off) deployment is refused with 403,
+/// which the transport SDK reports as `WebsocketAccessDenied` and does not retry.
 async fn connect(
     State(state): State<SimState>,
     Query(query): Query<HashMap<String, String>>,
@@ -88,6 +100,14 @@ async fn connect(
             .into_response();
     };
     let deployment = match deployment(&state, id) {
+        Ok((_, settings)) if settings.status == deployment::Status::Inactive => {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not.authorized",
+                format!("Deployment {id} is not active"),
+            )
+            .into_response();
+        }
         Ok((id, _)) => id,
         Err(error) => return error.into_response(),
     };

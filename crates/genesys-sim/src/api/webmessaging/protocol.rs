@@ -17,7 +17,8 @@ use crate::api::iso_millis;
 /// Longest guest text accepted, in characters (Unicode scalar values). Genesys does not publish
 /// the limit; 4,000 is our choice, in line with other Genesys messaging channels.
 pub const MAX_TEXT_CHARS: usize = 4_000;
-/// `maxCustomDataBytes` of the SessionResponse; larger `customAttributes` are refused with 4013.
+/// `maxCustomDataBytes` of a SessionResponse unless the deployment says otherwise; larger
+/// `customAttributes` are refused with 4013.
 pub const MAX_CUSTOM_DATA_BYTES: usize = 2_048;
 /// `duration` of the agent's typing indicator, as in Genesys's samples.
 pub const TYPING_DURATION_MS: u64 = 5_000;
@@ -34,6 +35,14 @@ pub struct Request {
     pub start_new: Option<bool>,
     pub close_all_connections: Option<bool>,
     pub message: Option<Value>,
+    /// `onAttachment`, `getAttachment`, `deleteAttachment`: the client-chosen id of the file.
+    pub attachment_id: Option<String>,
+    pub file_name: Option<String>,
+    pub file_type: Option<String>,
+    /// A number in the transport SDK; anything else is refused by the attachment checks.
+    pub file_size: Option<Value>,
+    /// `onAttachment`: refusals as `GenerateUrlError` frames rather than `string` errors.
+    pub errors_as_json: Option<bool>,
 }
 
 /// What a guest's `onMessage` carries.
@@ -46,25 +55,12 @@ pub enum GuestMessage {
     Events(Vec<GuestEvent>),
 }
 
-/// The guest's words: the text and the `content` items as sent (only `ButtonResponse`s).
+/// The guest's words: the text and the `content` items as sent (`ButtonResponse`s, and
+/// `Attachment`s that name an uploaded file by `attachment.id` until the session fills them in).
 #[derive(Debug, PartialEq)]
 pub struct Said {
     pub text: String,
     pub content: Vec<Value>,
-}
-
-impl Said {
-    /// What the agent reads: the text, else the label of the button the guest chose.
-    pub fn words(&self) -> String {
-        if !self.text.trim().is_empty() {
-            return self.text.clone();
-        }
-        self.content
-            .iter()
-            .filter_map(|item| item.pointer("/buttonResponse/text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// `message.channel.metadata.customAttributes`, a string map.
@@ -87,6 +83,13 @@ pub enum Failure {
     Error { code: u16, body: String },
     /// `class:"TooManyRequestsErrorMessage"`, code 429, errorCode 4029.
     RateLimited { retry_after: u64 },
+    /// `class:"GenerateUrlError"`: an `onAttachment` with `errorsAsJson` refused before any
+    /// upload (file type, size or name), with the file-error code (4000–4005).
+    GenerateUrl {
+        attachment_id: String,
+        code: u16,
+        message: String,
+    },
 }
 
 impl Failure {
@@ -137,12 +140,11 @@ impl Failure {
         Self::error(4011, "message too long")
     }
 
-    pub fn custom_attributes_too_large() -> Self {
+    /// The wording of `Response.customAttributeSizeTooLarge`, with the deployment's limit.
+    pub fn custom_attributes_too_large(max_bytes: usize) -> Self {
         Self::error(
             4013,
-            format!(
-                "Custom Attributes in channel metadata is larger than {MAX_CUSTOM_DATA_BYTES} bytes"
-            ),
+            format!("Custom Attributes in channel metadata is larger than {max_bytes} bytes"),
         )
     }
 
@@ -166,6 +168,19 @@ impl Failure {
         Self::error(5000, "Request failed.")
     }
 
+    /// 4009: no attachment of this session has that id (never presigned, or deleted).
+    pub fn attachment_not_found(id: &str) -> Self {
+        Self::error(4009, format!("Attachment {id} not found"))
+    }
+
+    /// 4010: the attachment exists but its upload has not succeeded (yet).
+    pub fn attachment_not_uploaded(id: &str) -> Self {
+        Self::error(
+            4010,
+            format!("Attachment {id} has not been successfully uploaded"),
+        )
+    }
+
     /// The error frame. No `tracingId`: none of the error samples of Genesys's transport SDK has
     /// one, and the SDK pins an error on its oldest unconfirmed message instead.
     pub fn frame(&self) -> String {
@@ -181,6 +196,21 @@ impl Failure {
                     "retryAfter": retry_after,
                     "errorCode": 4029,
                     "errorMessage": "Message rate too high for this session",
+                }),
+                None,
+            ),
+            Failure::GenerateUrl {
+                attachment_id,
+                code,
+                message,
+            } => envelope(
+                "message",
+                "GenerateUrlError",
+                200,
+                json!({
+                    "attachmentId": attachment_id,
+                    "errorCode": code,
+                    "errorMessage": message,
                 }),
                 None,
             ),
@@ -218,8 +248,8 @@ pub fn parse_guest_message(
     Ok((parsed, attributes))
 }
 
-/// A Text needs words or a button answer; a Structured message (a card postback) needs a button
-/// answer. Attachments would need an upload first, which the simulator does not offer.
+/// A Text needs words, a button answer or a file; a Structured message (a card postback) needs a
+/// button answer.
 fn parse_said(message: &Value, needs_button: bool) -> Result<Said, Failure> {
     let text = match message.get("text") {
         None | Some(Value::Null) => "",
@@ -248,7 +278,9 @@ fn parse_said(message: &Value, needs_button: bool) -> Result<Said, Failure> {
 }
 
 /// One `content` item: a `ButtonResponse` with `text`, `payload` and `type`, as Genesys's
-/// transport SDK sends for quick replies (`QuickReply`), card buttons (`Button`) and time slots.
+/// transport SDK sends for quick replies (`QuickReply`), card buttons (`Button`) and time slots
+/// (`DatePicker`); or an `Attachment` naming an uploaded file by `attachment.id` only
+/// (`SerializationTest`, `when OnMessageRequest then encodes`), which the session checks.
 fn parse_content(item: &Value) -> Result<Value, Failure> {
     match item.get("contentType").and_then(Value::as_str) {
         None => Err(Failure::missing("content.contentType")),
@@ -263,7 +295,14 @@ fn parse_content(item: &Value) -> Result<Value, Failure> {
             }
             Ok(json!({ "contentType": "ButtonResponse", "buttonResponse": button }))
         }
-        Some("Attachment") => Err(Failure::feature_unavailable("Attachment")),
+        Some("Attachment") => {
+            let id = item
+                .pointer("/attachment/id")
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| Failure::missing("attachment.id"))?;
+            Ok(json!({ "contentType": "Attachment", "attachment": { "id": id } }))
+        }
         Some(_) => Err(Failure::request_failed()),
     }
 }
@@ -306,7 +345,7 @@ fn custom_attributes(message: &Value, max_bytes: usize) -> Result<CustomAttribut
         serde_json::from_value(attributes.clone()).map_err(|_| Failure::request_failed())?;
     let size: usize = attributes.iter().map(|(k, v)| k.len() + v.len()).sum();
     if size > max_bytes {
-        return Err(Failure::custom_attributes_too_large());
+        return Err(Failure::custom_attributes_too_large(max_bytes));
     }
     Ok(attributes)
 }
@@ -486,19 +525,26 @@ pub struct SessionState {
     pub read_only: bool,
     pub duration_seconds: u64,
     pub expiration_date: i64,
+    pub max_custom_data_bytes: usize,
+    /// `allowedMedia` and `blockedExtensions`, when the deployment takes uploads.
+    pub upload_limits: Option<(Value, Value)>,
 }
 
 pub fn session_response(session: &SessionState, tracing_id: Option<&str>) -> String {
-    let body = json!({
+    let mut body = json!({
         "connected": session.connected,
         "newSession": session.new_session,
         "readOnly": session.read_only,
-        "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
+        "maxCustomDataBytes": session.max_custom_data_bytes,
         // Only a step-up to an authenticated session clears other devices' sessions; guests never.
         "clearedExistingSession": false,
         "durationSeconds": session.duration_seconds,
         "expirationDate": session.expiration_date,
     });
+    if let (Some((media, blocked)), Some(object)) = (&session.upload_limits, body.as_object_mut()) {
+        object.insert("allowedMedia".to_owned(), media.clone());
+        object.insert("blockedExtensions".to_owned(), blocked.clone());
+    }
     envelope("response", "SessionResponse", 200, body, tracing_id)
 }
 
@@ -566,13 +612,14 @@ mod tests {
     }
 
     #[test]
-    fn a_quick_reply_answer_has_no_text_and_reads_as_its_label() {
+    fn a_quick_reply_answer_is_an_empty_text_with_a_button_response() {
         let message = json!({"type": "Text", "text": "", "content": [{"contentType": "ButtonResponse",
             "buttonResponse": {"text": "Yes", "payload": "yes", "type": "QuickReply"}}]});
         let Ok((GuestMessage::Text(said), _)) = parse_guest_message(Some(&message), 10) else {
             panic!("a quick-reply answer is refused");
         };
-        assert_eq!(said.words(), "Yes");
+        assert_eq!(said.text, "");
+        assert_eq!(said.content[0]["buttonResponse"]["text"], "Yes");
     }
 
     #[test]
@@ -583,7 +630,7 @@ mod tests {
         assert!(parse_guest_message(Some(&message), 4).is_ok());
         assert_eq!(
             parse_guest_message(Some(&message), 3).err(),
-            Some(Failure::custom_attributes_too_large())
+            Some(Failure::custom_attributes_too_large(3))
         );
         let numbers = json!({"type": "Text", "text": "hi",
             "channel": {"metadata": {"customAttributes": {"n": 1}}}});

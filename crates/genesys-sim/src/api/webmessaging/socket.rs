@@ -132,7 +132,7 @@ impl Guest {
                 let session = self
                     .token
                     .as_deref()
-                    .and_then(|t| state.webmessaging.state_of(t));
+                    .and_then(|t| state.webmessaging.state_of(state, t));
                 Ok(vec![Outgoing::Frame(protocol::echo_response(
                     request.message.as_ref(),
                     tracing_id,
@@ -141,11 +141,11 @@ impl Guest {
             }
             "getJwt" => self.get_jwt(state, request),
             "closeSession" => self.close(state, request),
-            // The sandbox deployment has neither authentication nor file upload.
-            "configureAuthenticatedSession"
-            | "onAttachment"
-            | "getAttachment"
-            | "deleteAttachment" => Err(Failure::feature_unavailable(action)),
+            "onAttachment" => self.on_attachment(state, request),
+            "getAttachment" => self.get_attachment(state, request),
+            "deleteAttachment" => self.delete_attachment(state, request),
+            // No deployment of the simulator authenticates its guests.
+            "configureAuthenticatedSession" => Err(Failure::feature_unavailable(action)),
             _ => Err(Failure::request_failed()),
         };
         answer.unwrap_or_else(|failure| vec![Outgoing::Frame(failure.frame())])
@@ -194,16 +194,15 @@ impl Guest {
         let sessions = &state.webmessaging;
         sessions.check_rate(token)?;
         let tracing_id = request.tracing_id.as_deref();
-        let (message, attributes) = protocol::parse_guest_message(
-            request.message.as_ref(),
-            protocol::MAX_CUSTOM_DATA_BYTES,
-        )?;
+        let max_custom_data_bytes = sessions.max_custom_data_bytes(state, token);
+        let (message, attributes) =
+            protocol::parse_guest_message(request.message.as_ref(), max_custom_data_bytes)?;
         match message {
             GuestMessage::Text(said) => {
-                sessions.guest_said(state, token, "Text", &said, attributes, tracing_id)?;
+                sessions.guest_said(state, token, "Text", said, attributes, tracing_id)?;
             }
             GuestMessage::Structured(said) => {
-                sessions.guest_said(state, token, "Structured", &said, attributes, tracing_id)?;
+                sessions.guest_said(state, token, "Structured", said, attributes, tracing_id)?;
             }
             GuestMessage::Events(events) => {
                 for event in events {
@@ -235,6 +234,30 @@ impl Guest {
         Ok(vec![Outgoing::Frame(frame)])
     }
 
+    /// `onAttachment`: the upload link, or why not (`GenerateUrlError` with `errorsAsJson`).
+    fn on_attachment(&self, state: &SimState, request: &Request) -> Answer {
+        let token = self.session_token(request)?;
+        let frame = state.webmessaging.presign(state, token, request)?;
+        Ok(vec![Outgoing::Frame(frame)])
+    }
+
+    /// `getAttachment`: a new download link for a file of the session.
+    fn get_attachment(&self, state: &SimState, request: &Request) -> Answer {
+        let token = self.session_token(request)?;
+        let id = attachment_id(request)?;
+        let tracing_id = request.tracing_id.as_deref();
+        let frame = state.webmessaging.refresh_link(token, id, tracing_id)?;
+        Ok(vec![Outgoing::Frame(frame)])
+    }
+
+    /// `deleteAttachment`: `AttachmentDeletedResponse`.
+    fn delete_attachment(&self, state: &SimState, request: &Request) -> Answer {
+        let token = self.session_token(request)?;
+        let id = attachment_id(request)?;
+        let frame = state.webmessaging.delete_attachment(token, id)?;
+        Ok(vec![Outgoing::Frame(frame)])
+    }
+
     /// `closeSession`: this socket leaves the session and gets `SessionResponse` with
     /// `connected:false`; with `closeAllConnections` the session's other sockets are closed.
     fn close(&mut self, state: &SimState, request: &Request) -> Answer {
@@ -242,9 +265,16 @@ impl Guest {
         let close_all = request.close_all_connections == Some(true);
         let session = state
             .webmessaging
-            .close_session(&token, self.id, close_all)?;
+            .close_session(state, &token, self.id, close_all)?;
         self.token = None;
         let frame = protocol::session_response(&session, request.tracing_id.as_deref());
         Ok(vec![Outgoing::Frame(frame)])
     }
+}
+
+fn attachment_id(request: &Request) -> Result<&str, Failure> {
+    request
+        .attachment_id
+        .as_deref()
+        .ok_or_else(|| Failure::missing("attachmentId"))
 }

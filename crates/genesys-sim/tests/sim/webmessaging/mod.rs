@@ -2,6 +2,14 @@
 //! the simulated agent and the `/__sim/webmessaging/…` control routes. The frames asserted here
 //! are those of Genesys's transport SDK samples (genesys-messenger-transport-mobile-sdk:
 //! `androidUnitTest/…/util/Response.kt`, `commonTest/…/SerializationTest.kt`).
+//!
+//! This file holds the guest's helpers and the conversation itself; files are in
+//! `attachments.rs`, the bot's rich messages in `rich.rs`, the server's session events, switched
+//! off deployments and custom attributes in `session_events.rs`.
+
+mod attachments;
+mod rich;
+mod session_events;
 
 use std::time::Duration;
 
@@ -287,6 +295,17 @@ async fn config_json_of_an_unknown_deployment_is_404() {
     }
 }
 
+/// The status a socket's upgrade is refused with.
+async fn upgrade_refused(url: &str) -> u16 {
+    match connect_async(url).await {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        other => panic!(
+            "{url}: expected an HTTP refusal, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
+
 #[tokio::test]
 async fn socket_without_a_known_deployment_is_refused_before_the_upgrade() {
     let sim = spawn_sim().await;
@@ -296,15 +315,7 @@ async fn socket_without_a_known_deployment_is_refused_before_the_upgrade() {
         (format!("{base}/v1"), 400),
     ];
     for (url, status) in cases {
-        match connect_async(url.as_str()).await {
-            Err(tungstenite::Error::Http(response)) => {
-                assert_eq!(response.status().as_u16(), status, "{url}");
-            }
-            other => panic!(
-                "{url}: expected an HTTP refusal, got {:?}",
-                other.map(|_| ())
-            ),
-        }
+        assert_eq!(upgrade_refused(&url).await, status, "{url}");
     }
 }
 
@@ -739,7 +750,7 @@ async fn more_than_ten_messages_a_second_is_429() {
 }
 
 #[tokio::test]
-async fn garbage_unknown_actions_and_attachments_are_refused() {
+async fn garbage_unknown_actions_and_uploads_when_off_are_refused() {
     let sim = spawn_sim().await;
     let (mut guest, _) = Guest::configured(&sim, &token()).await;
     guest.send_raw("not json").await;
@@ -830,9 +841,10 @@ async fn deployments_serve_each_setting_on_and_off() {
         Some(&json!({"enabled": true, "type": "Send"}))
     );
     assert_eq!(off["id"], other.to_string());
-    // An inactive deployment is refused when a session is configured.
-    let (_, refused) = Guest::configured_on(&sim, other, &token()).await;
-    assert_error_frame(&refused, 403);
+    // An inactive deployment is refused before the upgrade (the transport SDK's
+    // `WebsocketAccessDenied`).
+    let url = format!("{}/v1?deploymentId={other}", sim.sim.ws_base_url());
+    assert_eq!(upgrade_refused(&url).await, 403);
     // Unknown settings are a 400.
     let bad = sim
         .plain

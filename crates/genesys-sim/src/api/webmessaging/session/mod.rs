@@ -10,13 +10,20 @@
 //! A session lives `durationSeconds` after its last activity (configureSession, onMessage); then
 //! its sockets get `SessionExpiredEvent` and its token is answered with 4006 from then on.
 //!
+//! A session also holds its files (`files.rs`: presigning, uploads, downloads, the agent's
+//! files), so they go when the session does.
+//!
 //! Not the socket loop (`socket.rs`) nor the agent (`agent.rs`). Everything here is synchronous
 //! except the expiry watcher. Lock order: the sessions lock, then the deployments lock or the
 //! model (through `SimState::update_model`); nothing takes them the other way round.
 
+mod files;
+
+pub use files::AgentFile;
+
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -25,7 +32,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::agent;
+use super::agent::{self, Heard};
+use super::attachments::Attachment;
 use super::deployment::{DeploymentSettings, Deployments, SettingsPatch, Status};
 use super::protocol::{self, CustomAttributes, Failure, Said, SessionState};
 use crate::state::SimState;
@@ -72,7 +80,7 @@ impl Connection {
 struct Conversation {
     id: Uuid,
     agent: Option<String>,
-    to_agent: mpsc::Sender<String>,
+    to_agent: mpsc::Sender<Heard>,
     stop: CancellationToken,
 }
 
@@ -87,6 +95,8 @@ struct Session {
     recent: VecDeque<Instant>,
     /// What the guest's messages carried in `channel.metadata.customAttributes`, merged.
     custom_attributes: CustomAttributes,
+    /// The guest's uploads and the agent's files, in the order they came.
+    attachments: Vec<Attachment>,
     duration_seconds: u64,
     /// `expirationDate`: unix seconds.
     expires_at: i64,
@@ -107,6 +117,7 @@ impl Session {
             connections: Vec::new(),
             recent: VecDeque::new(),
             custom_attributes: CustomAttributes::new(),
+            attachments: Vec::new(),
             duration_seconds,
             expires_at: 0,
         };
@@ -120,14 +131,30 @@ impl Session {
         self.expires_at = now_unix().saturating_add(duration);
     }
 
-    fn state(&self, connected: bool, new_session: bool) -> SessionState {
+    fn state(
+        &self,
+        connected: bool,
+        new_session: bool,
+        settings: &DeploymentSettings,
+    ) -> SessionState {
         SessionState {
             connected,
             new_session,
             read_only: self.read_only,
             duration_seconds: self.duration_seconds,
             expiration_date: self.expires_at,
+            max_custom_data_bytes: settings.max_custom_data_bytes,
+            upload_limits: settings.upload_limits(),
         }
+    }
+
+    /// A new start on the same token (Clear, `startNew` after read-only): no history, no custom
+    /// attributes, no files.
+    fn forget_conversation(&mut self) {
+        self.history.clear();
+        self.custom_attributes.clear();
+        self.attachments.clear();
+        self.read_only = false;
     }
 
     /// Closes every socket: `ConnectionClosedEvent`, then a close frame.
@@ -154,6 +181,16 @@ impl Session {
             self.record(body);
         }
         self.broadcast(&protocol::structured_message(body, tracing_id));
+    }
+
+    /// After a Clear: the conversation ends, history, attributes and files go, and every socket
+    /// gets `SessionClearedEvent`, then `ConnectionClosedEvent` and is closed (the transport SDK
+    /// reads that close as "conversation cleared").
+    fn cleared(&mut self, state: &SimState) {
+        self.end_conversation(state);
+        self.forget_conversation();
+        self.broadcast(&protocol::empty_event("SessionClearedEvent"));
+        self.close_all();
     }
 
     fn close_connection(connection: &Connection) {
@@ -193,6 +230,7 @@ impl Session {
             "readOnly": self.read_only,
             "connections": self.connections.len(),
             "customAttributes": self.custom_attributes,
+            "attachments": self.attachments.iter().map(Attachment::summary).collect::<Vec<_>>(),
             "expirationDate": self.expires_at,
         })
     }
@@ -240,6 +278,10 @@ pub enum ControlError {
     NoConversation,
     /// The agent's message is not a Text or Structured message.
     BadMessage,
+    /// The session has no attachment with that id.
+    UnknownAttachment,
+    /// The agent's file cannot be sent (its content is not base64, too big, no upload target).
+    BadFile(&'static str),
 }
 
 /// A token whose session is gone: what a later request with it is answered.
@@ -255,6 +297,8 @@ enum Gone {
 pub struct Sessions {
     store: Mutex<Store>,
     deployments: Deployments,
+    /// `http://host:port` of the upload target, once it listens.
+    files_base: OnceLock<String>,
 }
 
 #[derive(Default)]
@@ -304,9 +348,23 @@ impl Sessions {
         self.deployments.get(state.config.org.deployment_id, id)
     }
 
-    /// Changes (or creates) deployment `id`; sessions see the change at once.
+    /// Changes (or creates) deployment `id`; sessions see the change at once. Switched off
+    /// (`Inactive`), its open sockets are closed (1008) and new ones refused before the upgrade.
     pub fn patch_deployment(&self, id: Uuid, patch: SettingsPatch) -> DeploymentSettings {
-        self.deployments.patch(id, patch)
+        let mut store = self.store();
+        let settings = self.deployments.patch(id, patch);
+        if settings.status == Status::Inactive {
+            let sessions = store.sessions.values_mut();
+            for session in sessions.filter(|s| s.deployment == id) {
+                for connection in session.connections.drain(..) {
+                    connection.offer(Outgoing::Close {
+                        code: 1008,
+                        reason: "Deployment is not active",
+                    });
+                }
+            }
+        }
+        settings
     }
 
     /// The settings of the deployment the session `token` belongs to.
@@ -351,9 +409,7 @@ impl Sessions {
             }
         };
         if start_new && session.read_only {
-            session.read_only = false;
-            session.history.clear();
-            session.custom_attributes.clear();
+            session.forget_conversation();
             new_session = true;
         }
         session.duration_seconds = settings.session_duration_seconds;
@@ -363,7 +419,7 @@ impl Sessions {
         while session.connections.len() > MAX_CONNECTIONS {
             Session::close_connection(&session.connections.remove(0));
         }
-        Ok(session.state(true, new_session))
+        Ok(session.state(true, new_session, &settings))
     }
 
     /// The socket went away; the session and its conversation stay.
@@ -380,6 +436,7 @@ impl Sessions {
     /// session again with `startNew`.
     pub fn close_session(
         &self,
+        state: &SimState,
         token: &str,
         connection_id: u64,
         close_all: bool,
@@ -390,15 +447,25 @@ impl Sessions {
         if close_all {
             session.close_all();
         }
-        Ok(session.state(false, false))
+        let settings = self.settings_of(state, session);
+        Ok(session.state(false, false, &settings))
     }
 
     /// The session's state for an echo's metadata; `None` for an unknown token.
-    pub fn state_of(&self, token: &str) -> Option<SessionState> {
-        self.store()
-            .sessions
-            .get(token)
-            .map(|session| session.state(true, false))
+    pub fn state_of(&self, state: &SimState, token: &str) -> Option<SessionState> {
+        let store = self.store();
+        let session = store.sessions.get(token)?;
+        Some(session.state(true, false, &self.settings_of(state, session)))
+    }
+
+    /// The deployment's `maxCustomDataBytes` for the session `token` (the default for a token
+    /// without a session, which is refused anyway).
+    pub fn max_custom_data_bytes(&self, state: &SimState, token: &str) -> usize {
+        let store = self.store();
+        match store.sessions.get(token) {
+            Some(session) => self.settings_of(state, session).max_custom_data_bytes,
+            None => protocol::MAX_CUSTOM_DATA_BYTES,
+        }
     }
 
     /// Counts one `onMessage`; past the limit answers with the seconds until the window frees.
@@ -424,29 +491,32 @@ impl Sessions {
         Ok(())
     }
 
-    /// A guest's text, quick-reply answer (`kind` Text) or card postback (`kind` Structured):
-    /// echoed (Inbound, with the request's `tracingId`) to every socket, kept, and passed to the
-    /// agent; the first one starts the conversation.
+    /// A guest's text, quick-reply or date-picker answer (`kind` Text) or card postback (`kind`
+    /// Structured), possibly with uploaded files: echoed (Inbound, with the request's
+    /// `tracingId`, each file with its name, size, type and a download link) to every socket,
+    /// kept, and passed to the agent; the first one starts the conversation.
     pub fn guest_said(
         &self,
         state: &SimState,
         token: &str,
         kind: &str,
-        said: &Said,
+        mut said: Said,
         attributes: CustomAttributes,
         tracing_id: Option<&str>,
     ) -> Result<(), Failure> {
+        let base = self.files_base().map(str::to_owned);
         let mut store = self.store();
         let session = store.session(token)?;
         if session.read_only {
             return Err(Failure::read_only());
         }
+        files::fill_in_attachments(session, &mut said, base.as_deref())?;
         session.custom_attributes.extend(attributes);
         session.touch();
-        session.say(&protocol::inbound(kind, said), tracing_id, true);
+        session.say(&protocol::inbound(kind, &said), tracing_id, true);
         let conversation = session.ensure_conversation(state, token)?;
         // Full inbox: the agent is far behind; the text stays in the history, unanswered.
-        let _ = conversation.to_agent.try_send(said.words());
+        let _ = conversation.to_agent.try_send(Heard::from_said(&said));
         Ok(())
     }
 
@@ -493,13 +563,31 @@ impl Sessions {
         if !self.settings_of(state, session).conversation_clear {
             return Err(Failure::clear_forbidden());
         }
-        session.end_conversation(state);
-        session.history.clear();
-        session.custom_attributes.clear();
-        session.read_only = false;
-        session.broadcast(&protocol::empty_event("SessionClearedEvent"));
-        session.close_all();
+        session.cleared(state);
         Ok(())
+    }
+
+    /// The conversation is cleared from the server's side (control route), whatever the
+    /// deployment's `conversationClear`: what the guest sees is the same as after its own Clear.
+    /// False for an unknown token.
+    pub fn clear_from_server(&self, state: &SimState, token: &str) -> bool {
+        let mut store = self.store();
+        let Some(session) = store.sessions.get_mut(token) else {
+            return false;
+        };
+        session.cleared(state);
+        true
+    }
+
+    /// Every socket of the session gets `ConnectionClosedEvent` and is closed, as when the
+    /// session's connection limit is passed; the session stays. False for an unknown token.
+    pub fn close_connections(&self, token: &str) -> bool {
+        let mut store = self.store();
+        let Some(session) = store.sessions.get_mut(token) else {
+            return false;
+        };
+        session.close_all();
+        true
     }
 
     /// The agent took `conversation`; false if the session has moved on.
