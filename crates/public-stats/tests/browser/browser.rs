@@ -251,16 +251,29 @@ impl Driver {
         }
     }
 
-    /// Starts a driver that picks its own port and prints it after `marker` on stdout.
+    /// Starts a driver that picks its own port and prints it after `marker` on stdout. Tried a
+    /// few times: chromedriver given port 0 takes a free IPv4 port and then binds the same
+    /// number on IPv6, where another process may hold it ("Address already in use").
     fn reporting_port(command: &mut Command, log: &Path, marker: &str) -> Driver {
         let name = format!("{:?}", command.get_program());
-        let mut process = Group::spawn(command.stdout(Stdio::piped()).stderr(log_file(log)), &name);
-        let stdout = process
-            .0
-            .stdout
-            .take()
-            .expect("the driver's stdout is piped");
-        let (port, rest) = read_port(stdout, marker, log);
+        let mut attempt = 1;
+        let (process, port, rest) = loop {
+            let mut process =
+                Group::spawn(command.stdout(Stdio::piped()).stderr(log_file(log)), &name);
+            let stdout = process
+                .0
+                .stdout
+                .take()
+                .expect("the driver's stdout is piped");
+            match read_port(stdout, marker) {
+                Some((port, rest)) => break (process, port, rest),
+                None if attempt < 3 => attempt += 1,
+                None => panic!(
+                    "the WebDriver server exited before reporting its port ({attempt} tries); see {}",
+                    log.display()
+                ),
+            }
+        };
         // Keep draining its stdout into the log so the driver never blocks on a full pipe.
         let mut file = log_file(log);
         std::thread::spawn(move || {
@@ -276,23 +289,21 @@ impl Driver {
     }
 }
 
-fn read_port(stdout: ChildStdout, marker: &str, log: &Path) -> (u16, BufReader<ChildStdout>) {
+/// The port the driver printed after `marker`; `None` when it exited first.
+fn read_port(stdout: ChildStdout, marker: &str) -> Option<(u16, BufReader<ChildStdout>)> {
     let mut reader = BufReader::new(stdout);
     let mut line = String::new();
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            panic!(
-                "the WebDriver server exited before reporting its port; see {}",
-                log.display()
-            );
+            return None;
         }
         if let Some(rest) = line.split(marker).nth(1) {
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             let port = digits
                 .parse()
                 .unwrap_or_else(|_| panic!("no port in the driver's line {line:?}"));
-            return (port, reader);
+            return Some((port, reader));
         }
     }
 }
