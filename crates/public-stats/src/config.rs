@@ -18,6 +18,7 @@ use crate::callbacks::phone::{self, NumberRules};
 use crate::callbacks::{CallbackLimits, CallbackRules};
 use crate::client_address::TrustedProxies;
 use crate::cluster::{ClusterSettings, RedisUrl};
+use crate::hours::keeper::{HoursSettings, HoursSource};
 use crate::origin::AllowedOrigins;
 use crate::push::SocketLimits;
 use crate::sandbox::SandboxDefaults;
@@ -188,9 +189,54 @@ pub struct Args {
     #[arg(long, env = "REDIS_URL", hide_env_values = true, value_parser = RedisUrl::parse)]
     pub redis_url: Option<RedisUrl>,
 
+    // ---- Business hours ----
+    /// Architect schedule group whose hours the monitored queues keep: one ID for every queue, or comma-separated queueId=groupId pairs (a queue left out is always open). Unset: no business hours (sandbox mode: the demo org's group).
+    #[arg(long, env = "PURECLOUD_SCHEDULE_GROUPS", value_parser = parse_schedule_groups)]
+    pub schedule_groups: Option<GroupAssignment>,
+
+    /// Architect emergency group that closes the queues while it is enabled: one ID for every queue with business hours, or comma-separated queueId=groupId pairs. Unset: none (sandbox mode: the demo org's group).
+    #[arg(long, env = "PURECLOUD_EMERGENCY_GROUPS", value_parser = parse_emergency_groups)]
+    pub emergency_groups: Option<GroupAssignment>,
+
+    /// Seconds between two readings of the schedule and emergency groups; each costs one request per group and schedule, at low priority.
+    #[arg(long, env = "HOURS_REFRESH_SECONDS", default_value_t = 60)]
+    pub hours_refresh_seconds: u64,
+
     /// With REDIS_URL: seconds a lease lasts unrenewed: the leader's (the longest a dead leader keeps another instance from taking over its Genesys connection) and an instance's claim on a callback it is sending.
     #[arg(long, env = "LEADER_LEASE_SECONDS", default_value_t = 10)]
     pub leader_lease_seconds: u64,
+}
+
+/// `PURECLOUD_SCHEDULE_GROUPS` or `PURECLOUD_EMERGENCY_GROUPS` as written: one group for every
+/// queue, or a group per queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupAssignment {
+    /// Empty: as good as unset.
+    Nothing,
+    All(Uuid),
+    /// `(queue, group)` pairs, in the order written.
+    PerQueue(Vec<(Uuid, Uuid)>),
+}
+
+impl GroupAssignment {
+    /// The group of `queue`, if it has one.
+    fn group_of(&self, queue: Uuid) -> Option<Uuid> {
+        match self {
+            GroupAssignment::Nothing => None,
+            GroupAssignment::All(group) => Some(*group),
+            GroupAssignment::PerQueue(pairs) => pairs
+                .iter()
+                .find(|(named, _)| *named == queue)
+                .map(|(_, group)| *group),
+        }
+    }
+
+    fn queues(&self) -> Vec<Uuid> {
+        match self {
+            GroupAssignment::PerQueue(pairs) => pairs.iter().map(|(queue, _)| *queue).collect(),
+            GroupAssignment::Nothing | GroupAssignment::All(_) => Vec::new(),
+        }
+    }
 }
 
 /// One entry of `ALLOWED_ORIGINS`.
@@ -229,6 +275,8 @@ pub struct Settings {
     pub shutdown_drain: Duration,
     /// `REDIS_URL` set: clustered mode.
     pub cluster: Option<ClusterSettings>,
+    /// Which queues keep business hours, from which groups; empty sources: none do.
+    pub hours: HoursSettings,
 }
 
 /// How the public port serves: limits, timeouts, TLS.
@@ -312,6 +360,16 @@ pub enum ConfigError {
     ZeroSocketLimit(&'static str),
     #[error("LEADER_LEASE_SECONDS must be between 2 and 300, not {0}")]
     LeaderLease(u64),
+    #[error("HOURS_REFRESH_SECONDS must be between 1 and 86400, not {0}")]
+    HoursRefresh(u64),
+    #[error("{setting} names queue {queue}, which is not in PURECLOUD_MONITORED_QUEUES")]
+    HoursQueueNotMonitored { setting: &'static str, queue: Uuid },
+    #[error(
+        "PURECLOUD_EMERGENCY_GROUPS names queue {0}, which has no schedule group in \
+         PURECLOUD_SCHEDULE_GROUPS: an emergency group closes a queue's business hours, so give \
+         the queue a schedule group too"
+    )]
+    EmergencyWithoutSchedule(Uuid),
     #[error(
         "REDIS_URL is set in sandbox mode, where each instance simulates an org of its own: set \
          PURECLOUD_CLIENT_ID and PURECLOUD_CLIENT_SECRET for clustered mode, or unset REDIS_URL"
@@ -372,6 +430,45 @@ fn parse_secret(value: &str) -> Result<ClientSecret, String> {
     Ok(ClientSecret::new(value))
 }
 
+fn parse_schedule_groups(value: &str) -> Result<GroupAssignment, String> {
+    parse_group_assignment(value, "schedule group")
+}
+
+fn parse_emergency_groups(value: &str) -> Result<GroupAssignment, String> {
+    parse_group_assignment(value, "emergency group")
+}
+
+/// `groupId`, or `queueId=groupId,queueId=groupId…`; empty is as good as unset.
+fn parse_group_assignment(value: &str, what: &str) -> Result<GroupAssignment, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(GroupAssignment::Nothing);
+    }
+    let id = |text: &str, what: &str| {
+        Uuid::parse_str(text.trim()).map_err(|_| {
+            format!(
+                "{:?} is not a {what} ID (a UUID like 00000000-0000-0000-0000-000000000000)",
+                text.trim()
+            )
+        })
+    };
+    if !value.contains('=') {
+        return id(value, what).map(GroupAssignment::All);
+    }
+    let mut pairs: Vec<(Uuid, Uuid)> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (queue, group) = entry.split_once('=').ok_or_else(|| {
+            format!("{entry:?} is not a queueId={what} ID pair (write one ID for every queue, or pairs only)")
+        })?;
+        let queue = id(queue, "queue")?;
+        if pairs.iter().any(|(named, _)| *named == queue) {
+            return Err(format!("queue {queue} is given more than once"));
+        }
+        pairs.push((queue, id(group, what)?));
+    }
+    Ok(GroupAssignment::PerQueue(pairs))
+}
+
 fn parse_queue_id(value: &str) -> Result<Uuid, String> {
     Uuid::parse_str(value.trim()).map_err(|_| {
         format!("{value:?} is not a queue ID (a UUID like 00000000-0000-0000-0000-000000000000)")
@@ -391,6 +488,9 @@ impl Args {
             return Err(ConfigError::ShutdownDrain(self.shutdown_drain_seconds));
         }
         let socket_limits = self.socket_limits()?;
+        if !(1..=86_400).contains(&self.hours_refresh_seconds) {
+            return Err(ConfigError::HoursRefresh(self.hours_refresh_seconds));
+        }
         if !(2..=300).contains(&self.leader_lease_seconds) {
             return Err(ConfigError::LeaderLease(self.leader_lease_seconds));
         }
@@ -430,13 +530,27 @@ impl Args {
         });
         let mut monitored_queues = dedup(self.monitored_queues);
         let mut web_messaging_deployment_id = self.web_messaging_deployment_id;
+        let mut schedule_groups = self.schedule_groups;
+        let mut emergency_groups = self.emergency_groups;
         if matches!(upstream, Upstream::Sandbox) {
             let demo = SandboxDefaults::demo();
             if monitored_queues.is_empty() {
                 monitored_queues = demo.monitored_queues;
             }
             web_messaging_deployment_id.get_or_insert(demo.web_messaging_deployment_id);
+            if let Some(group) = demo.schedule_group {
+                schedule_groups.get_or_insert(GroupAssignment::All(group));
+            }
+            if let Some(group) = demo.emergency_group {
+                emergency_groups.get_or_insert(GroupAssignment::All(group));
+            }
         }
+        let hours = hours_settings(
+            &monitored_queues,
+            &schedule_groups.unwrap_or(GroupAssignment::Nothing),
+            &emergency_groups.unwrap_or(GroupAssignment::Nothing),
+            Duration::from_secs(self.hours_refresh_seconds),
+        )?;
         Ok(Settings {
             listen: SocketAddr::new(self.bind_address, self.port),
             upstream,
@@ -455,6 +569,7 @@ impl Args {
             socket_limits,
             shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
             cluster,
+            hours,
         })
     }
 
@@ -565,6 +680,49 @@ impl Args {
             pending_window: self.callback_max_age,
         })
     }
+}
+
+/// Each monitored queue's groups, in the queues' order. A pair naming a queue that is not
+/// monitored is refused: it is a typo more often than not, and would silently do nothing.
+fn hours_settings(
+    monitored: &[Uuid],
+    schedule: &GroupAssignment,
+    emergency: &GroupAssignment,
+    refresh: Duration,
+) -> Result<HoursSettings, ConfigError> {
+    for (setting, assignment) in [
+        ("PURECLOUD_SCHEDULE_GROUPS", schedule),
+        ("PURECLOUD_EMERGENCY_GROUPS", emergency),
+    ] {
+        if let Some(queue) = assignment
+            .queues()
+            .into_iter()
+            .find(|queue| !monitored.contains(queue))
+        {
+            return Err(ConfigError::HoursQueueNotMonitored { setting, queue });
+        }
+    }
+    if let GroupAssignment::PerQueue(pairs) = emergency
+        && let Some((queue, _)) = pairs
+            .iter()
+            .find(|(queue, _)| schedule.group_of(*queue).is_none())
+    {
+        return Err(ConfigError::EmergencyWithoutSchedule(*queue));
+    }
+    let sources = monitored
+        .iter()
+        .filter_map(|queue| {
+            let schedule_group = schedule.group_of(*queue)?;
+            Some((
+                *queue,
+                HoursSource {
+                    schedule_group,
+                    emergency_group: emergency.group_of(*queue),
+                },
+            ))
+        })
+        .collect();
+    Ok(HoursSettings { sources, refresh })
 }
 
 /// `*` anywhere in the list allows every origin.
@@ -849,6 +1007,95 @@ mod tests {
             (&["--public-url", "stats.example.com"][..], "public-url"),
         ] {
             let error = parse(flags).unwrap_err();
+            assert!(error.contains(named), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn sandbox_mode_gives_every_demo_queue_the_demo_hours() {
+        let demo = SandboxDefaults::demo();
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.hours.refresh, Duration::from_secs(60));
+        assert_eq!(settings.hours.sources.len(), demo.monitored_queues.len());
+        for ((queue, source), expected) in settings.hours.sources.iter().zip(&demo.monitored_queues)
+        {
+            assert_eq!(queue, expected);
+            assert_eq!(Some(source.schedule_group), demo.schedule_group);
+            assert_eq!(source.emergency_group, demo.emergency_group);
+        }
+        let none = parse(&["--schedule-groups", ""]).unwrap();
+        assert!(none.hours.sources.is_empty(), "empty turns them off");
+    }
+
+    #[test]
+    fn groups_are_one_for_all_or_per_queue_and_checked_by_name() {
+        let (a, b) = (
+            "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01",
+            "2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02",
+        );
+        let (group, emergency) = (
+            "4c9a7fa4-9d6b-4f8a-8a3b-9eae5b4f3d04",
+            "80deb3e8-d1af-4dce-8e7f-d2e29f837108",
+        );
+        let real = |extra: &[&str]| {
+            let mut flags = vec![
+                "--client-id",
+                "i",
+                "--client-secret",
+                "s",
+                "--monitored-queues",
+                "1f6f4c71-6a3e-4c57-9d0e-6b7a2e1c0a01,2a7e5d82-7b4f-4d68-8e1f-7c8b3f2d1b02",
+            ];
+            flags.extend_from_slice(extra);
+            parse(&flags)
+        };
+        assert!(real(&[]).unwrap().hours.sources.is_empty(), "unset: none");
+        let all = real(&["--schedule-groups", group]).unwrap();
+        assert_eq!(all.hours.sources.len(), 2);
+        let pairs = format!("{b}={group}");
+        let one = real(&[
+            "--schedule-groups",
+            &pairs,
+            "--emergency-groups",
+            emergency,
+            "--hours-refresh-seconds",
+            "300",
+        ])
+        .unwrap();
+        assert_eq!(one.hours.refresh, Duration::from_secs(300));
+        assert_eq!(
+            one.hours.sources,
+            [(
+                Uuid::parse_str(b).unwrap(),
+                HoursSource {
+                    schedule_group: Uuid::parse_str(group).unwrap(),
+                    emergency_group: Some(Uuid::parse_str(emergency).unwrap()),
+                }
+            )]
+        );
+        let stranger = format!("00000000-0000-4000-8000-000000000001={group}");
+        let emergency_alone = format!("{a}={emergency}");
+        for (flags, named) in [
+            (vec!["--schedule-groups", "tuesdays"], "schedule-groups"),
+            (
+                vec!["--schedule-groups", &stranger],
+                "PURECLOUD_SCHEDULE_GROUPS",
+            ),
+            (
+                vec![
+                    "--schedule-groups",
+                    &pairs,
+                    "--emergency-groups",
+                    &emergency_alone,
+                ],
+                "PURECLOUD_EMERGENCY_GROUPS",
+            ),
+            (
+                vec!["--hours-refresh-seconds", "0"],
+                "HOURS_REFRESH_SECONDS",
+            ),
+        ] {
+            let error = real(&flags).unwrap_err();
             assert!(error.contains(named), "{flags:?}: {error}");
         }
     }

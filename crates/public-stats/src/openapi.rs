@@ -23,6 +23,8 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::callbacks::ReceiptBody;
 use crate::callbacks::request::{CallbackRequest, RoutingDataRequest};
+use crate::hours::keeper::HoursAnswer;
+use crate::hours::{Interval, Reason};
 use crate::problem::{InvalidParam, Problem};
 use crate::queues::{PublicQueueInfo, QueueList};
 use crate::stats::{MediaCounts, ObservationsView, StatsBody};
@@ -40,7 +42,8 @@ use crate::stats::{MediaCounts, ObservationsView, StatsBody};
         openapi_json
     ),
     components(schemas(
-        QueueList, PublicQueueInfo, StatsBody, ObservationsView, MediaCounts, StatsKey,
+        QueueList, PublicQueueInfo, StatsBody, ObservationsView, MediaCounts, HoursAnswer,
+        Interval, Reason, StatsKey,
         MediaType, CallbackRequest, RoutingDataRequest, ReceiptBody, Problem, InvalidParam,
         Health, Readiness, StreamHealth, DataHealth, RedisHealth
     )),
@@ -103,6 +106,8 @@ async fn document() -> Response {
 enum StatsKey {
     Ewt,
     Observations,
+    /// Business hours; answered only for a queue that has them.
+    Hours,
 }
 
 /// A media type in the seed's words (`voice`, `video`) or Genesys's (`call`, `videoComm`),
@@ -188,14 +193,16 @@ struct DataHealth {
             description = "The first queue's statistics"))))))]
 fn queues() {}
 
-/// One public queue's observations and/or estimated wait time, as the seed answered them.
-/// Parameters other than `key` and `mediaType` are ignored (a jQuery `_=` cache-buster, say).
+/// One public queue's observations and/or estimated wait time, as the seed answered them, and/or
+/// its business hours (`key=hours`: absent for a queue without business hours, the answer still
+/// 200). Parameters other than `key` and `mediaType` are ignored (a jQuery `_=` cache-buster,
+/// say).
 #[utoipa::path(get, path = "/api/stats/{queueId}", tag = "statistics",
     params(
         ("queueId" = uuid::Uuid, Path, description = "A public queue's ID (see /api/queues)"),
         ("key" = Vec<StatsKey>, Query, explode = true, min_items = 1,
             description = "What to answer: repeated (`key=ewt&key=observations`) or \
-                           comma-separated (`key=ewt,observations`)"),
+                           comma-separated (`key=ewt,observations,hours`)"),
         ("mediaType" = Option<MediaType>, Query,
             description = "The estimate's media type (default: the whole queue)"),
     ),
@@ -209,7 +216,9 @@ fn queues() {}
     ))]
 fn stats() {}
 
-/// A WebSocket of one queue's observations and estimated wait time, a frame on every change.
+/// A WebSocket of one queue's observations and estimated wait time, a frame on every change. A
+/// queue with business hours also has `hours` (the `Hours` schema), and gets a frame at the
+/// instant it opens or closes.
 #[utoipa::path(get, path = "/api/stats/{queueId}/live", tag = "statistics",
     params(
         ("queueId" = uuid::Uuid, Path, description = "A public queue's ID"),
@@ -234,7 +243,9 @@ fn stats() {}
 fn stats_live() {}
 
 /// The seed's WebSocket: every monitored queue's observations (`{"queueStats": {…}}`) on connect
-/// and on every change. A plain page load gets the demo page.
+/// and on every change, with a top-level `hours` map (queue ID → the `Hours` schema) of the
+/// queues that have business hours, pushed also at the instant one opens or closes. A plain page
+/// load gets the demo page.
 #[utoipa::path(get, path = "/", tag = "statistics",
     responses(
         (status = 101, description = "WebSocket handshake accepted"),
@@ -252,7 +263,9 @@ fn stats_live() {}
 fn root() {}
 
 /// Asks to be called back from a public queue. Accepted requests are stored before the answer
-/// and delivered to Genesys Cloud after it; follow them with the receipt's `Location`.
+/// and delivered to Genesys Cloud after it; follow them with the receipt's `Location`. For a
+/// queue with business hours, `callbackScheduledTime` must fall within them; a request without
+/// one while the queue is closed is booked for its next opening (the 202 says when).
 #[utoipa::path(post, path = "/api/callback", tag = "callbacks",
     request_body(content = CallbackRequest, content_type = "application/json",
         description = "The seed's body; `queueId` may also be given as `routingData.queueId`"),
@@ -267,8 +280,9 @@ fn root() {}
                 parameters(("id" = "$response.body#/id")),
                 description = "What became of the request")))),
         (status = 400, description = "Not a callback request, or a field is invalid (named in \
-            `invalid-params`), or a malformed `Idempotency-Key`", body = Problem,
-            content_type = "application/problem+json"),
+            `invalid-params`), or a malformed `Idempotency-Key`; `outside-hours` when \
+            `callbackScheduledTime` is outside the queue's business hours (`nextOpen` says when \
+            it next opens)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A page from an origin that may not create callbacks",
             body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A callback to this number is already pending (its receipt \
@@ -283,7 +297,8 @@ fn root() {}
         (status = 429, description = "Too many requests for this number or from this address; \
             see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Callback capacity used up, or the store is unavailable \
-            (with `Retry-After` when it is the store the instances share)",
+            (with `Retry-After` when it is the store the instances share), or `closed`: the \
+            queue is closed with no opening to book for (an emergency)",
             body = Problem, content_type = "application/problem+json"),
     ))]
 fn create_callback() {}

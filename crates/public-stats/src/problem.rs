@@ -73,6 +73,18 @@ pub enum ApiError {
         whole_minutes(*.retry_after)
     )]
     TooManyCallbacks { retry_after: std::time::Duration },
+    /// The asked `callbackScheduledTime` falls outside the queue's business hours; `next_open` is
+    /// the first opening after it.
+    #[error(
+        "the contact centre is closed at `callbackScheduledTime`; it next opens at {}: choose a \
+         time when it is open",
+        crate::hours::format_with_offset(*.next_open)
+    )]
+    OutsideHours { next_open: time::OffsetDateTime },
+    /// The queue is closed with no opening to book a callback for: an emergency, or no opening
+    /// within the booking window.
+    #[error("{}", closed_detail(*.emergency, *.within_days))]
+    Closed { emergency: bool, within_days: i64 },
     /// A queue's or the org's callback capacity is used up.
     #[error("we cannot take more callback requests right now; please try again later")]
     CallbacksUnavailable,
@@ -116,8 +128,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::OutsideHours { .. } => StatusCode::BAD_REQUEST,
             ApiError::UpstreamUnavailable
             | ApiError::UpstreamBusy { .. }
+            | ApiError::Closed { .. }
             | ApiError::CallbacksUnavailable
             | ApiError::CallbackStoreUnavailable { .. }
             | ApiError::SocketsUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -154,6 +168,8 @@ impl ApiError {
             ApiError::CallbackAlreadyPending { .. } => "callback-pending",
             ApiError::TooManyCallbacks { .. } => "too-many-callbacks",
             ApiError::CallbacksUnavailable => "callbacks-unavailable",
+            ApiError::OutsideHours { .. } => "outside-hours",
+            ApiError::Closed { .. } => "closed",
             ApiError::CallbackStoreUnavailable { .. } => "callback-store-unavailable",
             ApiError::IdempotencyKeyInvalid => "bad-idempotency-key",
             ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
@@ -183,6 +199,8 @@ impl ApiError {
             ApiError::CallbackAlreadyPending { .. } => "Callback already pending",
             ApiError::TooManyCallbacks { .. } => "Too many callback requests",
             ApiError::CallbacksUnavailable => "Callbacks unavailable",
+            ApiError::OutsideHours { .. } => "Outside business hours",
+            ApiError::Closed { .. } => "Closed",
             ApiError::CallbackStoreUnavailable { .. } => "Callbacks temporarily unavailable",
             ApiError::IdempotencyKeyInvalid => "Invalid Idempotency-Key",
             ApiError::IdempotencyKeyInUse => "Request in progress",
@@ -214,6 +232,11 @@ pub(crate) struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
     id: Option<String>,
+    /// For `outside-hours`: when the queue next opens after the time asked (RFC 3339 with the
+    /// business hours' offset).
+    #[serde(rename = "nextOpen", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime)]
+    next_open: Option<String>,
     // `None` here: `telemetry::request_id` adds it to every problem body on the way out,
     // wherever the problem was made.
     /// The request's id (also in `X-Request-Id`), to quote when reporting a problem.
@@ -237,6 +260,11 @@ impl IntoResponse for ApiError {
                 name: field,
                 reason: reason.clone(),
             }],
+            // The field a form should mark.
+            ApiError::OutsideHours { .. } => vec![InvalidParam {
+                name: "callbackScheduledTime",
+                reason: self.to_string(),
+            }],
             _ => Vec::new(),
         };
         let problem = Problem {
@@ -247,6 +275,12 @@ impl IntoResponse for ApiError {
             invalid_params,
             id: match &self {
                 ApiError::CallbackAlreadyPending { id } => Some(id.clone()),
+                _ => None,
+            },
+            next_open: match &self {
+                ApiError::OutsideHours { next_open } => {
+                    Some(crate::hours::format_with_offset(*next_open))
+                }
                 _ => None,
             },
             request_id: None,
@@ -272,6 +306,19 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, seconds.into());
         }
         response
+    }
+}
+
+fn closed_detail(emergency: bool, within_days: i64) -> String {
+    if emergency {
+        "the contact centre is closed for an emergency and no reopening is scheduled, so no \
+         callback can be booked now; please try again later"
+            .to_owned()
+    } else {
+        format!(
+            "the contact centre does not open within the next {within_days} days, so no \
+             callback can be booked now"
+        )
     }
 }
 

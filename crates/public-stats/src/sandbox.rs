@@ -10,27 +10,33 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use genesys::{ClientConfig, ClientSecret, Environment};
-use genesys_sim::config::OrgSpec;
+use genesys_sim::config::{DEMO_EMERGENCY_GROUP, DEMO_SCHEDULE_GROUP, OrgSpec};
 use genesys_sim::{RunningSim, SimConfig};
 use uuid::Uuid;
 
 /// Where the simulator's browser-facing endpoints live on the service's port.
 pub const BROWSER_PREFIX: &str = "/sandbox/genesys";
 
-/// What sandbox mode fills in when the settings leave it open: the demo org's queues and its
-/// Web Messaging deployment. Known before the simulator starts, so settings are complete when
-/// they are built.
+/// What sandbox mode fills in when the settings leave it open: the demo org's queues, its Web
+/// Messaging deployment and its business hours (schedule group and emergency group). Known before
+/// the simulator starts, so settings are complete when they are built.
 pub struct SandboxDefaults {
     pub monitored_queues: Vec<Uuid>,
     pub web_messaging_deployment_id: Uuid,
+    /// `None` when the demo org is made without business hours.
+    pub schedule_group: Option<Uuid>,
+    pub emergency_group: Option<Uuid>,
 }
 
 impl SandboxDefaults {
     pub fn demo() -> Self {
         let org = OrgSpec::demo();
+        let hours = org.business_hours;
         SandboxDefaults {
             monitored_queues: org.queues.iter().map(|queue| queue.id).collect(),
             web_messaging_deployment_id: org.deployment_id,
+            schedule_group: hours.then_some(DEMO_SCHEDULE_GROUP),
+            emergency_group: hours.then_some(DEMO_EMERGENCY_GROUP),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! the sandbox simulator), the live statistics and the HTTP routes together.
 //!
 //! [`Application::build`] does everything that can fail because of configuration — resolving the
-//! monitored queues against the org included — before it binds the port, so a misconfigured
-//! service never starts listening. Tests use the same path with port 0.
+//! monitored queues and reading the business hours' groups against the org included — before it
+//! binds the port, so a misconfigured service never starts listening. Tests use the same path with port 0.
 //!
 //! [`Application::run_until`] serves (the loop is `serve`) and shuts down in order: readiness
 //! turns 503, the port stops accepting, connections finish their request in flight, WebSockets
@@ -32,13 +32,14 @@ use crate::cluster::Cluster;
 use crate::cluster::budget::SharedBudget;
 use crate::config::{Serving, Settings, Upstream};
 use crate::health::Readiness;
+use crate::hours::keeper::{HoursKeeper, HoursLoadError};
 use crate::origin::{OriginRules, OwnOrigin};
 use crate::problem::ApiError;
 use crate::queues::{PublicQueueInfo, PublicQueues};
 use crate::sandbox::Sandbox;
 use crate::serve::{ServeOptions, limits, tls};
 use crate::state::{AppState, Inner};
-use crate::stats::{EwtCache, LiveStats, QueueFeeds};
+use crate::stats::{EwtCache, LiveStats, QueueFeeds, RootFrames};
 use crate::{
     assets, callbacks, cors, health, openapi, push, queues, security_headers, serve, stats,
     telemetry,
@@ -63,6 +64,9 @@ pub enum StartupError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// Names the setting (`PURECLOUD_SCHEDULE_GROUPS`, `PURECLOUD_EMERGENCY_GROUPS`).
+    #[error(transparent)]
+    Hours(#[from] HoursLoadError),
 }
 
 fn list(ids: &[Uuid]) -> String {
@@ -122,6 +126,7 @@ impl Application {
         let ewt_calls_per_minute = ewt_share(&client_config);
         let client = GenesysClient::new(client_config).map_err(StartupError::Client)?;
         let queues = resolve_queues(&client, &settings.monitored_queues).await?;
+        let hours = load_hours(&client, &settings).await?;
         let tls = settings
             .serving
             .tls
@@ -148,7 +153,15 @@ impl Application {
             ),
             None => EwtCache::new(client.clone(), settings.ewt_cache_ttl, ewt_calls_per_minute),
         };
-        let feeds = QueueFeeds::new(live.clone(), ewt.clone(), shutdown.clone(), tasks.clone());
+        hours.start(client.clone(), shutdown.clone(), &tasks);
+        let root_frames = RootFrames::start(&live, &hours, shutdown.clone(), &tasks);
+        let feeds = QueueFeeds::new(
+            live.clone(),
+            ewt.clone(),
+            hours.clone(),
+            shutdown.clone(),
+            tasks.clone(),
+        );
         let callbacks =
             start_callbacks(&settings, client, cluster.as_ref(), &shutdown, &tasks).await?;
         let listener = TcpListener::bind(settings.listen)
@@ -173,7 +186,9 @@ impl Application {
             queues,
             live,
             ewt,
+            hours,
             feeds,
+            root_frames,
             callbacks,
             origins,
             sockets,
@@ -355,27 +370,63 @@ async fn resolve_queues(
     ))
 }
 
-/// How long start-up waits for the request budget before giving up on the queue check.
-const QUEUE_CHECK_PATIENCE: Duration = Duration::from_secs(60);
+/// The configured schedule and emergency groups, read before the service binds: a group the org
+/// does not have stops start-up with the setting named.
+async fn load_hours(
+    client: &GenesysClient,
+    settings: &Settings,
+) -> Result<HoursKeeper, StartupError> {
+    if settings.hours.sources.is_empty() {
+        return Ok(HoursKeeper::none());
+    }
+    let keeper = within_budget(
+        "business hours",
+        || HoursKeeper::load(client, &settings.hours),
+        HoursLoadError::is_budget_wait,
+    )
+    .await?;
+    Ok(keeper)
+}
 
-/// The queue check, waiting while the request budget is spent: in clustered mode the budget is
-/// the deployment's, and an instance restarting while the others spend it (a burst of callback
-/// deliveries) must wait its turn, not fail to start and be restarted in a loop.
+/// How long start-up waits for the request budget before giving up on a check.
+const STARTUP_CHECK_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The queue check, waiting while the request budget is spent.
 async fn find_queues_within_budget(
     client: &GenesysClient,
     monitored: &[Uuid],
 ) -> Result<genesys::QueueLookup, genesys::Error> {
-    let deadline = Instant::now() + QUEUE_CHECK_PATIENCE;
+    within_budget(
+        "the queue check",
+        || client.find_queues(monitored),
+        |error| {
+            matches!(
+                error,
+                genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. }
+            )
+        },
+    )
+    .await
+}
+
+/// A start-up check, tried again while `spent` says the request budget is spent: in clustered
+/// mode the budget is the deployment's, and an instance restarting while the others spend it (a
+/// burst of callback deliveries) must wait its turn, not fail to start and be restarted in a
+/// loop.
+async fn within_budget<T, E, F>(
+    what: &'static str,
+    mut check: impl FnMut() -> F,
+    spent: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = Instant::now() + STARTUP_CHECK_PATIENCE;
     let mut pause = Duration::from_millis(250);
     loop {
-        match client.find_queues(monitored).await {
-            Err(genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. })
-                if Instant::now() + pause < deadline =>
-            {
-                tracing::info!(
-                    ?pause,
-                    "the request budget is spent: the queue check waits for it"
-                );
+        match check().await {
+            Err(error) if spent(&error) && Instant::now() + pause < deadline => {
+                tracing::info!(?pause, "the request budget is spent: {what} waits for it");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }

@@ -1,8 +1,8 @@
 //! What every handler shares, built once by `startup` and passed explicitly (axum `State`).
 //!
 //! Each part has one owner and a narrow interface: the public queues (the allow-list), the live
-//! observations, the EWT cache, the per-queue feeds built from those two, and the callback
-//! submitter. Handlers take only the part they need through axum's [`FromRef`] sub-states, so a
+//! observations, the EWT cache, the business hours, the frames and per-queue feeds built from
+//! those, and the callback submitter. Handlers take only the part they need through axum's [`FromRef`] sub-states, so a
 //! capability module depends on its own types, not on this whole struct. A shared (multi-instance)
 //! backend would stand behind those same types.
 
@@ -16,11 +16,12 @@ use crate::callbacks::CallbackDesk;
 use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::health::Readiness;
+use crate::hours::keeper::HoursKeeper;
 use crate::origin::OriginRules;
 use crate::push::Admission;
 use crate::queues::PublicQueues;
 use crate::sandbox::Sandbox;
-use crate::stats::{EwtCache, LiveStats, QueueFeeds};
+use crate::stats::{EwtCache, LiveStats, QueueFeeds, RootFrames};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -32,8 +33,12 @@ pub struct Inner {
     pub queues: PublicQueues,
     pub live: LiveStats,
     pub ewt: EwtCache,
-    /// The per-queue live feeds (`/api/stats/{queueId}/live`), fed by `live` and `ewt`.
+    /// The monitored queues' business hours (none when not configured).
+    pub hours: HoursKeeper,
+    /// The per-queue live feeds (`/api/stats/{queueId}/live`), fed by `live`, `ewt` and `hours`.
     pub feeds: QueueFeeds,
+    /// The `/` WebSocket's frames, made from `live` and `hours`.
+    pub root_frames: RootFrames,
     /// Where callback requests are accepted and stored (the relay delivers them).
     pub callbacks: CallbackDesk,
     /// Whose pages are admitted (the service's own origin and `ALLOWED_ORIGINS`).
@@ -81,6 +86,12 @@ impl FromRef<AppState> for LiveStats {
 impl FromRef<AppState> for EwtCache {
     fn from_ref(state: &AppState) -> Self {
         state.ewt.clone()
+    }
+}
+
+impl FromRef<AppState> for HoursKeeper {
+    fn from_ref(state: &AppState) -> Self {
+        state.hours.clone()
     }
 }
 

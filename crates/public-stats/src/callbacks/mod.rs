@@ -3,7 +3,9 @@
 //! `GET /api/callback/{id}`: what became of it.
 //!
 //! Accept, then deliver: a request is [`request`]-parsed (HTTP → the visitor's input), checked
-//! ([`validate`], with the phone rules of [`phone`]), counted against the abuse [`limits`], and
+//! ([`validate`], with the phone rules of [`phone`], and held to the queue's business hours:
+//! a time outside them is refused naming the next opening, a request while closed is booked for
+//! that opening and the 202 says when), counted against the abuse [`limits`], and
 //! stored with its delivery job and idempotency record in one step ([`store`], SQLite in
 //! `DATA_DIR`; [`shared`], Redis, in clustered mode; both behind [`backend`]) before the visitor
 //! hears `202 Accepted` with a receipt id. Only then does the [`relay`] hand it to Genesys,
@@ -75,6 +77,7 @@ pub use store::CallbackStore;
 pub use validate::{CallbackRules, ValidCallback};
 
 use crate::client_address::TrustedProxies;
+use crate::hours::keeper::HoursKeeper;
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
 use backend::{BackendError, NotStored, Stored};
@@ -149,6 +152,7 @@ pub fn router<S>() -> Router<S>
 where
     PublicQueues: FromRef<S>,
     CallbackDesk: FromRef<S>,
+    HoursKeeper: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
@@ -168,6 +172,11 @@ pub(crate) struct ReceiptBody<'a> {
     status: &'static str,
     /// The last digits of the number (empty for an answer to a form a bot filled in).
     number_ending: &'a str,
+    /// When the callback will be placed (RFC 3339), in the answer that accepts a booked one:
+    /// the time asked for, or, for a request made while the queue is closed, its next opening.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    callback_scheduled_time: Option<String>,
 }
 
 /// [`create`], with its refusals counted by problem type (acceptances, replays and honeypot
@@ -175,11 +184,12 @@ pub(crate) struct ReceiptBody<'a> {
 async fn create_counted(
     queues: State<PublicQueues>,
     desk: State<CallbackDesk>,
+    hours: State<HoursKeeper>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let answer = create(queues, desk, peer, headers, body).await;
+    let answer = create(queues, desk, hours, peer, headers, body).await;
     if let Err(refusal) = &answer {
         request_counted("refused", refusal.kind());
     }
@@ -197,6 +207,7 @@ fn request_counted(outcome: &'static str, reason: &'static str) {
 async fn create(
     State(queues): State<PublicQueues>,
     State(desk): State<CallbackDesk>,
+    State(hours): State<HoursKeeper>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -206,8 +217,8 @@ async fn create(
     let now = OffsetDateTime::now_utc();
     if request.is_from_a_bot() {
         // What a person would get: a 400 for invalid input, else an ordinary-looking 202.
-        ValidCallback::new(request, &queues, &desk.0.rules, now)?;
-        return Ok(decoy());
+        let callback = valid(request, &queues, &desk.0.rules, &hours, now)?;
+        return Ok(decoy(callback.scheduled_time));
     }
     if let Some(key) = &key
         && let Some(replay) = replay(&desk, key, &digest, now).await?
@@ -225,8 +236,21 @@ async fn create(
     {
         return Ok(replay);
     }
-    let callback = ValidCallback::new(request, &queues, &desk.0.rules, now)?;
+    let callback = valid(request, &queues, &desk.0.rules, &hours, now)?;
     store(&desk, &callback, peer, &headers, key, digest, now).await
+}
+
+/// Every check of the request, the queue's business hours last (they need the queue).
+fn valid(
+    request: CallbackRequest,
+    queues: &PublicQueues,
+    rules: &CallbackRules,
+    hours: &HoursKeeper,
+    now: OffsetDateTime,
+) -> Result<ValidCallback, ApiError> {
+    let callback = ValidCallback::new(request, queues, rules, now)?;
+    let status = hours.status(callback.queue, now, ValidCallback::hours_horizon(rules));
+    callback.within_hours(status.as_ref(), rules, now)
 }
 
 /// The answer an earlier request with `key` got, if there was one with the same body; 422 if
@@ -249,7 +273,7 @@ fn replayed(earlier: &IdempotentReplay, digest: &str) -> Result<Response, ApiErr
         return Err(ApiError::IdempotencyKeyReused);
     }
     request_counted("replayed", "none");
-    Ok(accepted(&earlier.receipt))
+    Ok(accepted(&earlier.receipt, None))
 }
 
 /// Stores the request and answers 202 with its receipt (or, when another instance stored the
@@ -292,11 +316,12 @@ async fn store(
         "callback request accepted");
     request_counted("accepted", "none");
     desk.0.relay.wake();
-    Ok(accepted(&Receipt {
+    let receipt = Receipt {
         id,
         status: Status::Pending,
         number_hint: phone::last_two_digits(&new.numbers[0]),
-    }))
+    };
+    Ok(accepted(&receipt, callback.scheduled_time))
 }
 
 /// `GET /api/callback/{id}`.
@@ -310,24 +335,27 @@ async fn status(
     }
     let receipt = desk.0.store.receipt(&id).await.map_err(storage)?;
     let receipt = receipt.ok_or(ApiError::NotFound)?;
-    let mut response = Json(receipt_body(&receipt)).into_response();
+    let mut response = Json(receipt_body(&receipt, None)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
-fn receipt_body(receipt: &Receipt) -> ReceiptBody<'_> {
+fn receipt_body(receipt: &Receipt, scheduled: Option<OffsetDateTime>) -> ReceiptBody<'_> {
     ReceiptBody {
         id: &receipt.id,
         status: receipt.status.as_str(),
         number_ending: &receipt.number_hint,
+        callback_scheduled_time: scheduled.map(crate::hours::format_with_offset),
     }
 }
 
-/// 202 with the receipt, and where to follow it.
-fn accepted(receipt: &Receipt) -> Response {
-    let mut response = (StatusCode::ACCEPTED, Json(receipt_body(receipt))).into_response();
+/// 202 with the receipt (and the time the callback is booked for, when it is), and where to
+/// follow it. A replay's answer does not repeat the time: the store keeps receipts without it.
+fn accepted(receipt: &Receipt, scheduled: Option<OffsetDateTime>) -> Response {
+    let mut response =
+        (StatusCode::ACCEPTED, Json(receipt_body(receipt, scheduled))).into_response();
     if let Ok(location) = HeaderValue::try_from(format!("/api/callback/{}", receipt.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -336,14 +364,15 @@ fn accepted(receipt: &Receipt) -> Response {
 
 /// What a bot that filled the honeypot gets: the same shape as a real acceptance, with an id
 /// that leads nowhere. Nothing is stored and nothing reaches Genesys.
-fn decoy() -> Response {
+fn decoy(scheduled: Option<OffsetDateTime>) -> Response {
     tracing::info!("callback request with the honeypot filled in; answered as accepted, dropped");
     request_counted("decoy", "none");
-    accepted(&Receipt {
+    let receipt = Receipt {
         id: uuid::Uuid::new_v4().simple().to_string(),
         status: Status::Pending,
         number_hint: String::new(),
-    })
+    };
+    accepted(&receipt, scheduled)
 }
 
 /// `Idempotency-Key`: absent, or 1 to 255 visible ASCII characters (a UUID is typical).

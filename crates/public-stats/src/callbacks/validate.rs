@@ -1,6 +1,8 @@
 //! Stage 2 of `POST /api/callback`: from the visitor's [`CallbackRequest`] to a [`ValidCallback`],
 //! the domain value the rest of the pipeline trusts — a public queue, 1 or 2 callable numbers in
-//! E.164 (the rules are `phone`'s), a displayable name, a time within the booking window.
+//! E.164 (the rules are `phone`'s), a displayable name, a time within the booking window and,
+//! for a queue with business hours ([`ValidCallback::within_hours`]), within its open hours: a
+//! request without a time while the queue is closed is booked for its next opening.
 //!
 //! It is not abuse control (`limits`). Errors name the field, never its value.
 
@@ -12,6 +14,7 @@ use uuid::Uuid;
 
 use super::phone::{CallableNumber, NumberProblem, NumberRules, last_two_digits, region};
 use super::request::CallbackRequest;
+use crate::hours::{Horizon, HoursStatus, Reason};
 use crate::problem::ApiError;
 use crate::queues::PublicQueues;
 
@@ -170,6 +173,67 @@ impl ValidCallback {
             scheduled_time,
             country_code,
         })
+    }
+
+    /// How far ahead the queue's business hours must be evaluated for a callback: past the
+    /// booking window by a week, so a time asked for at its end still finds the next opening.
+    pub fn hours_horizon(rules: &CallbackRules) -> Horizon {
+        let reach = rules.max_schedule_ahead + time::Duration::days(7);
+        Horizon {
+            intervals: reach,
+            next_change: reach.max(Horizon::default().next_change),
+        }
+    }
+
+    /// Holds the callback to the queue's business hours (`hours`, evaluated at `now` over
+    /// [`ValidCallback::hours_horizon`]; `None`: the queue has none and is always open). A time
+    /// asked for must fall in an open period (400 naming the next opening otherwise); without
+    /// one, a closed queue books the callback for its next opening. During an emergency, or with
+    /// no opening in the booking window, there is nothing to book for (503).
+    pub fn within_hours(
+        mut self,
+        hours: Option<&HoursStatus>,
+        rules: &CallbackRules,
+        now: OffsetDateTime,
+    ) -> Result<Self, ApiError> {
+        let Some(hours) = hours else {
+            return Ok(self);
+        };
+        let closed = ApiError::Closed {
+            emergency: hours.reason == Reason::Emergency,
+            within_days: rules.max_schedule_ahead.whole_days(),
+        };
+        if hours.reason == Reason::Emergency {
+            return Err(closed);
+        }
+        match self.scheduled_time {
+            Some(asked) => {
+                // A time a little in the past (the visitor's clock) means now.
+                let at = asked.max(now);
+                if hours
+                    .open_intervals
+                    .iter()
+                    .any(|open| open.start <= at && at < open.end)
+                {
+                    return Ok(self);
+                }
+                let next = hours.open_intervals.iter().find(|open| open.start > at);
+                Err(match next {
+                    Some(open) => ApiError::OutsideHours {
+                        next_open: open.start,
+                    },
+                    None => closed,
+                })
+            }
+            None if hours.open => Ok(self),
+            None => match hours.next_change {
+                Some(opening) if opening <= now + rules.max_schedule_ahead => {
+                    self.scheduled_time = Some(opening);
+                    Ok(self)
+                }
+                _ => Err(closed),
+            },
+        }
     }
 
     /// What the logs may say about the numbers: the last 2 digits of the first one: enough to
@@ -444,5 +508,120 @@ mod tests {
         assert_eq!(last_two_digits("7"), "7");
         let shown = format!("{valid:?}");
         assert!(!shown.contains("317") && !shown.contains("2291"), "{shown}");
+    }
+
+    mod hours {
+        use super::*;
+        use crate::hours::{BusinessHours, ScheduleSpec, evaluate};
+
+        /// Monday to Friday, 09:00–17:00 in London (UTC in November).
+        fn weekdays(emergency: bool) -> BusinessHours {
+            let local = |text| genesys::architect::parse_local_date_time(text).unwrap();
+            BusinessHours {
+                time_zone: "Europe/London".into(),
+                open: vec![ScheduleSpec {
+                    name: "Weekdays".into(),
+                    start: local("2026-01-05T09:00:00"),
+                    end: local("2026-01-05T17:00:00"),
+                    rrule: Some("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR".into()),
+                }],
+                closed: vec![],
+                holiday: vec![],
+                emergency,
+            }
+        }
+
+        fn at(text: &str) -> OffsetDateTime {
+            OffsetDateTime::parse(text, &Rfc3339).unwrap()
+        }
+
+        /// `request` (with `asked` as its time) held to `hours` at `now`.
+        fn fit(
+            hours: &BusinessHours,
+            now: &str,
+            asked: Option<&str>,
+        ) -> Result<Option<OffsetDateTime>, ApiError> {
+            let rules = CallbackRules::default();
+            let now = at(now);
+            let mut asking = request(&["+13172222222"]);
+            asking.callback_scheduled_time = asked.map(str::to_owned);
+            let status = evaluate(hours, now, ValidCallback::hours_horizon(&rules)).unwrap();
+            ValidCallback::new(asking, &queues(), &rules, now)?
+                .within_hours(Some(&status), &rules, now)
+                .map(|valid| valid.scheduled_time)
+        }
+
+        #[test]
+        fn open_hours_change_nothing() {
+            let hours = weekdays(false);
+            assert_eq!(fit(&hours, "2026-11-24T12:00:00Z", None).unwrap(), None);
+            let inside = "2026-11-25T10:00:00Z";
+            assert_eq!(
+                fit(&hours, "2026-11-24T12:00:00Z", Some(inside)).unwrap(),
+                Some(at(inside))
+            );
+        }
+
+        #[test]
+        fn a_time_outside_the_hours_is_refused_naming_the_next_opening() {
+            let refusal = fit(
+                &weekdays(false),
+                "2026-11-24T12:00:00Z",
+                Some("2026-11-27T20:00:00Z"),
+            )
+            .unwrap_err();
+            match &refusal {
+                ApiError::OutsideHours { next_open } => {
+                    assert_eq!(
+                        *next_open,
+                        at("2026-11-30T09:00:00Z"),
+                        "Friday night → Monday"
+                    )
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(
+                refusal.to_string().contains("2026-11-30T09:00:00+00:00"),
+                "{refusal}"
+            );
+        }
+
+        #[test]
+        fn closed_without_a_time_books_the_next_opening() {
+            let booked = fit(&weekdays(false), "2026-11-24T18:00:00Z", None).unwrap();
+            assert_eq!(booked, Some(at("2026-11-25T09:00:00Z")));
+        }
+
+        #[test]
+        fn an_emergency_or_no_opening_leaves_nothing_to_book() {
+            for asked in [None, Some("2026-11-25T10:00:00Z")] {
+                let refusal = fit(&weekdays(true), "2026-11-24T12:00:00Z", asked).unwrap_err();
+                assert!(
+                    matches!(
+                        refusal,
+                        ApiError::Closed {
+                            emergency: true,
+                            ..
+                        }
+                    ),
+                    "{refusal:?}"
+                );
+            }
+            let never = BusinessHours {
+                open: vec![],
+                ..weekdays(false)
+            };
+            let refusal = fit(&never, "2026-11-24T12:00:00Z", None).unwrap_err();
+            assert!(
+                matches!(
+                    refusal,
+                    ApiError::Closed {
+                        emergency: false,
+                        ..
+                    }
+                ),
+                "{refusal:?}"
+            );
+        }
     }
 }

@@ -8,9 +8,10 @@
 //! wall-clock times in the group's IANA time zone, repeated by iCalendar rules (`occurrences`).
 //!
 //! It is pure: it never reads the clock (the caller passes `now`) and makes no calls; fetching
-//! the group is the `genesys` crate's job, and nothing here is wired into the service yet (no
-//! settings, no refresh, no route).
+//! the group is the `genesys` crate's job. [`keeper`] is the service's side: it reads the
+//! configured groups, keeps them fresh and says when a queue opens or closes.
 
+pub mod keeper;
 mod occurrences;
 #[cfg(test)]
 mod tests;
@@ -70,8 +71,9 @@ impl Default for Horizon {
 }
 
 /// Why the contact centre is open or closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = HoursReason)]
 pub enum Reason {
     Open,
     /// A closed schedule covers the instant, or no schedule does.
@@ -81,11 +83,15 @@ pub enum Reason {
 }
 
 /// `[start, end)`, both with the zone's offset at that instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = HoursInterval)]
 pub struct Interval {
+    /// RFC 3339 with the zone's offset.
     #[serde(serialize_with = "with_offset")]
+    #[schema(value_type = String, format = DateTime)]
     pub start: OffsetDateTime,
     #[serde(serialize_with = "with_offset")]
+    #[schema(value_type = String, format = DateTime)]
     pub end: OffsetDateTime,
 }
 
@@ -304,11 +310,14 @@ pub fn format_with_offset(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
-fn with_offset<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn with_offset<S: Serializer>(
+    at: &OffsetDateTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_with_offset(*at))
 }
 
-fn maybe_with_offset<S: Serializer>(
+pub(crate) fn maybe_with_offset<S: Serializer>(
     at: &Option<OffsetDateTime>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {

@@ -2,8 +2,9 @@
 //!
 //! * `/` (the seed's endpoint): a WebSocket upgrade receives `{"queueStats": {"<queueId>":
 //!   <observations>, …}}` for every monitored queue on connect and on every change (plus
-//!   `"stale": true, "asOf": "<RFC 3339>"` while the notification stream is down); a plain
-//!   `GET /` still gets the demo page.
+//!   `"stale": true, "asOf": "<RFC 3339>"` while the notification stream is down, and
+//!   `"hours": {"<queueId>": {…}}` for the queues with business hours, pushed also at the instant
+//!   one opens or closes); a plain `GET /` still gets the demo page.
 //! * `/api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT (frame
 //!   documented in `stats::feed`); the EWT is refreshed only while someone listens.
 //!
@@ -65,8 +66,8 @@ async fn root(
     upgrade.respond(&tasks, socket::config(), move |ws| {
         socket::pump(
             ws,
-            state.live.subscribe(),
-            |view| Some(view.root_frame()),
+            state.root_frames.subscribe(),
+            |frame| Some(frame.clone()),
             state.shutdown.clone(),
             state.settings.shutdown_drain,
             slot,

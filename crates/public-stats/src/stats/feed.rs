@@ -7,7 +7,9 @@
 //! The frame (one JSON text message):
 //! `{"queueId":"…","observations":{…seed shape…},"ewt":8}`; `ewt` is `-1` when unknown. When
 //! something is not current it also carries `"stale":true`, with `"observationsAsOf"` and/or
-//! `"ewtAsOf"` (RFC 3339: when that part was last current, absent if it never was).
+//! `"ewtAsOf"` (RFC 3339: when that part was last current, absent if it never was). A queue with
+//! business hours also has `"hours":{…}` (its own `stale`/`asOf` inside), and gets a frame at the
+//! instant it opens or closes.
 //!
 //! It is not the socket handling (`push`); a feed with no subscriber costs nothing.
 
@@ -29,6 +31,7 @@ use uuid::Uuid;
 use super::ewt::{EwtCache, EwtKey, EwtReading};
 use super::live::{LiveStats, LiveView};
 use super::view::ObservationsView;
+use crate::hours::keeper::{HoursAnswer, HoursKeeper, HoursSnapshot};
 
 type Registry = Mutex<HashMap<EwtKey, Weak<Feed>>>;
 
@@ -38,6 +41,7 @@ pub struct QueueFeeds {
     running: Arc<Registry>,
     live: LiveStats,
     ewt: EwtCache,
+    hours: HoursKeeper,
     /// Refreshers stop when it is cancelled, and are tracked so shutdown can wait for them.
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -79,6 +83,7 @@ impl QueueFeeds {
     pub fn new(
         live: LiveStats,
         ewt: EwtCache,
+        hours: HoursKeeper,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
@@ -86,6 +91,7 @@ impl QueueFeeds {
             running: Arc::default(),
             live,
             ewt,
+            hours,
             shutdown,
             tasks,
         }
@@ -103,6 +109,7 @@ impl QueueFeeds {
             key,
             ewt: self.ewt.clone(),
             live: self.live.subscribe(),
+            hours: self.hours.subscribe(),
             publish,
         };
         self.tasks.spawn(refresher.run(stop.clone()));
@@ -127,6 +134,7 @@ struct Refresher {
     key: EwtKey,
     ewt: EwtCache,
     live: watch::Receiver<Arc<LiveView>>,
+    hours: watch::Receiver<Arc<HoursSnapshot>>,
     publish: watch::Sender<Option<Utf8Bytes>>,
 }
 
@@ -150,6 +158,11 @@ impl Refresher {
                         break;
                     }
                 }
+                changed = self.hours.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
             if let Some(reading) = &reading {
                 self.publish_if_changed(reading);
@@ -167,7 +180,8 @@ impl Refresher {
 
     fn publish_if_changed(&mut self, reading: &EwtReading) {
         let view = Arc::clone(&self.live.borrow_and_update());
-        let frame = queue_frame(self.key.queue, &view, reading);
+        let hours = Arc::clone(&self.hours.borrow_and_update());
+        let frame = queue_frame(self.key.queue, &view, reading, &hours);
         self.publish.send_if_modified(|current| {
             let changed = current.as_ref() != Some(&frame);
             if changed {
@@ -199,9 +213,16 @@ struct QueueFrame<'a> {
         with = "time::serde::rfc3339::option"
     )]
     ewt_as_of: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hours: Option<&'a HoursAnswer>,
 }
 
-fn queue_frame(queue: Uuid, view: &LiveView, reading: &EwtReading) -> Utf8Bytes {
+fn queue_frame(
+    queue: Uuid,
+    view: &LiveView,
+    reading: &EwtReading,
+    hours: &HoursSnapshot,
+) -> Utf8Bytes {
     let empty = ObservationsView::default();
     let observations = view.observations(queue).unwrap_or(&empty);
     let (observations_stale, observations_as_of) = view.freshness().stale_as_of();
@@ -213,6 +234,7 @@ fn queue_frame(queue: Uuid, view: &LiveView, reading: &EwtReading) -> Utf8Bytes 
         stale: observations_stale || ewt_stale,
         observations_as_of,
         ewt_as_of,
+        hours: hours.answer(queue),
     };
     match serde_json::to_string(&frame) {
         Ok(json) => Utf8Bytes::from(json),

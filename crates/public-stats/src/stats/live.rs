@@ -33,6 +33,7 @@ use uuid::Uuid;
 use super::view::{Freshness, ObservationsView, Stamp};
 use crate::cluster::Cluster;
 use crate::cluster::lease::{Lease, Term};
+use crate::hours::keeper::{HoursAnswer, HoursSnapshot};
 
 /// The live observations of the monitored queues. Cheap to clone.
 #[derive(Clone)]
@@ -99,6 +100,15 @@ impl LiveView {
     /// `"stale": true` and `"asOf"` (RFC 3339) while the stream is down.
     pub fn root_frame(&self) -> Utf8Bytes {
         self.root_frame.clone()
+    }
+
+    /// [`LiveView::root_frame`] with the top-level `"hours": {"<queueId>": {…}, …}` of the queues
+    /// that have business hours (absent when none has).
+    pub fn root_frame_with_hours(&self, hours: &HoursSnapshot) -> Utf8Bytes {
+        if hours.answers().is_empty() {
+            return self.root_frame();
+        }
+        serialise_root(&self.queues, self.freshness(), Some(hours.answers()))
     }
 }
 
@@ -298,7 +308,7 @@ impl Tracker {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RootFrame<'a> {
-    queue_stats: QueueStats<'a>,
+    queue_stats: ById<'a, ObservationsView>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stale: bool,
     #[serde(
@@ -306,22 +316,35 @@ struct RootFrame<'a> {
         with = "time::serde::rfc3339::option"
     )]
     as_of: Option<OffsetDateTime>,
+    /// The business hours of the queues that have them; their staleness is inside each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hours: Option<ById<'a, HoursAnswer>>,
 }
 
-struct QueueStats<'a>(&'a [(Uuid, ObservationsView)]);
+/// A map from queue ID to `T`, in the given order.
+struct ById<'a, T>(&'a [(Uuid, T)]);
 
-impl Serialize for QueueStats<'_> {
+impl<T: Serialize> Serialize for ById<'_, T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(id, view)| (id, view)))
+        serializer.collect_map(self.0.iter().map(|(id, value)| (id, value)))
     }
 }
 
 fn root_frame(queues: &[(Uuid, ObservationsView)], freshness: Freshness) -> Utf8Bytes {
+    serialise_root(queues, freshness, None)
+}
+
+fn serialise_root(
+    queues: &[(Uuid, ObservationsView)],
+    freshness: Freshness,
+    hours: Option<&[(Uuid, HoursAnswer)]>,
+) -> Utf8Bytes {
     let (stale, as_of) = freshness.stale_as_of();
     let frame = RootFrame {
-        queue_stats: QueueStats(queues),
+        queue_stats: ById(queues),
         stale,
         as_of,
+        hours: hours.map(ById),
     };
     match serde_json::to_string(&frame) {
         Ok(json) => Utf8Bytes::from(json),

@@ -2,17 +2,21 @@
 //! the live observations behind it ([`LiveStats`]), the EWT cache ([`EwtCache`]) and the
 //! per-queue live feeds ([`QueueFeeds`]).
 //!
-//! `GET /api/stats/{queueId}?key=ewt,observations[&mediaType=…]` answers
-//! `{"observations": {…}, "ewt": 8}` with only the keys asked for. Observations come from the
-//! notification stream's state (no upstream call per request); the EWT from the cache. Data that
-//! is not current is served anyway and marked: `"stale": true`, plus `"observationsAgeSeconds"`
-//! and/or `"ewtAgeSeconds"` (seconds since that part was last current; absent if it never was).
-//! The WebSocket frames are made here, serialised once per change; the sockets are `push`'s.
+//! `GET /api/stats/{queueId}?key=ewt,observations,hours[&mediaType=…]` answers
+//! `{"observations": {…}, "ewt": 8, "hours": {…}}` with only the keys asked for. Observations
+//! come from the notification stream's state (no upstream call per request); the EWT from the
+//! cache; business hours are evaluated at the request from the last reading (`hours::keeper`),
+//! and absent for a queue that has none. Data that is not current is served anyway and marked:
+//! `"stale": true`, plus `"observationsAgeSeconds"` and/or `"ewtAgeSeconds"` (seconds since that
+//! part was last current; absent if it never was); hours carry their own `stale` and `asOf`.
+//! The WebSocket frames are made here (`root`, `feed`), serialised once per change; the sockets
+//! are `push`'s.
 
 mod ewt;
 mod feed;
 mod live;
 mod query;
+mod root;
 mod view;
 
 use std::time::Duration;
@@ -28,8 +32,10 @@ pub use ewt::{EwtCache, EwtKey, EwtReading};
 pub use feed::{Feed, QueueFeeds};
 pub use live::{LiveStats, LiveView};
 pub use query::{StatsQuery, media_type};
+pub use root::RootFrames;
 pub use view::{Freshness, MediaCounts, ObservationsView, SEED_MEDIA_TYPES, Stamp};
 
+use crate::hours::keeper::{HoursAnswer, HoursKeeper};
 use crate::problem::ApiError;
 use crate::queues::{PublicQueue, PublicQueues};
 
@@ -39,6 +45,7 @@ pub fn router<S>(ewt_cache_ttl: Duration) -> Router<S>
 where
     LiveStats: FromRef<S>,
     EwtCache: FromRef<S>,
+    HoursKeeper: FromRef<S>,
     PublicQueues: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
@@ -48,7 +55,9 @@ where
             .expect("digits make a valid header value");
     Router::new().route(
         "/api/stats/{queueId}",
-        get(move |live, ewt, queue, query| stats(live, ewt, queue, query, cache_control)),
+        get(move |live, ewt, hours, queue, query| {
+            stats(live, ewt, hours, queue, query, cache_control)
+        }),
     )
 }
 
@@ -63,7 +72,12 @@ pub(crate) struct StatsBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = -1)]
     ewt: Option<i64>,
-    /// Present (and `true`) when some part is not current.
+    /// Present when `key` asked for `hours` and the queue has business hours: whether it is open
+    /// now, why, when that changes and the week's open periods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hours: Option<HoursAnswer>,
+    /// Present (and `true`) when the observations or the estimate are not current (`hours` say
+    /// so inside their own object).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stale: bool,
     /// Seconds since the observations were last current, when stale.
@@ -77,6 +91,7 @@ pub(crate) struct StatsBody {
 async fn stats(
     State(live): State<LiveStats>,
     State(ewt): State<EwtCache>,
+    State(hours): State<HoursKeeper>,
     PublicQueue(queue): PublicQueue,
     RawQuery(raw): RawQuery,
     cache_control: HeaderValue,
@@ -94,6 +109,9 @@ async fn stats(
             })
             .await;
         add_ewt(&mut body, &reading);
+    }
+    if query.hours {
+        body.hours = hours.answer(queue);
     }
     let mut response = Json(body).into_response();
     response

@@ -9,7 +9,8 @@ use genesys::EwtMediaType;
 
 use crate::problem::{ApiError, excerpt};
 
-const KEYS_HELP: &str = "use key=ewt and/or key=observations (repeated or comma-separated)";
+const KEYS_HELP: &str =
+    "use key=ewt, key=observations and/or key=hours (repeated or comma-separated)";
 const MEDIA_HELP: &str = "use one of voice (or call), chat, callback, email, message, \
                           video (or videoComm), all";
 
@@ -18,6 +19,8 @@ const MEDIA_HELP: &str = "use one of voice (or call), chat, callback, email, mes
 pub struct StatsQuery {
     pub ewt: bool,
     pub observations: bool,
+    /// Business hours (answered only for a queue that has them).
+    pub hours: bool,
     /// The EWT's media type; `None` = the whole queue.
     pub media: Option<EwtMediaType>,
 }
@@ -28,6 +31,7 @@ impl StatsQuery {
         let mut query = StatsQuery {
             ewt: false,
             observations: false,
+            hours: false,
             media: media_type(raw)?,
         };
         for (name, value) in pairs(raw) {
@@ -38,6 +42,7 @@ impl StatsQuery {
                 match key {
                     "ewt" => query.ewt = true,
                     "observations" => query.observations = true,
+                    "hours" => query.hours = true,
                     other => {
                         return Err(ApiError::BadQuery(format!(
                             "unknown key {}: {KEYS_HELP}",
@@ -47,7 +52,7 @@ impl StatsQuery {
                 }
             }
         }
-        if !(query.ewt || query.observations) {
+        if !(query.ewt || query.observations || query.hours) {
             return Err(ApiError::BadQuery(format!(
                 "the key query parameter is required: {KEYS_HELP}"
             )));
@@ -112,14 +117,23 @@ mod tests {
         let both = StatsQuery {
             ewt: true,
             observations: true,
+            hours: false,
             media: None,
         };
         assert_eq!(parse("key=ewt&key=observations"), Ok(both));
         assert_eq!(parse("key=ewt,observations"), Ok(both));
         assert_eq!(parse("key=ewt%2Cobservations&_=123"), Ok(both));
         assert_eq!(
-            parse("key=ewt").map(|q| (q.ewt, q.observations)),
-            Ok((true, false))
+            parse("key=ewt").map(|q| (q.ewt, q.observations, q.hours)),
+            Ok((true, false, false))
+        );
+        assert_eq!(
+            parse("key=ewt,hours").map(|q| (q.ewt, q.observations, q.hours)),
+            Ok((true, false, true))
+        );
+        assert_eq!(
+            parse("key=hours").map(|q| (q.ewt, q.observations, q.hours)),
+            Ok((false, false, true))
         );
     }
 

@@ -75,6 +75,49 @@ fn a_monitored_queue_the_org_does_not_have_stops_the_service() {
 }
 
 #[test]
+fn a_schedule_or_emergency_group_the_org_does_not_have_stops_the_service() {
+    // In sandbox mode the org is the demo org, which has neither group.
+    let unknown = "00000000-0000-4000-8000-0000000000aa";
+    for setting in ["PURECLOUD_SCHEDULE_GROUPS", "PURECLOUD_EMERGENCY_GROUPS"] {
+        let (code, stderr) = run(
+            &[
+                (setting, unknown),
+                ("PORT", "0"),
+                ("BIND_ADDRESS", "127.0.0.1"),
+                ("ADMIN_BIND_ADDRESS", "127.0.0.1:0"),
+            ],
+            &[],
+        );
+        assert_ne!(code, 0, "{setting}: {stderr}");
+        assert!(stderr.contains(setting), "{stderr}");
+        assert!(stderr.contains(unknown), "{stderr}");
+        assert!(stderr.contains("does not have"), "{stderr}");
+    }
+}
+
+#[test]
+fn hours_settings_are_checked_by_name() {
+    for (env, named) in [
+        (("HOURS_REFRESH_SECONDS", "0"), "HOURS_REFRESH_SECONDS"),
+        (
+            ("PURECLOUD_SCHEDULE_GROUPS", "tuesdays"),
+            "PURECLOUD_SCHEDULE_GROUPS",
+        ),
+        (
+            (
+                "PURECLOUD_EMERGENCY_GROUPS",
+                "00000000-0000-4000-8000-000000000001=80deb3e8-d1af-4dce-8e7f-d2e29f837108",
+            ),
+            "PURECLOUD_EMERGENCY_GROUPS",
+        ),
+    ] {
+        let (code, stderr) = run(&[env, ("PORT", "0")], &[]);
+        assert_eq!(code, EX_USAGE, "{env:?}: {stderr}");
+        assert!(stderr.contains(named), "{env:?}: {stderr}");
+    }
+}
+
+#[test]
 fn help_describes_every_setting_and_exits_0() {
     let output = Command::new(env!("CARGO_BIN_EXE_public-stats"))
         .arg("--help")
@@ -93,6 +136,9 @@ fn help_describes_every_setting_and_exits_0() {
         "CACHE_SECONDS",
         "ALLOWED_ORIGINS",
         "WEB_MESSAGING_DEPLOYMENT_ID",
+        "PURECLOUD_SCHEDULE_GROUPS",
+        "PURECLOUD_EMERGENCY_GROUPS",
+        "HOURS_REFRESH_SECONDS",
     ] {
         assert!(help.contains(setting), "--help does not mention {setting}");
     }

@@ -1,7 +1,7 @@
 //! Business hours end to end, upstream half: schedules made on the sandbox's simulator the way an
 //! admin would (Genesys's own create and update endpoints), read back by the `genesys` client and
-//! evaluated by `hours`. The service does not serve business hours yet, so these tests read the
-//! simulator with a client of their own.
+//! evaluated by `hours`, with a client of the tests' own. What the service serves from them is
+//! `hours_api`'s.
 
 use genesys::GenesysClient;
 use genesys_sim::config::{DEMO_EMERGENCY_GROUP, DEMO_SCHEDULE_GROUP};
@@ -20,16 +20,21 @@ fn genesys(app: &TestApp) -> GenesysClient {
 }
 
 /// An admin's tool: its own token, Genesys's create (`POST`) and update (`PUT`) endpoints.
-struct Admin {
+pub struct Admin {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Admin {
-    async fn login(app: &TestApp) -> Admin {
-        let org = app.sim().org();
-        let base = app.sim().base_url();
+    pub async fn login(app: &TestApp) -> Admin {
+        Admin::login_to(app.sim()).await
+    }
+
+    /// An admin of the org `sim` simulates.
+    pub async fn login_to(sim: &genesys_sim::RunningSim) -> Admin {
+        let org = sim.org();
+        let base = sim.base_url();
         let http = reqwest::Client::new();
         let token: Value = http
             .post(format!("{base}/oauth/token"))
@@ -45,7 +50,20 @@ impl Admin {
         Admin { http, base, token }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    /// `GET path` as the admin.
+    pub async fn get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let response = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -59,7 +77,7 @@ impl Admin {
     }
 
     /// Creates a schedule and returns its id.
-    async fn schedule(&self, name: &str, start: &str, end: &str, rrule: Option<&str>) -> Value {
+    pub async fn schedule(&self, name: &str, start: &str, end: &str, rrule: Option<&str>) -> Value {
         let body = json!({"name": name, "start": start, "end": end, "rrule": rrule});
         let schedule = self
             .send(reqwest::Method::POST, "/api/v2/architect/schedules", body)

@@ -1,7 +1,7 @@
 //! The service's integration tests: one binary (link time matters on 2 cores), one module per
 //! capability. Every test spawns the real service on port 0 in sandbox mode — the simulator is
-//! its upstream — and talks to it over real HTTP and WebSocket (`hours`, not served yet, reads
-//! the sandbox's simulator with a client of its own).
+//! its upstream — and talks to it over real HTTP and WebSocket (`hours` also reads the sandbox's
+//! simulator with a client of its own).
 
 // A panic is how a test fails; unwrap in helpers is as fine as in #[test] functions.
 #![allow(clippy::unwrap_used)]
@@ -27,6 +27,7 @@ mod ewt_budget;
 mod headers;
 mod health;
 mod hours;
+mod hours_api;
 mod observability;
 mod openapi;
 mod push;

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use crate::helpers::*;
 use crate::stats::QUEUE_EWT;
 
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn connect(app: &TestApp, path: &str) -> Client {
+pub async fn connect(app: &TestApp, path: &str) -> Client {
     let (socket, response) = connect_async(app.ws_url(path))
         .await
         .expect("WebSocket opens");
@@ -25,7 +25,7 @@ async fn connect(app: &TestApp, path: &str) -> Client {
 }
 
 /// The next text frame as JSON, skipping pings; panics after `within`.
-async fn next_json(socket: &mut Client, within: Duration) -> Value {
+pub async fn next_json(socket: &mut Client, within: Duration) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let message = tokio::time::timeout_at(deadline, socket.next())
@@ -42,7 +42,7 @@ async fn next_json(socket: &mut Client, within: Duration) -> Value {
 }
 
 /// Reads frames until one satisfies `check`; panics after `within`.
-async fn until(socket: &mut Client, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
+pub async fn until(socket: &mut Client, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
