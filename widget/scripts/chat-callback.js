@@ -220,7 +220,8 @@
     });
     if (options.some(function (option) { return option[0] === selected; })) select.value = selected;
   }
-  // "Today", "Tomorrow" (in the language of the strings), then "Monday 7 December".
+  // "Today", "Tomorrow" (in the language of the strings), then "Mon 7 Dec" (short enough for
+  // half the form's width).
   function dayLabel(date, day) {
     var tag = widget.formatLocale();
     var ahead = day - widget.dayNumber(new Date());
@@ -228,7 +229,7 @@
     try {
       text = ahead < 2 ? new Intl.RelativeTimeFormat(tag, { numeric: 'auto' }).format(ahead, 'day') : '';
     } catch (e) { text = ''; }
-    text = text || date.toLocaleDateString(tag, { weekday: 'long', day: 'numeric', month: 'long' });
+    text = text || date.toLocaleDateString(tag, { weekday: 'short', day: 'numeric', month: 'short' });
     return text[0].toUpperCase() + text.slice(1);
   }
   // When the call will come: at the chosen slot, or when the queue opens; or that no request can

@@ -701,7 +701,10 @@
     if (fetching) { fetchAgain = true; return; }
     fetching = true;
     var base = settings.serviceUrl;
-    fetch(statsUrl(false)).then(function (response) {
+    // Revalidated, never taken from the browser's cache: the service lets an answer be kept for
+    // its CACHE_SECONDS, but business hours change at an instant (the widget asks at that
+    // instant) or when an emergency is declared.
+    fetch(statsUrl(false), { cache: 'no-cache' }).then(function (response) {
       fetching = false;
       // Only the service answers JSON here: a site's HTML page or a proxy's error means that
       // the address is wrong.
