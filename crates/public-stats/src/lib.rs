@@ -14,7 +14,8 @@
 //! [`sandbox`] runs the Genesys simulator in-process when no credentials are configured.
 //! [`cluster`] is clustered mode: several instances sharing state through Redis (`REDIS_URL`).
 //! [`hours`] evaluates Genesys business hours (open, closed, holiday, emergency; the next change
-//! and the week's open periods); pure logic, not yet wired in.
+//! and the week's open periods), and its `keeper` keeps the configured groups fresh and says
+//! when a queue opens or closes.
 //!
 //! It is not a Genesys client (that is the `genesys` crate) and holds no visitor data beyond a
 //! request's lifetime.

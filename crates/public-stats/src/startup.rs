@@ -371,7 +371,8 @@ async fn resolve_queues(
 }
 
 /// The configured schedule and emergency groups, read before the service binds: a group the org
-/// does not have stops start-up with the setting named.
+/// does not have stops start-up with the setting named. The reads wait for the request budget as
+/// the queue check does.
 async fn load_hours(
     client: &GenesysClient,
     settings: &Settings,
@@ -379,13 +380,7 @@ async fn load_hours(
     if settings.hours.sources.is_empty() {
         return Ok(HoursKeeper::none());
     }
-    let keeper = within_budget(
-        "business hours",
-        || HoursKeeper::load(client, &settings.hours),
-        HoursLoadError::is_budget_wait,
-    )
-    .await?;
-    Ok(keeper)
+    Ok(HoursKeeper::load(client, &settings.hours, STARTUP_CHECK_PATIENCE).await?)
 }
 
 /// How long start-up waits for the request budget before giving up on a check.

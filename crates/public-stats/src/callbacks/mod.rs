@@ -172,8 +172,8 @@ pub(crate) struct ReceiptBody<'a> {
     status: &'static str,
     /// The last digits of the number (empty for an answer to a form a bot filled in).
     number_ending: &'a str,
-    /// When the callback will be placed (RFC 3339), in the answer that accepts a booked one:
-    /// the time asked for, or, for a request made while the queue is closed, its next opening.
+    /// When the callback will be placed (RFC 3339), in the answer that accepts a request made
+    /// without a time while the queue was closed: its next opening.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     callback_scheduled_time: Option<String>,
@@ -218,7 +218,7 @@ async fn create(
     if request.is_from_a_bot() {
         // What a person would get: a 400 for invalid input, else an ordinary-looking 202.
         let callback = valid(request, &queues, &desk.0.rules, &hours, now)?;
-        return Ok(decoy(callback.scheduled_time));
+        return Ok(decoy(booked(&callback)));
     }
     if let Some(key) = &key
         && let Some(replay) = replay(&desk, key, &digest, now).await?
@@ -238,6 +238,14 @@ async fn create(
     }
     let callback = valid(request, &queues, &desk.0.rules, &hours, now)?;
     store(&desk, &callback, peer, &headers, key, digest, now).await
+}
+
+/// The time the service chose for the callback, which the 202 must tell.
+fn booked(callback: &ValidCallback) -> Option<OffsetDateTime> {
+    callback
+        .booked_for_opening
+        .then_some(callback.scheduled_time)
+        .flatten()
 }
 
 /// Every check of the request, the queue's business hours last (they need the queue).
@@ -321,7 +329,7 @@ async fn store(
         status: Status::Pending,
         number_hint: phone::last_two_digits(&new.numbers[0]),
     };
-    Ok(accepted(&receipt, callback.scheduled_time))
+    Ok(accepted(&receipt, booked(callback)))
 }
 
 /// `GET /api/callback/{id}`.
@@ -351,8 +359,9 @@ fn receipt_body(receipt: &Receipt, scheduled: Option<OffsetDateTime>) -> Receipt
     }
 }
 
-/// 202 with the receipt (and the time the callback is booked for, when it is), and where to
-/// follow it. A replay's answer does not repeat the time: the store keeps receipts without it.
+/// 202 with the receipt (and the time the service booked the callback for, when it chose one),
+/// and where to follow it. A replay's answer does not repeat the time: the store keeps receipts
+/// without it.
 fn accepted(receipt: &Receipt, scheduled: Option<OffsetDateTime>) -> Response {
     let mut response =
         (StatusCode::ACCEPTED, Json(receipt_body(receipt, scheduled))).into_response();

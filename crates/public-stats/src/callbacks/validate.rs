@@ -40,6 +40,9 @@ pub struct ValidCallback {
     pub user_name: Option<String>,
     /// Not in the past, within the booking window.
     pub scheduled_time: Option<OffsetDateTime>,
+    /// The visitor asked for no time and `scheduled_time` is the queue's next opening: the
+    /// visitor must be told when the call will come.
+    pub booked_for_opening: bool,
     /// The ISO region of the first number, for Genesys's `countryCode`.
     pub country_code: Option<String>,
 }
@@ -172,6 +175,7 @@ impl ValidCallback {
             user_name,
             scheduled_time,
             country_code,
+            booked_for_opening: false,
         })
     }
 
@@ -229,6 +233,7 @@ impl ValidCallback {
             None => match hours.next_change {
                 Some(opening) if opening <= now + rules.max_schedule_ahead => {
                     self.scheduled_time = Some(opening);
+                    self.booked_for_opening = true;
                     Ok(self)
                 }
                 _ => Err(closed),
@@ -257,6 +262,7 @@ impl fmt::Debug for ValidCallback {
             )
             .field("user_name", &self.user_name.as_ref().map(|_| "[REDACTED]"))
             .field("scheduled_time", &self.scheduled_time)
+            .field("booked_for_opening", &self.booked_for_opening)
             .finish()
     }
 }
@@ -546,9 +552,16 @@ mod tests {
             let mut asking = request(&["+13172222222"]);
             asking.callback_scheduled_time = asked.map(str::to_owned);
             let status = evaluate(hours, now, ValidCallback::hours_horizon(&rules)).unwrap();
-            ValidCallback::new(asking, &queues(), &rules, now)?
-                .within_hours(Some(&status), &rules, now)
-                .map(|valid| valid.scheduled_time)
+            let valid = ValidCallback::new(asking, &queues(), &rules, now)?.within_hours(
+                Some(&status),
+                &rules,
+                now,
+            )?;
+            assert_eq!(
+                valid.booked_for_opening,
+                asked.is_none() && valid.scheduled_time.is_some()
+            );
+            Ok(valid.scheduled_time)
         }
 
         #[test]

@@ -18,11 +18,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::Future;
+
 use genesys::GenesysClient;
-use genesys::architect::{ArchitectError, ArchitectKind};
+use genesys::architect::{ArchitectError, ArchitectKind, Schedule, ScheduleGroupWithSchedules};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -205,19 +208,6 @@ fn permission_hint(error: &genesys::Error) -> &'static str {
     }
 }
 
-impl HoursLoadError {
-    /// The request budget was spent (or Genesys said to wait): worth waiting for, not fatal.
-    pub fn is_budget_wait(&self) -> bool {
-        matches!(
-            self,
-            HoursLoadError::Unreadable {
-                error: genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. },
-                ..
-            }
-        )
-    }
-}
-
 /// The monitored queues' business hours. Cheap to clone.
 #[derive(Clone)]
 pub struct HoursKeeper(Arc<Parts>);
@@ -228,6 +218,9 @@ struct Parts {
     published: watch::Sender<Arc<HoursSnapshot>>,
 }
 
+/// How long a refresh may wait for the request budget: about its period, within these bounds.
+const MIN_PATIENCE: Duration = Duration::from_secs(5);
+const MAX_PATIENCE: Duration = Duration::from_secs(60);
 /// How soon a failed refresh is tried again (sooner than the refresh period when that is long).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(15);
 /// How long after a change's instant the clock re-evaluates: evaluation is to the second, so the
@@ -257,16 +250,18 @@ impl HoursKeeper {
         }))
     }
 
-    /// Reads every configured group once; any that cannot be read or evaluated is an error
-    /// naming its setting. Waiting for the request budget is the caller's choice.
+    /// Reads every configured group once, waiting up to `patience` for the request budget; any
+    /// group that cannot be read or evaluated is an error naming its setting.
     pub async fn load(
         client: &GenesysClient,
         settings: &HoursSettings,
+        patience: Duration,
     ) -> Result<Self, HoursLoadError> {
         let mut readings = HashMap::new();
         let now = OffsetDateTime::now_utc();
+        let deadline = Instant::now() + patience;
         for source in distinct(&settings.sources) {
-            let hours = read(client, source).await?;
+            let hours = read(client, source, deadline).await?;
             readings.insert(
                 source,
                 Reading {
@@ -372,9 +367,10 @@ impl HoursKeeper {
         let before = Arc::clone(&self.0.published.borrow());
         let mut readings = before.readings.clone();
         let mut complete = true;
+        let deadline = Instant::now() + self.0.refresh.clamp(MIN_PATIENCE, MAX_PATIENCE);
         for source in distinct(&self.0.sources) {
             let now = OffsetDateTime::now_utc();
-            match read(client, source).await {
+            match read(client, source, deadline).await {
                 Ok(hours) => {
                     readings.insert(
                         source,
@@ -488,14 +484,17 @@ fn snapshot(
     HoursSnapshot { readings, answers }
 }
 
-/// Reads one source and checks that it can be evaluated.
+/// Reads one source and checks that it can be evaluated. Each request waits its turn in the
+/// request budget until `deadline`: reads are low priority, which fails at once when the budget
+/// is low, and a group with many schedules takes more requests than the budget lets low
+/// priority make back to back.
 async fn read(
     client: &GenesysClient,
     source: HoursSource,
+    deadline: Instant,
 ) -> Result<BusinessHours, HoursLoadError> {
     let group_id = source.schedule_group;
-    let group = client
-        .schedule_group_with_schedules(group_id)
+    let group = read_group(client, group_id, deadline)
         .await
         .map_err(|error| match error {
             ArchitectError::NotFound {
@@ -516,8 +515,7 @@ async fn read(
     let emergency = match source.emergency_group {
         None => false,
         Some(id) => {
-            client
-                .emergency_group(id)
+            in_turn(deadline, || client.emergency_group(id))
                 .await
                 .map_err(|error| match error {
                     ArchitectError::NotFound { .. } => HoursLoadError::UnknownEmergencyGroup(id),
@@ -538,6 +536,62 @@ async fn read(
     let hours = BusinessHours::from_genesys(&group, emergency).map_err(unusable)?;
     evaluate(&hours, OffsetDateTime::now_utc(), Horizon::default()).map_err(unusable)?;
     Ok(hours)
+}
+
+/// The group and each schedule it names (each read once), one request at a time.
+async fn read_group(
+    client: &GenesysClient,
+    id: Uuid,
+    deadline: Instant,
+) -> Result<ScheduleGroupWithSchedules, ArchitectError> {
+    let group = in_turn(deadline, || client.schedule_group(id)).await?;
+    let mut read: HashMap<Uuid, Schedule> = HashMap::new();
+    let mut lists: [Vec<Schedule>; 3] = Default::default();
+    let named = [
+        &group.open_schedules,
+        &group.closed_schedules,
+        &group.holiday_schedules,
+    ];
+    for (list, references) in lists.iter_mut().zip(named) {
+        for reference in references {
+            let schedule = match read.get(&reference.id) {
+                Some(schedule) => schedule.clone(),
+                None => {
+                    let schedule = in_turn(deadline, || client.schedule(reference.id)).await?;
+                    read.insert(reference.id, schedule.clone());
+                    schedule
+                }
+            };
+            list.push(schedule);
+        }
+    }
+    let [open, closed, holiday] = lists;
+    Ok(ScheduleGroupWithSchedules {
+        group,
+        open,
+        closed,
+        holiday,
+    })
+}
+
+/// `call`, made again while the request budget is spent (or Genesys says to wait), until
+/// `deadline`.
+async fn in_turn<T, F>(deadline: Instant, mut call: impl FnMut() -> F) -> Result<T, ArchitectError>
+where
+    F: Future<Output = Result<T, ArchitectError>>,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match call().await {
+            Err(ArchitectError::Genesys(
+                genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. },
+            )) if Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            answer => return answer,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -594,6 +648,27 @@ mod tests {
         assert_eq!(stale["stale"], true);
         assert_eq!(stale["asOf"], "2026-01-05T08:00:00Z");
         assert_eq!(stale["open"], true, "the last reading still answers");
+    }
+
+    #[test]
+    fn a_refused_read_names_the_setting_and_the_permissions() {
+        let refused = |status| HoursLoadError::Unreadable {
+            setting: "PURECLOUD_SCHEDULE_GROUPS",
+            kind: ArchitectKind::ScheduleGroup,
+            id: GROUP,
+            error: genesys::Error::Api { status, body: None },
+        };
+        let forbidden = refused(axum::http::StatusCode::FORBIDDEN).to_string();
+        for named in [
+            "PURECLOUD_SCHEDULE_GROUPS",
+            "routing:scheduleGroup:view",
+            "routing:schedule:view",
+            "routing:emergencyGroup:view",
+        ] {
+            assert!(forbidden.contains(named), "{forbidden}");
+        }
+        let down = refused(axum::http::StatusCode::BAD_GATEWAY).to_string();
+        assert!(!down.contains("routing:"), "{down}");
     }
 
     #[test]
