@@ -243,8 +243,8 @@
   }
   // The preferred time as a Date, or null for none.
   function chosenTime() {
-    if (!elements.time || !elements.time.value) return null;
-    return new Date(timeMode === 'picker' ? +elements.slot.value : elements.time.value);
+    var value = elements.time && elements.time.value && (timeMode === 'picker' ? +elements.slot.value : elements.time.value);
+    return value ? new Date(value) : null;
   }
 
   // ---- Checks before sending ----

@@ -886,6 +886,8 @@
   var hours = null;
   var hoursAnswered = false;
   var hoursTimer = 0;
+  // The nextChange the timer last asked about.
+  var hoursAskedFor = '';
   // autoConnect, waiting for the hours asked at load.
   var autoConnectWaiting = false;
   var HOURS_KEYS = { open: 'hoursOpen', closed: 'hoursClosed', holiday: 'hoursHoliday', emergency: 'hoursEmergency' };
@@ -898,12 +900,18 @@
     if (fromRest) hoursAnswered = true;
     // The socket announces the change at its moment; without it, the widget asks then (spread
     // over two seconds, so that a page's visitors do not all ask at once). Long waits are cut
-    // into days: asking once a day does no harm.
+    // into days: asking once a day does no harm. A change already past that comes back unchanged
+    // when asked about (this clock is ahead of the service's) is asked about at the poll's pace.
     clearTimeout(hoursTimer);
-    var change = hours && Date.parse(hours.nextChange);
+    var next = hours && hours.nextChange;
+    var change = Date.parse(next);
     if (change) {
-      hoursTimer = setTimeout(function () { if (!socketDelivers) fetchStats(); },
-        Math.min(Math.max(change - Date.now(), 0) + Math.random() * 2000, 864e5));
+      var wait = change - Date.now();
+      wait = wait > 0 ? wait : next === hoursAskedFor ? 15000 : 0;
+      hoursTimer = setTimeout(function () {
+        hoursAskedFor = next;
+        if (!socketDelivers) fetchStats();
+      }, Math.min(wait + Math.random() * 2000, 864e5));
     }
     if (changed) emit('hours', hours);
     if (api.callback) api.callback.hoursChanged();
