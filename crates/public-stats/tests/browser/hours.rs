@@ -998,3 +998,62 @@ async fn a_time_outside_the_hours_is_refused_with_the_next_opening() {
     wait_callbacks(&app, 1).await;
     browser.close().await;
 }
+
+/// The Web Messaging sockets the page opened (recorded by `pages/watch.js`).
+async fn chat_sockets(browser: &Browser) -> usize {
+    browser
+        .js(
+            "return window.__testProbe.sockets.filter(u => u.includes('deploymentId=')).length;",
+            vec![],
+        )
+        .await
+        .as_u64()
+        .unwrap_or(0) as usize
+}
+
+/// `autoConnect` waits for the hours asked at load: while the chat is offered it starts as it
+/// always did; while the rules keep it off, the chooser opens instead and no chat connects.
+#[tokio::test]
+async fn auto_connect_starts_the_chat_only_while_the_chat_is_offered() {
+    let app = hours_app().await;
+    let admin = Admin::login(&app).await;
+    let pages = HostPages::start(app.addr).await;
+    let browser = Browser::launch("hours-auto-connect", Viewport::Desktop).await;
+    let w = Widget::new(&browser);
+    let url = pages.configured(&json!({ "autoConnect": true }));
+
+    browser.goto(&url).await;
+    w.wait_ready().await;
+    w.wait_visible("#psw-chat-input").await;
+    w.wait(
+        "the chat socket",
+        "window.__testProbe.sockets.some(u => u.includes('deploymentId='))",
+    )
+    .await;
+
+    let queue = page_queue(&browser).await;
+    admin
+        .open_daily_from(now() + time::Duration::hours(2))
+        .await;
+    service_hours(&app, queue, |h| h["open"] == false).await;
+    browser.goto_fresh(&url).await;
+    w.wait_ready().await;
+    w.wait_visible("#psw-tile-chat-note").await;
+    assert_eq!(w.expanded().await, "true", "autoConnect opened nothing");
+    assert!(
+        w.text("#psw-tile-chat-note")
+            .await
+            .starts_with("Available "),
+        "the chat tile does not say when it opens"
+    );
+    assert!(!w.is_visible("#psw-chat").await, "the chat view opened");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        chat_sockets(&browser).await,
+        0,
+        "a chat connected while closed"
+    );
+    browser.screenshot("auto-connect-closed").await;
+    browser.assert_no_console_errors("on the way").await;
+    browser.close().await;
+}
