@@ -26,8 +26,27 @@
   var ECHO_TRACING_ID = 'psw-echo';
   // Seconds before the session's expiry that the visitor is warned (the transport SDK's default).
   var EXPIRY_NOTICE_SECONDS = 300;
-  // The chat's strings that chat-widget.js does not have (language packs may have them).
+  // The chat's strings that chat-widget.js does not have (language packs and config.strings may
+  // have them).
   var moreStrings = {
+    message: 'Message',
+    placeholder: 'Type your message',
+    send: 'Send',
+    end: 'End chat',
+    ready: 'Send a message to start the chat.',
+    waiting: 'Waiting for an agent…',
+    joined: 'You are chatting with {name}.',
+    typing: '{name} is typing…',
+    agent: 'Agent',
+    bot: 'Assistant',
+    you: 'You',
+    said: '{name}:',
+    ended: 'The chat has ended.',
+    endedByAgent: 'The agent has ended the chat. You can read the conversation but not reply.',
+    newChat: 'Start a new chat',
+    closedElsewhere: 'This chat was closed because it was opened elsewhere.',
+    sendFailed: 'Your message could not be sent: {reason}',
+    tooFast: 'You are sending messages too quickly. Please wait a moment.',
     unavailable: 'Chat is not available right now.',
     agentLeft: 'The agent has left the chat.',
     expiring: 'This chat will end soon unless you send a message.'

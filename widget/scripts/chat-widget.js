@@ -11,6 +11,7 @@
  *   Mounting      mount() and its steps: host element, header, chooser, panel, API, restore
  *   Open/close    setOpen(), showView(), focus, header text, phone viewport, announce()
  *   Statistics    live socket, REST fallback → "N agents available" and the estimated wait
+ *   Hours         business hours: "Open now" / "Closed — opens …", and what each channel offers
  *   Callback      loads chat-callback.js (the form) when it is first shown
  *   Chat          loads chat-messaging.js on first use; `internals` is what both get from here
  *   Start         the language pack, then mount() once <body> exists
@@ -30,6 +31,8 @@
   var headerConfig = config.header || {};
   var webMessagingConfig = config.webMessaging || {};
   var callbackConfig = config.callback || {};
+  var hoursConfig = config.hours || {};
+  var availabilityConfig = config.availability || {};
   var scriptHost = api.host;
   // object[key], unless it is absent or empty.
   function valueOr(object, key, fallback) {
@@ -96,7 +99,9 @@
     deploymentId: webMessagingConfig.deploymentId || '',
     zIndex: valueOr(config, 'zIndex', 2147483000),
     countryCode: callbackConfig.countryCode || '',
-    showTime: callbackConfig.scheduling !== false
+    showTime: callbackConfig.scheduling !== false,
+    // Ask for the business hours at page load, for the collapsed header (one request).
+    hoursAtLoad: hoursConfig.inHeader !== false
   };
   if (settings.deploymentId && !webMessagingConfig.environment && !webMessagingConfig.url) {
     tellOwner('chatEnvironment', null, 'error', 'chat');
@@ -165,32 +170,29 @@
     cbTitle: 'Request a callback',
     back: 'Back',
     chatTitle: 'Chat',
-    message: 'Message',
-    placeholder: 'Type your message',
-    send: 'Send',
-    end: 'End chat',
     connecting: 'Connecting…',
     reconnecting: 'Connection lost. Reconnecting…',
-    ready: 'Send a message to start the chat.',
-    waiting: 'Waiting for an agent…',
-    joined: 'You are chatting with {name}.',
-    typing: '{name} is typing…',
-    agent: 'Agent',
-    bot: 'Assistant',
-    you: 'You',
-    said: '{name}:',
-    ended: 'The chat has ended.',
-    endedByAgent: 'The agent has ended the chat. You can read the conversation but not reply.',
-    newChat: 'Start a new chat',
-    closedElsewhere: 'This chat was closed because it was opened elsewhere.',
-    sendFailed: 'Your message could not be sent: {reason}',
-    tooFast: 'You are sending messages too quickly. Please wait a moment.'
+    hoursOpen: 'Open now',
+    hoursClosed: 'Closed',
+    hoursHoliday: 'Closed for a holiday',
+    hoursEmergency: 'Closed due to an emergency',
+    hoursOpens: '{reason} — opens {when}',
+    whenToday: 'today at {time}',
+    whenTomorrow: 'tomorrow at {time}',
+    whenDay: '{day} at {time}',
+    availableFrom: 'Available {when}',
+    notNow: 'Not available right now'
   };
   // The language of the strings shown: English unless a pack or config.strings replaced them.
   var stringsLanguage = config.strings ? locale : 'en';
-  // Called by scripts/i18n/{language}.js.
+  // Called by scripts/i18n/{language}.js and {language}-more.js; config.strings and the header
+  // settings stay over them.
   api.addStrings = function (packLanguage, pack) {
-    if (packLanguage === language) { mergeStrings(pack); stringsLanguage = locale; }
+    if (packLanguage !== language) return;
+    mergeStrings(pack);
+    mergeStrings(config.strings);
+    applyHeaderTexts();
+    stringsLanguage = locale;
   };
   function mergeStrings(overrides) {
     for (var key in overrides) if (typeof overrides[key] === 'string') strings[key] = overrides[key];
@@ -224,6 +226,18 @@
     var minutes = Math.ceil(seconds / 60);
     return minutes > 60 ? localized('overHour') : localizedPlural('minutes', minutes);
   }
+  // A coming instant as the visitor says it, on the visitor's clock: "today at 14:00", "tomorrow
+  // at 08:00", "Monday at 08:00", and with its date from a week ahead.
+  function whenText(date) {
+    var tag = formatLocale();
+    var time = date.toLocaleTimeString(tag, { timeStyle: 'short' });
+    var days = dayNumber(date) - dayNumber(new Date());
+    if (days < 2) return localized(days > 0 ? 'whenTomorrow' : 'whenToday', { time: time });
+    var day = date.toLocaleDateString(tag, days < 7 ? { weekday: 'long' } : { weekday: 'long', day: 'numeric', month: 'long' });
+    return localized('whenDay', { day: day, time: time });
+  }
+  // Days since 1970 on the visitor's calendar (their time zone, not the contact centre's).
+  function dayNumber(date) { return Math.floor((date - date.getTimezoneOffset() * 60000) / 864e5); }
 
   // ---- Events ----
   // Event name → its handlers.
@@ -397,6 +411,7 @@
 
   function buildHeader() {
     elements.title = buildElement('span', { class: 'psw-title', id: 'psw-title', text: localized('defaultText') });
+    elements.headerHours = buildElement('span', { class: 'psw-sub', id: 'psw-header-hours', hidden: true });
     elements.headerStats = buildElement('span', { class: 'psw-sub', id: 'psw-header-stats', hidden: true });
     elements.unreadBadge = buildElement('span', { class: 'psw-badge', id: 'psw-unread', hidden: true });
     return elements.header = buildElement('button', {
@@ -404,7 +419,7 @@
       onclick: function () { setOpen(!isOpen); }
     }, [
       settings.logo ? buildElement('img', { class: 'psw-logo', src: settings.logo, alt: '', onerror: logoFailed }) : null,
-      buildElement('span', { class: 'psw-labels' }, [elements.title, elements.headerStats]),
+      buildElement('span', { class: 'psw-labels' }, [elements.title, elements.headerHours, elements.headerStats]),
       elements.unreadBadge,
       icon(ICON_PATHS.chevron, 'psw-chevron')
     ]);
@@ -421,26 +436,38 @@
     logo.src = builtIn;
   }
 
-  // The channel chooser: live availability, then a tile per channel.
+  // The channel chooser: business hours and live availability, then a tile per channel.
   function buildChooser() {
+    elements.hours = buildElement('span', { class: 'psw-hours', id: 'psw-hours', hidden: true });
     elements.agents = buildElement('span', { class: 'psw-agents', id: 'psw-agents', text: localized('checking') });
     elements.ewt = buildElement('span', { class: 'psw-ewt', id: 'psw-ewt', hidden: true });
     elements.noAgents = buildElement('p', { class: 'psw-none', id: 'psw-none', hidden: true, text: localized('steer') });
     elements.noChannel = buildElement('p', { class: 'psw-none', id: 'psw-no-channel', hidden: true, text: localized('noChannel') });
-    elements.chatTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-chat', onclick: function () { startChat(); } },
-      [icon(ICON_PATHS.chat), buildElement('span', { text: localized('chatTile') })]);
-    elements.callbackTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () {
-      withCallbackForm(function () { if (isOpen && currentView === 'chooser') showView('callback', true); });
+    elements.chatTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-chat', onclick: function () {
+      if (!isOff(elements.chatTile)) startChat();
     } },
-      [icon(ICON_PATHS.phone), buildElement('span', { text: localized('callbackTile') })]);
+      [icon(ICON_PATHS.chat), buildElement('span', { text: localized('chatTile') }), tileNote('chat')]);
+    elements.callbackTile = buildElement('button', { type: 'button', class: 'psw-tile', id: 'psw-tile-callback', onclick: function () {
+      if (!isOff(elements.callbackTile)) withCallbackForm(function () { if (isOpen && currentView === 'chooser') showView('callback', true); });
+    } },
+      [icon(ICON_PATHS.phone), buildElement('span', { text: localized('callbackTile') }), tileNote('callback')]);
     if (!settings.deploymentId) elements.chatTile.hidden = true;
     return elements.chooser = buildElement('section', { class: 'psw-view psw-chooser', id: 'psw-chooser', 'aria-label': localized('previewText') }, [
-      buildElement('p', { class: 'psw-stats', id: 'psw-stats', 'aria-live': 'polite', 'aria-atomic': 'true' }, [elements.agents, elements.ewt]),
+      buildElement('p', { class: 'psw-stats', id: 'psw-stats', 'aria-live': 'polite', 'aria-atomic': 'true' }, [elements.hours, elements.agents, elements.ewt]),
       elements.noAgents,
       elements.noChannel,
       buildElement('div', { class: 'psw-tiles' }, [elements.chatTile, elements.callbackTile])
     ]);
   }
+
+  // Why a disabled tile cannot be chosen now; part of the button's name.
+  function tileNote(channel) {
+    return elements[channel + 'Note'] = buildElement('span', { class: 'psw-note', id: 'psw-tile-' + channel + '-note', hidden: true });
+  }
+  // A tile shown but disabled by the availability rules (aria-disabled: it keeps the focus and is
+  // read with its note).
+  function isOff(tile) { return tile.getAttribute('aria-disabled') === 'true'; }
+  function usable(tile) { return !tile.hidden && !isOff(tile); }
 
   // Filled by chat-callback.js.
   function buildCallbackView() {
@@ -453,14 +480,15 @@
 
   // Replaces the loader's queueing stubs with the real methods, then replays what was queued.
   function installPublicApi() {
+    // A channel the availability rules turn off opens the chooser, whose tile says why.
     api.open = function (view) {
       if (view === 'chat' && settings.deploymentId) {
-        startChat();
+        if (chatAllowed()) startChat(); else setOpen(true, 'chooser');
         return api;
       }
       if (view === 'chat') tellOwner('openChat', null, 'warn', 'chat');
-      if (view === 'callback') withCallbackForm(function () { setOpen(true, 'callback'); });
-      else setOpen(true, view === 'chooser' ? view : null);
+      if (view === 'callback' && usable(elements.callbackTile)) withCallbackForm(function () { setOpen(true, 'callback'); });
+      else setOpen(true, view === 'chooser' || view === 'callback' ? 'chooser' : null);
       return api;
     };
     api.close = function () { setOpen(false); return api; };
@@ -474,9 +502,14 @@
   // What this page had before a reload: statistics at load, an active chat, an open callback form.
   function restoreState() {
     if (settings.connectStats === 'load') startStats();
+    else if (settings.hoursAtLoad) fetchStats();
     var savedChat = settings.deploymentId && chatRecord.get();
     var savedView = storage.get('sessionStorage', VIEW_KEY);
-    if (settings.deploymentId && (settings.autoConnect || (savedChat && savedChat.s === CHAT_STATE.active))) {
+    var resume = savedChat && savedChat.s === CHAT_STATE.active;
+    if (settings.deploymentId && settings.autoConnect && !resume && settings.hoursAtLoad) {
+      // autoConnect waits for the business hours: a closed queue may keep the chat off.
+      autoConnectWaiting = true;
+    } else if (settings.deploymentId && (settings.autoConnect || resume)) {
       startChat(true, !(settings.autoConnect || savedView === 'chat'));
     } else if (savedView === 'callback') {
       withCallbackForm(function () { setOpen(true, 'callback', true); });
@@ -519,7 +552,7 @@
     focusWhenStyled = !stylesheetLoaded;
     if (focusWhenStyled) return;
     var target;
-    if (currentView === 'chooser') target = [elements.chatTile, elements.callbackTile, elements.header].filter(function (e) { return !e.hidden; })[0];
+    if (currentView === 'chooser') target = [elements.chatTile, elements.callbackTile, elements.header].filter(usable)[0];
     // api.callback or api.chat, once its file has run.
     else target = api[currentView] && api[currentView].focusTarget();
     if (target) target.focus();
@@ -570,7 +603,8 @@
 
   // ---- Live statistics ----
   // The socket delivers; the REST endpoint gives the first answer and is polled while the socket
-  // does not. An address that has never answered is not tried for ever (each failed attempt is
+  // does not. Before the statistics start (first opening, or connectStats: 'load'), the REST
+  // endpoint is asked for the business hours alone, once at page load. An address that has never answered is not tried for ever (each failed attempt is
   // a console error of the browser's own): the socket gives up after a few attempts, the REST
   // endpoint after two more polls, until the tab is shown again or the browser comes online.
   var statsStarted = false;
@@ -599,19 +633,21 @@
   function startStats() {
     if (statsStarted) return;
     statsStarted = true;
-    fetchStats();
+    // Found unreachable when asked for the hours at load: the poll scheduled here tries again.
+    if (serviceUnreachable) schedulePoll(); else fetchStats();
     connectStats();
+    if (queueUnknown || serviceUnreachable) renderStats();
     // Never "Checking availability…" for long: after a while it is "not known right now".
     setTimeout(function () { statsLate = true; if (!latestStats.observations) renderStats(); }, STATS_PATIENCE);
   }
   function statsUrl(live) {
     var mediaType = settings.mediaType ? 'mediaType=' + encodeURIComponent(settings.mediaType) : '';
     return (live ? settings.statsSocketUrl : settings.serviceUrl) + 'api/stats/' + encodeURIComponent(settings.queueId) +
-      (live ? '/live' + (mediaType ? '?' + mediaType : '') : '?key=ewt&key=observations' + (mediaType ? '&' + mediaType : ''));
+      (live ? '/live' + (mediaType ? '?' + mediaType : '') : '?key=' + (statsStarted ? 'ewt&key=observations&key=' : '') + 'hours' + (mediaType ? '&' + mediaType : ''));
   }
   function connectStats() {
     statsReconnector.cancel();
-    if (statsSocket || queueUnknown || socketRefused) return;
+    if (!statsStarted || statsSocket || queueUnknown || socketRefused || serviceUnreachable) return;
     var socket;
     try { socket = new WebSocket(statsUrl(true)); } catch (e) { return statsReconnector.retry(); }
     statsSocket = socket;
@@ -654,12 +690,22 @@
     statsSocket = null;
     if (socket) socket.close();
   }
+  // One request at a time: asked again while one is on its way (the widget opened while the
+  // hours asked at load are), it asks once more after the answer.
+  var fetching = false;
+  var fetchAgain = false;
   function fetchStats() {
     clearTimeout(pollTimer);
     pollTimer = 0;
     if (document.visibilityState === 'hidden' || queueUnknown) return;
+    if (fetching) { fetchAgain = true; return; }
+    fetching = true;
     var base = settings.serviceUrl;
-    fetch(statsUrl(false)).then(function (response) {
+    // Revalidated, never taken from the browser's cache: the service lets an answer be kept for
+    // its CACHE_SECONDS, but business hours change at an instant (the widget asks at that
+    // instant) or when an emergency is declared.
+    fetch(statsUrl(false), { cache: 'no-cache' }).then(function (response) {
+      fetching = false;
       // Only the service answers JSON here: a site's HTML page or a proxy's error means that
       // the address is wrong.
       if (!/json/.test(response.headers.get('Content-Type'))) return serviceMissing(base, 'HTTP ' + response.status + ' ' + response.headers.get('Content-Type'));
@@ -669,15 +715,20 @@
         if (response.status === 404 && !/unknown-queue/.test(body.type)) return serviceMissing(base, 'HTTP 404 ' + body.type);
         serviceFound();
         if (response.status === 404) queueNotPublished(body);
-        else if (response.ok) receiveStats(body);
-        schedulePoll();
-      }, function () { serviceFound(); schedulePoll(); });
-    }, function () { serviceMissing(base, 'no answer'); });
+        else if (response.ok) receiveStats(body, true);
+        afterAnswer();
+      }, function () { serviceFound(); afterAnswer(); });
+    }, function () { fetching = false; serviceMissing(base, 'no answer'); });
+  }
+  function afterAnswer() {
+    schedulePoll();
+    if (fetchAgain) { fetchAgain = false; fetchStats(); }
+    hoursSettled();
   }
   // While the socket does not deliver: every 15 s once the service has answered; twice more
-  // (after 30 s and 2 min) while it never has.
+  // (after 30 s and 2 min) while it never has. Not before the statistics start.
   function schedulePoll() {
-    if (pollTimer || socketDelivers || queueUnknown) return;
+    if (!statsStarted || pollTimer || socketDelivers || queueUnknown) return;
     var delay = serviceAnswered ? 15000 : [0, 30000, 120000][pollFailures];
     if (delay) pollTimer = setTimeout(fetchStats, delay);
   }
@@ -693,6 +744,8 @@
   }
   // The service did not answer at `url` (`found`: what did).
   function serviceMissing(url, found) {
+    // The address is looked for again below, or polled.
+    fetchAgain = false;
     // An outage, not a wrong setting: keep polling.
     if (serviceAnswered) return schedulePoll();
     var fallback = fallbackServiceUrl;
@@ -714,25 +767,37 @@
     tellOwner('unreachable', { url: (wrongAddress ? wrongAddress.url + ' nor at ' : '') + url, found: found, setting: setting,
       value: config[setting] || scriptHost }, 'error', 'address');
     serviceUnreachable = true;
-    updateChannels();
     renderStats();
     schedulePoll();
+    hoursSettled();
   }
   // The service answered 404: it does not publish this queue (or the ID is not one).
   function queueNotPublished(problem) {
     queueUnknown = true;
     dropStatsSocket();
     tellOwner('queue', { value: settings.queueId, detail: problem.detail, service: settings.serviceUrl });
-    updateChannels();
     renderStats();
   }
-  // The tiles of the channels that can work; a line for the visitor when none can.
+  // The tiles of the channels that can work, as the availability rules show them; a line for the
+  // visitor when none is shown. An active chat stays reachable whatever the rules.
   function updateChannels() {
-    elements.callbackTile.hidden = queueUnknown || serviceUnreachable;
+    showTile('chat', !settings.deploymentId, chatActive ? { action: 'show' } : channelVerdict('chat'));
+    showTile('callback', queueUnknown || serviceUnreachable, channelVerdict('callback'));
     elements.noChannel.hidden = !(elements.callbackTile.hidden && elements.chatTile.hidden);
   }
+  function showTile(channel, unusable, verdict) {
+    var tile = elements[channel + 'Tile'];
+    var off = verdict.action === 'disable';
+    tile.hidden = unusable || verdict.action === 'hide';
+    if (off) tile.setAttribute('aria-disabled', 'true'); else tile.removeAttribute('aria-disabled');
+    elements[channel + 'Note'].textContent = off ? verdict.note : '';
+    elements[channel + 'Note'].hidden = !off;
+  }
+  function chatAllowed() { return chatActive || usable(elements.chatTile); }
   function resyncStats() {
-    if (!statsStarted || queueUnknown || document.visibilityState !== 'visible') return;
+    if (queueUnknown || document.visibilityState !== 'visible') return;
+    // Before the statistics start: the hours again, if the queue has them or they never came.
+    if (!statsStarted) return settings.hoursAtLoad && (hours || !hoursAnswered) && fetchStats();
     pollFailures = 0;
     fetchStats();
     if (!statsSocket) { statsReconnector.reset(); connectStats(); }
@@ -740,16 +805,20 @@
   document.addEventListener('visibilitychange', resyncStats);
   window.addEventListener('online', resyncStats);
 
-  // Accepts the live frame and the REST answer ({queueId?, observations, ewt, stale?,
-  // observationsAsOf?, ewtAsOf?}; ewt -1 = unknown), the seed's {queueStats: {id: observations}}
-  // and a bare observations object. A stale part is not shown: only `ewtAsOf` → only the EWT is
-  // stale, only `observationsAsOf` → only the counts; neither → both.
-  function receiveStats(message) {
+  // Accepts the live frame and the REST answer ({queueId?, observations, ewt, hours?, stale?,
+  // observationsAsOf?, ewtAsOf?}; ewt -1 = unknown), the seed's {queueStats: {id: observations},
+  // hours?: {id: hours}} and a bare observations object. A stale part is not shown: only
+  // `ewtAsOf` → only the EWT is stale, only `observationsAsOf` → only the counts; neither → both.
+  // A REST answer (`fromRest`) without `hours`: the queue has none; a frame without them changes
+  // nothing.
+  function receiveStats(message, fromRest) {
     if (!message || typeof message !== 'object') return;
+    var hoursCame = fromRest || 'hours' in message;
+    if (hoursCame) receiveHours(message.hours, fromRest);
     var observations = message.observations || (message.queueStats && message.queueStats[settings.queueId]) ||
       (typeof message.availableAgents === 'number' ? message : null);
     var hasEwt = 'ewt' in message;
-    if (!observations && !hasEwt) return;
+    if (!statsStarted || (!observations && !hasEwt)) return hoursCame && renderStats();
     if (observations) latestStats.observations = observations;
     if (hasEwt) {
       var ewt = message.ewt;
@@ -762,28 +831,141 @@
     latestStats.ewtStale = stale && (ewtAsOf || !countsAsOf);
     renderStats();
   }
-  function renderStats() {
+  // Free agents, or null while not known (or stale).
+  function knownAgents() {
     var observations = latestStats.observations;
-    var available = observations && !latestStats.countsStale && typeof observations.availableAgents === 'number'
+    return observations && !latestStats.countsStale && typeof observations.availableAgents === 'number'
       ? observations.availableAgents : null;
+  }
+  // The estimated wait in seconds, or null while not known (or stale, or -1).
+  function knownEwt() {
+    return knownAgents() == null || latestStats.ewtStale || !(latestStats.ewt >= 0) ? null : latestStats.ewt;
+  }
+  // The hours everywhere they show, then the channels, then (once started) the statistics. While
+  // the queue is closed the counts are not shown: the hours say what matters.
+  function renderStats() {
+    var closed = isClosed();
+    var hoursLine = hoursText();
+    showText(elements.hours, hoursLine);
+    showText(elements.headerHours, hoursLine);
+    elements.root.classList.toggle('psw--closed', closed);
+    updateChannels();
+    if (!statsStarted) return;
+    var observations = latestStats.observations;
+    var available = knownAgents();
     var unknown = observations || statsLate || queueUnknown || serviceUnreachable;
     var agentsText = available == null ? localized(unknown ? 'unknown' : 'checking')
       : available === 0 ? localized('noAgents') : localizedPlural('agents', available);
-    var wait = available == null || latestStats.ewtStale ? '' : waitText(latestStats.ewt);
-    var waitLine = wait && localized('wait', { t: wait });
-    if (elements.agents.textContent !== agentsText) elements.agents.textContent = agentsText;
-    if (elements.ewt.textContent !== waitLine) elements.ewt.textContent = waitLine;
-    elements.ewt.hidden = !waitLine;
-    elements.noAgents.hidden = available !== 0;
-    elements.root.classList.toggle('psw--none', available === 0);
-    elements.headerStats.hidden = available == null;
-    elements.headerStats.textContent = available == null ? '' : agentsText;
+    var wait = available == null ? '' : waitText(knownEwt());
+    var waitLine = closed ? '' : wait && localized('wait', { t: wait });
+    showText(elements.agents, closed ? '' : agentsText);
+    showText(elements.ewt, waitLine);
+    // Nobody can answer now: steer to the callback, if it can be asked for.
+    var steer = (closed || available === 0) && usable(elements.callbackTile);
+    showText(elements.noAgents, steer ? localized('steer') : '');
+    elements.root.classList.toggle('psw--none', steer);
+    showText(elements.headerStats, available == null || closed ? '' : agentsText);
     emit('stats', {
       availableAgents: available,
-      ewt: waitLine ? latestStats.ewt : null,
+      ewt: wait ? latestStats.ewt : null,
       stale: latestStats.countsStale || latestStats.ewtStale,
       observations: observations
     });
+  }
+
+  // The text, hidden when there is none; rewritten only when it changes (live regions).
+  function showText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+    element.hidden = !text;
+  }
+
+  // ---- Business hours ----
+  // The service's evaluation of the queue's schedule group ({open, reason, nextChange, timeZone,
+  // openIntervals, stale?}, see widget/README.md), from the REST answers and the live frames.
+  // null: the queue has no business hours (or none are known yet), and it is open as before.
+  var hours = null;
+  var hoursAnswered = false;
+  var hoursTimer = 0;
+  // The nextChange the timer last asked about.
+  var hoursAskedFor = '';
+  // autoConnect, waiting for the hours asked at load.
+  var autoConnectWaiting = false;
+  var HOURS_KEYS = { open: 'hoursOpen', closed: 'hoursClosed', holiday: 'hoursHoliday', emergency: 'hoursEmergency' };
+  // `value`: the queue's hours, or the `/` socket's map of queues to hours.
+  function receiveHours(value, fromRest) {
+    if (value && typeof value.open !== 'boolean') value = value[settings.queueId];
+    value = value && typeof value.open === 'boolean' ? value : null;
+    var changed = hoursKey(value) !== hoursKey(hours);
+    hours = value;
+    if (fromRest) hoursAnswered = true;
+    // The socket announces the change at its moment; without it, the widget asks then (spread
+    // over two seconds, so that a page's visitors do not all ask at once). Long waits are cut
+    // into days: asking once a day does no harm. A change already past that comes back unchanged
+    // when asked about (this clock is ahead of the service's) is asked about at the poll's pace.
+    clearTimeout(hoursTimer);
+    var next = hours && hours.nextChange;
+    var change = Date.parse(next);
+    if (change) {
+      var wait = change - Date.now();
+      wait = wait > 0 ? wait : next === hoursAskedFor ? 15000 : 0;
+      hoursTimer = setTimeout(function () {
+        hoursAskedFor = next;
+        if (!socketDelivers) fetchStats();
+      }, Math.min(wait + Math.random() * 2000, 864e5));
+    }
+    if (changed) emit('hours', hours);
+    if (api.callback) api.callback.hoursChanged();
+  }
+  function hoursKey(value) { return value ? [value.open, value.reason, value.nextChange].join() : ''; }
+  function isClosed() { return !!hours && !hours.open; }
+  // When a closed queue opens, or null (open, no hours, or no opening ahead, as in an emergency).
+  function nextOpening() {
+    var next = isClosed() && Date.parse(hours.nextChange);
+    return next ? new Date(next) : null;
+  }
+  // "Open now", "Closed — opens Monday at 08:00", …: the site's own text for the page's language
+  // (hours.messages[locale or language][reason]) or the strings'. The next opening is added to
+  // a text without its own {when}.
+  function hoursText() {
+    if (!hours) return '';
+    var reason = hours.open ? 'open' : HOURS_KEYS[hours.reason] ? hours.reason : 'closed';
+    var messages = hoursConfig.messages || {};
+    var own = messages[locale] || messages[language] || {};
+    var text = typeof own[reason] === 'string' ? own[reason] : localized(HOURS_KEYS[reason]);
+    var next = nextOpening();
+    var when = next ? whenText(next) : '';
+    return when && text.indexOf('{when}') < 0 ? localized('hoursOpens', { reason: text, when: when }) : fill(text, { when: when });
+  }
+  // What a channel's tile does now by the availability rules: {action: 'show' | 'disable' |
+  // 'hide', note: why, for a disabled tile}. The strictest rule that applies wins.
+  var AVAILABILITY_DEFAULTS = {
+    chat: { whenClosed: 'disable', whenNoAgents: 'show', whenEwtAbove: 'disable' },
+    callback: { whenClosed: 'show', whenNoAgents: 'show', whenEwtAbove: 'disable' }
+  };
+  var STRICTNESS = { show: 0, disable: 1, hide: 2 };
+  function channelVerdict(channel) {
+    var queueRules = ((availabilityConfig.queues || {})[settings.queueId] || {})[channel];
+    var rules = Object.assign({}, AVAILABILITY_DEFAULTS[channel], availabilityConfig[channel], queueRules);
+    var verdict = { action: 'show', note: '' };
+    function apply(action, note) {
+      if (STRICTNESS[action] > STRICTNESS[verdict.action]) verdict = { action: action, note: note };
+    }
+    var next = nextOpening();
+    if (isClosed()) {
+      apply(rules.whenClosed, next ? localized('availableFrom', { when: whenText(next) }) : localized('notNow'));
+      // A callback is placed when the queue opens: with no opening ahead it cannot be taken.
+      if (channel === 'callback' && !next) apply('disable', localized('notNow'));
+    }
+    if (knownAgents() === 0) apply(rules.whenNoAgents, localized('notNow'));
+    var ewt = knownEwt();
+    if (ewt != null && rules.maxEwtSeconds != null && ewt > +rules.maxEwtSeconds) apply(rules.whenEwtAbove, localized('notNow'));
+    return verdict;
+  }
+  // The hours asked at load have come (or cannot): autoConnect, unless the rules keep the chat off.
+  function hoursSettled() {
+    if (!autoConnectWaiting) return;
+    autoConnectWaiting = false;
+    if (chatAllowed()) startChat(true); else setOpen(true, 'chooser', true);
   }
 
   // ---- Callback: the form is loaded when it is first shown ----
@@ -794,7 +976,7 @@
     if (api.callback) return then();
     if (callbackWaiting) return callbackWaiting.push(then);
     callbackWaiting = [then];
-    api.load('scripts/chat-callback.js', function (loaded) {
+    loadWithStrings('scripts/chat-callback.js', function (loaded) {
       if (!loaded) elements.callback.textContent = localized('loadFailed');
       callbackWaiting.splice(0).forEach(function (waiting) { waiting(); });
       callbackWaiting = null;
@@ -810,7 +992,7 @@
     if (chatLoading) return;
     chatLoading = true;
     elements.chat.textContent = localized('connecting');
-    api.load('scripts/chat-messaging.js', function (loaded) {
+    loadWithStrings('scripts/chat-messaging.js', function (loaded) {
       chatLoading = false;
       if (!loaded) elements.chat.textContent = localized('loadFailed');
       else if (api.chat) api.chat.start(noFocus || !isOpen);
@@ -830,12 +1012,17 @@
     announce: announce,
     tellOwner: tellOwner,
     serviceAnswered: function () { return serviceAnswered; },
+    hours: function () { return hours; },
+    whenText: whenText,
+    dayNumber: dayNumber,
+    nextOpening: nextOpening,
+    refreshHours: function () { fetchStats(); },
     chatRecord: chatRecord,
     CHAT_STATE: CHAT_STATE,
     createReconnector: createReconnector,
     chatSection: function () { return elements.chat; },
     chatViewOpen: function () { return isOpen && currentView === 'chat'; },
-    setChatActive: function (active) { chatActive = active; updateHeader(); },
+    setChatActive: function (active) { chatActive = active; updateHeader(); updateChannels(); },
     countUnread: function () { if (!isOpen || currentView !== 'chat') { unreadCount++; updateHeader(); } },
     showChooser: function () { showView('chooser', true); },
     callbackSection: function () { return elements.callback; },
@@ -850,16 +1037,16 @@
     ['defaultText', 'activeText', 'previewText'].forEach(function (key) { if (headerConfig[key]) strings[key] = headerConfig[key]; });
   }
   var LANGUAGE_PACKS = { es: 1, fr: 1, de: 1 };
-  if (config.strings) mergeStrings(config.strings);
-  if (LANGUAGE_PACKS[language]) {
-    api.load('scripts/i18n/' + language + '.js', function () {
-      // Over the pack.
-      if (config.strings) mergeStrings(config.strings);
-      applyHeaderTexts();
-      mountWhenBodyExists();
-    });
-  } else {
-    applyHeaderTexts();
-    mountWhenBodyExists();
+  // A pack comes in two files: {language}.js before the widget mounts, {language}-more.js (the
+  // callback form's and the chat's strings) before the first of those files, which need it when
+  // they run. Its failure to load leaves those strings in English.
+  var morePack = !LANGUAGE_PACKS[language];
+  function loadWithStrings(path, then) {
+    if (morePack) return api.load(path, then);
+    api.load('scripts/i18n/' + language + '-more.js', function () { morePack = true; api.load(path, then); });
   }
+  mergeStrings(config.strings);
+  applyHeaderTexts();
+  if (LANGUAGE_PACKS[language]) api.load('scripts/i18n/' + language + '.js', mountWhenBodyExists);
+  else mountWhenBodyExists();
 })();

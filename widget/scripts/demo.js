@@ -11,9 +11,10 @@
   document.getElementById('demo-open-chat').addEventListener('click', function () { widget('open', 'chat'); });
   document.getElementById('demo-open-callback').addEventListener('click', function () { widget('open', 'callback'); });
   var last = document.getElementById('demo-last-event');
-  ['ready', 'opened', 'closed', 'stats', 'message', 'callback', 'chatstarted', 'chatended', 'error'].forEach(function (name) {
+  ['ready', 'opened', 'closed', 'stats', 'hours', 'message', 'callback', 'chatstarted', 'chatended', 'error'].forEach(function (name) {
     widget('on', name, function (data) {
-      last.textContent = name + (data && data.availableAgents != null ? ' (' + data.availableAgents + ' available)' : '');
+      last.textContent = name + (data && data.availableAgents != null ? ' (' + data.availableAgents + ' available)' : '') +
+        (name === 'hours' && data ? ' (' + (data.open ? 'open' : data.reason) + ')' : '');
     });
   });
 })();

@@ -192,8 +192,10 @@ async fn gzipped_size(app: &TestApp, path: &str) -> usize {
     response.bytes().await.unwrap().len()
 }
 
-/// The language packs in widget/scripts/i18n, as served paths.
-fn language_packs() -> Vec<String> {
+/// The language packs in widget/scripts/i18n, as served paths: with `more`, the second part of
+/// each (`{language}-more.js`, the callback form's and the chat's strings, loaded with them),
+/// otherwise the part loaded before the widget shows.
+fn language_packs(more: bool) -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../widget/scripts/i18n");
     let mut packs: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -203,6 +205,7 @@ fn language_packs() -> Vec<String> {
                 entry.unwrap().file_name().to_string_lossy()
             )
         })
+        .filter(|path| path.ends_with("-more.js") == more)
         .collect();
     packs.sort();
     packs
@@ -229,7 +232,7 @@ async fn the_widget_stays_within_its_size_budgets() {
     ] {
         before_chat += gzipped_size(&app, path).await;
     }
-    let packs = language_packs();
+    let packs = language_packs(false);
     assert!(!packs.is_empty(), "the widget ships language packs");
     let mut largest_pack = 0;
     for pack in &packs {
@@ -241,10 +244,14 @@ async fn the_widget_stays_within_its_size_budgets() {
         "everything before a chat is {before_chat} B gzipped, over {BEFORE_CHAT_BUDGET}"
     );
     println!("loader {loader} B, before a chat (largest language) {before_chat} B gzipped");
-    for path in ["/scripts/chat-callback.js", "/scripts/chat-messaging.js"] {
+    for path in ["/scripts/chat-callback.js", "/scripts/chat-messaging.js"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(language_packs(true))
+    {
         println!(
             "on demand: {path} {} B gzipped",
-            gzipped_size(&app, path).await
+            gzipped_size(&app, &path).await
         );
     }
 }

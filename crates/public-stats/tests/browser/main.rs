@@ -10,8 +10,9 @@
 //! the callback form against the service's answers ([`callback`]: also the CORS preflight of its
 //! `Idempotency-Key`, and a honeypot that must stay out of every engine's tab order and
 //! accessibility tree) and what depends on the engine more than on the widget's logic — the host pages' strict CSP,
-//! hostile CSS and right-to-left layout ([`host_pages`]), and the console errors of a broken
-//! configuration, which prove the error probe in each engine — run in all three, one test per
+//! hostile CSS and right-to-left layout ([`host_pages`]), the console errors of a broken
+//! configuration, which prove the error probe in each engine, and the business hours' four states
+//! as the header and chooser show them ([`hours`]) — run in all three, one test per
 //! engine (`…::chromium`, `…::firefox`, `…::webkit`; see `in_every_engine!`). The rest checks
 //! the widget's own logic, which no engine changes, and runs in Chromium only; so does what only
 //! Chromium can do over WebDriver (emulating `prefers-reduced-motion`).
@@ -35,6 +36,7 @@ mod widget;
 mod callback;
 mod chat;
 mod host_pages;
+mod hours;
 mod journey;
 mod keyboard;
 mod languages;

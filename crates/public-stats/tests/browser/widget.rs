@@ -42,7 +42,7 @@ impl<'a> Widget<'a> {
                 const api = window.publicStatsWidget;
                 if (!window.__widgetEvents) {
                   window.__widgetEvents = [];
-                  for (const name of ['ready', 'opened', 'closed', 'stats', 'message', 'callback', 'error']) {
+                  for (const name of ['ready', 'opened', 'closed', 'stats', 'hours', 'message', 'callback', 'error']) {
                     api.on(name, data => window.__widgetEvents.push({ name, data: data === undefined ? null : data }));
                   }
                 }
