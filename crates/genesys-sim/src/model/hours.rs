@@ -18,7 +18,7 @@ impl Model {
         let Some(q) = self.queues.get_mut(&queue) else {
             return false;
         };
-        if q.closed_by_hours == !open {
+        if q.closed_by_hours != open {
             return true;
         }
         q.closed_by_hours = !open;

@@ -23,7 +23,7 @@ fn follow_path(queue: Uuid) -> String {
 
 /// Wall-clock `at` in Kolkata, as Architect's `LocalDateTime`.
 fn kolkata(at: OffsetDateTime) -> String {
-    let offset = UtcOffset::from_hms(5, 30, 0).unwrap();
+    let offset = UtcOffset::from_hms(5, 30, 0).expect("a valid offset");
     let local = at.to_offset(offset);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000",
