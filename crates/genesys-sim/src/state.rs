@@ -93,7 +93,8 @@ impl SimState {
         self.events.subscribe()
     }
 
-    /// Starts the task that advances the model's clock until shutdown.
+    /// Starts the tasks that advance the model's clock and open or close the queues that follow
+    /// their business hours, until shutdown.
     pub fn start_clock(&self) {
         let state = self.clone();
         let tick = Duration::from_millis(100);
@@ -104,6 +105,17 @@ impl SimState {
                 tokio::select! {
                     _ = state.shutdown.cancelled() => break,
                     _ = interval.tick() => state.update_model(|model| model.advance(tick)),
+                }
+            }
+        });
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(control::hours::CHECK_EVERY);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => break,
+                    _ = interval.tick() => control::hours::check(&state),
                 }
             }
         });

@@ -7,6 +7,7 @@
 //! control routes too.)
 
 pub mod faults;
+pub mod hours;
 pub mod log;
 mod routes;
 
@@ -33,6 +34,8 @@ pub struct Control {
     faults: Mutex<faults::Faults>,
     /// Set by `PUT /__sim/ewt`: the queue-wide EWT answers with the `ALL` estimate only.
     ewt_whole_queue_only: std::sync::atomic::AtomicBool,
+    /// The queues that follow their business hours.
+    pub follow_hours: hours::FollowHours,
 }
 
 impl Control {

@@ -1,4 +1,4 @@
-//! The `/__sim/` handlers: the org, queue state, faults, the request log, token expiry, the
+//! The `/__sim/` handlers: the org, queue state (and business hours, in `hours.rs`), faults, the request log, token expiry, the
 //! request limit and the shape of the queue-wide EWT.
 //!
 //! Errors use Genesys's `ErrorBody` for familiarity, but nothing here is Genesys's API.
@@ -23,6 +23,10 @@ pub fn router() -> Router<SimState> {
         .route("/__sim/org", get(org))
         .route("/__sim/queues/{queueId}/state", put(set_queue_state))
         .route("/__sim/queues/{queueId}/resume", post(resume_queue))
+        .route(
+            "/__sim/queues/{queueId}/follow-hours",
+            put(super::hours::follow).delete(super::hours::unfollow),
+        )
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
         .route("/__sim/requests", get(requests).delete(reset_requests))
         .route("/__sim/tokens/expire", post(expire_tokens))

@@ -14,7 +14,8 @@
 //!
 //! This file holds the model itself and its clock. The rest is split by what it models: `agent`
 //! and `interaction` (the people and the work), `events` (what the model reports), `traffic`
-//! (how a queue moves on its own), `hold` (a queue held still for a test), `conversations`
+//! (how a queue moves on its own), `hold` (a queue held still for a test), `hours` (a queue
+//! closed or opened by its business hours), `conversations`
 //! (callbacks and web messaging guests, which the API starts) and `statistics` (what Genesys
 //! would report).
 
@@ -22,6 +23,7 @@ mod agent;
 mod conversations;
 mod events;
 mod hold;
+mod hours;
 mod interaction;
 mod media;
 mod statistics;
@@ -52,6 +54,10 @@ struct Queue {
     interactions: VecDeque<Interaction>,
     /// Set by the control API: no arrivals, no dispatch, no status changes until resumed.
     frozen: bool,
+    /// Closed by its business hours (see the hours module): its agents stay off queue.
+    closed_by_hours: bool,
+    /// The agents the hours sent off queue, who come back when the queue opens.
+    sent_off_by_hours: Vec<Uuid>,
 }
 
 pub struct Model {
@@ -105,6 +111,8 @@ impl Model {
                     agents: ids,
                     interactions: VecDeque::new(),
                     frozen: false,
+                    closed_by_hours: false,
+                    sent_off_by_hours: Vec::new(),
                 },
             );
         }

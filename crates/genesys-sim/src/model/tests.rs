@@ -205,3 +205,61 @@ fn absurd_state_requests_are_capped_not_overflowed() {
     let snapshot = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
     assert_eq!(snapshot.member_users, 30_000);
 }
+
+#[test]
+fn closing_hours_send_idle_agents_off_and_opening_brings_back_only_them() {
+    let mut model = still_model();
+    model.set_queue_state(DEMO_SALES_QUEUE, spec(2, 1, 1, &[]));
+    model.take_events();
+    assert!(model.set_queue_open(DEMO_SALES_QUEUE, false));
+    let snap = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
+    assert_eq!(snap.routing_statuses[&RoutingStatus::Idle], 0);
+    assert_eq!(snap.routing_statuses[&RoutingStatus::OffQueue], 3);
+    assert_eq!(snap.routing_statuses[&RoutingStatus::Interacting], 1);
+    assert!(
+        model
+            .take_events()
+            .iter()
+            .any(|e| matches!(e, ModelEvent::QueueChanged { .. })),
+        "the change is reported like any other"
+    );
+    assert!(model.set_queue_open(DEMO_SALES_QUEUE, true));
+    let snap = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
+    assert_eq!(snap.routing_statuses[&RoutingStatus::Idle], 2);
+    assert_eq!(
+        snap.routing_statuses[&RoutingStatus::OffQueue],
+        1,
+        "the agent already on a break stays on it"
+    );
+    assert!(!model.set_queue_open(Uuid::nil(), true));
+}
+
+#[test]
+fn a_busy_agent_goes_off_queue_when_done_while_closed() {
+    let mut model = still_model();
+    model.resume_queue(DEMO_SALES_QUEUE);
+    model.set_queue_open(DEMO_SALES_QUEUE, false);
+    let busy = model
+        .enqueue(DEMO_SALES_QUEUE, MediaType::Voice, Origin::Traffic)
+        .unwrap();
+    // Nobody is on queue to take it while closed.
+    model.advance(Duration::from_millis(100));
+    assert!(
+        model
+            .queue_interactions(DEMO_SALES_QUEUE)
+            .iter()
+            .all(|i| i.state == InteractionState::Waiting)
+    );
+    model.set_queue_open(DEMO_SALES_QUEUE, true);
+    let taken = model.queue_interactions(DEMO_SALES_QUEUE)[0].state.clone();
+    assert!(
+        matches!(taken, InteractionState::Interacting { .. }),
+        "{busy}"
+    );
+    model.set_queue_open(DEMO_SALES_QUEUE, false);
+    let index = 0;
+    model.finish(DEMO_SALES_QUEUE, index);
+    let snap = model.queue_snapshot(DEMO_SALES_QUEUE).unwrap();
+    assert_eq!(snap.routing_statuses[&RoutingStatus::Idle], 0);
+    assert_eq!(snap.on_queue_users(), 0);
+}

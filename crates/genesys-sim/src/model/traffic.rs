@@ -64,7 +64,8 @@ impl Model {
         let movable: Vec<Uuid> = self
             .queues
             .values()
-            .filter(|q| !q.frozen)
+            // Nobody comes back from a break while the business hours keep the queue closed.
+            .filter(|q| !q.frozen && !q.closed_by_hours)
             .flat_map(|q| q.agents.iter().copied())
             .collect();
         for id in movable {
@@ -207,11 +208,12 @@ impl Model {
             return;
         };
         if let InteractionState::Interacting { agent, .. } = interaction.state
-            && let Some(agent) = self.agents.get_mut(&agent)
-            && agent.conversation == Some(interaction.conversation_id)
+            && let Some(freed) = self.agents.get_mut(&agent)
+            && freed.conversation == Some(interaction.conversation_id)
         {
-            agent.conversation = None;
-            agent.status = RoutingStatus::Idle;
+            freed.conversation = None;
+            freed.status = RoutingStatus::Idle;
+            self.send_off_if_closed(queue_id, agent);
         }
         if let Some(callback) = self.callbacks.get_mut(&interaction.conversation_id) {
             callback.state = InteractionState::Ended;

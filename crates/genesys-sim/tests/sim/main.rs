@@ -9,6 +9,7 @@ mod auth;
 mod callbacks;
 mod control;
 mod faults;
+mod follow_hours;
 mod notifications;
 mod organization;
 mod rate_limit;

@@ -4,9 +4,11 @@
 //! collection) and replaced (`PUT` on `…/{id}`, naming the version it replaces) as an admin would.
 //!
 //! It is not the rest of Architect (flows, IVRs, prompts) and has no `DELETE` or division views.
-//! Genesys offers no endpoint that evaluates a schedule group, and neither does the simulator.
+//! Genesys offers no endpoint that evaluates a schedule group, and neither does the simulator's
+//! API; `hours` is the simulator's own reading of one, for a queue that follows its hours.
 
 mod demo;
+pub mod hours;
 mod objects;
 
 use std::sync::{Mutex, MutexGuard};
