@@ -143,6 +143,12 @@ pub enum ArchitectError {
     Genesys(#[from] Error),
 }
 
+impl crate::budget::WaitsForBudget for ArchitectError {
+    fn waits_for_budget(&self) -> bool {
+        matches!(self, ArchitectError::Genesys(error) if error.waits_for_budget())
+    }
+}
+
 /// Genesys's `LocalDateTime`: `yyyy-MM-ddTHH:mm:ss.SSS`. Seconds and fractions are optional
 /// here, and fractions may have up to nine digits (other tools send six).
 const LOCAL_DATE_TIME: &[BorrowedFormatItem<'static>] = format_description!(

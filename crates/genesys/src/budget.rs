@@ -213,6 +213,39 @@ impl RequestBudget for LocalBudget {
     }
 }
 
+/// An error that only says "not now": the budget is spent, or Genesys asked to wait.
+pub trait WaitsForBudget {
+    fn waits_for_budget(&self) -> bool;
+}
+
+impl WaitsForBudget for Error {
+    fn waits_for_budget(&self) -> bool {
+        matches!(self, Error::BudgetExhausted | Error::RateLimited { .. })
+    }
+}
+
+/// `call`, made again while it is refused for want of budget — pauses doubling from 250 ms to
+/// 5 s — until `deadline`; then its last answer. For what must happen but need not happen now
+/// (reads at start-up, refreshes): low priority fails fast by design, and this is the one place
+/// that waits for it instead.
+pub async fn in_turn<T, E, F>(deadline: Instant, mut call: impl FnMut() -> F) -> Result<T, E>
+where
+    E: WaitsForBudget,
+    F: Future<Output = Result<T, E>>,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match call().await {
+            Err(error) if error.waits_for_budget() && Instant::now() + pause < deadline => {
+                tracing::debug!(?pause, "the request budget is spent: waiting for it");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            answer => return answer,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -386,48 +386,15 @@ async fn load_hours(
 /// How long start-up waits for the request budget before giving up on a check.
 const STARTUP_CHECK_PATIENCE: Duration = Duration::from_secs(60);
 
-/// The queue check, waiting while the request budget is spent.
+/// The queue check, waiting while the request budget is spent: in clustered mode the budget is
+/// the deployment's, and an instance restarting while the others spend it (a burst of callback
+/// deliveries) must wait its turn, not fail to start and be restarted in a loop.
 async fn find_queues_within_budget(
     client: &GenesysClient,
     monitored: &[Uuid],
 ) -> Result<genesys::QueueLookup, genesys::Error> {
-    within_budget(
-        "the queue check",
-        || client.find_queues(monitored),
-        |error| {
-            matches!(
-                error,
-                genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. }
-            )
-        },
-    )
-    .await
-}
-
-/// A start-up check, tried again while `spent` says the request budget is spent: in clustered
-/// mode the budget is the deployment's, and an instance restarting while the others spend it (a
-/// burst of callback deliveries) must wait its turn, not fail to start and be restarted in a
-/// loop.
-async fn within_budget<T, E, F>(
-    what: &'static str,
-    mut check: impl FnMut() -> F,
-    spent: impl Fn(&E) -> bool,
-) -> Result<T, E>
-where
-    F: std::future::Future<Output = Result<T, E>>,
-{
-    let deadline = Instant::now() + STARTUP_CHECK_PATIENCE;
-    let mut pause = Duration::from_millis(250);
-    loop {
-        match check().await {
-            Err(error) if spent(&error) && Instant::now() + pause < deadline => {
-                tracing::info!(?pause, "the request budget is spent: {what} waits for it");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-            answer => return answer,
-        }
-    }
+    let deadline = tokio::time::Instant::now() + STARTUP_CHECK_PATIENCE;
+    genesys::budget::in_turn(deadline, || client.find_queues(monitored)).await
 }
 
 /// axum answers a wrong method with an empty 405; visitors get a problem body like every other

@@ -18,10 +18,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::future::Future;
-
 use genesys::GenesysClient;
 use genesys::architect::{ArchitectError, ArchitectKind, Schedule, ScheduleGroupWithSchedules};
+use genesys::budget::in_turn;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -572,26 +571,6 @@ async fn read_group(
         closed,
         holiday,
     })
-}
-
-/// `call`, made again while the request budget is spent (or Genesys says to wait), until
-/// `deadline`.
-async fn in_turn<T, F>(deadline: Instant, mut call: impl FnMut() -> F) -> Result<T, ArchitectError>
-where
-    F: Future<Output = Result<T, ArchitectError>>,
-{
-    let mut pause = Duration::from_millis(250);
-    loop {
-        match call().await {
-            Err(ArchitectError::Genesys(
-                genesys::Error::BudgetExhausted | genesys::Error::RateLimited { .. },
-            )) if Instant::now() + pause < deadline => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-            answer => return answer,
-        }
-    }
 }
 
 #[cfg(test)]
