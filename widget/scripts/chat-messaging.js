@@ -49,7 +49,8 @@
     tooFast: 'You are sending messages too quickly. Please wait a moment.',
     unavailable: 'Chat is not available right now.',
     agentLeft: 'The agent has left the chat.',
-    expiring: 'This chat will end soon unless you send a message.'
+    expiring: 'This chat will end soon unless you send a message.',
+    attach: 'Attach a file'
   };
 
   var elements = {};
@@ -79,6 +80,10 @@
   var durationSeconds = 0;
   var expiresAt = 0; // ms
   var expiryTimer = 0;
+  // What the visitor may upload, from the SessionResponse (null: no uploads): {types: MIME
+  // types, `*/*` and `image/*` allowed; max: bytes, a KB being 1,000 bytes; blocked: extensions}.
+  var uploads = null;
+  var filesWaiting = null; // what to do once chat-files.js has loaded
 
   function localized(key, values) {
     return widget.localized(key, values) || (moreStrings[key] || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
@@ -109,8 +114,19 @@
         if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
       }
     });
+    // The picker opens from the attach button; its input stays out of sight and out of the tab order.
+    elements.file = buildElement('input', { type: 'file', id: 'psw-chat-file', multiple: true, hidden: true, onchange: function () {
+      addFiles(elements.file.files);
+    } });
+    elements.attach = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-attach', 'aria-label': localized('attach'), hidden: true, onclick: function () {
+      elements.file.click();
+    } }, [widget.icon('M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z')]);
+    elements.attach.firstChild.setAttribute('width', 20);
+    elements.attach.firstChild.setAttribute('height', 20);
     elements.form = buildElement('form', { class: 'psw-composer', id: 'psw-chat-form', onsubmit: function (event) { event.preventDefault(); sendMessage(); } }, [
       buildElement('label', { class: 'psw-sr', for: 'psw-chat-input', text: localized('message') }),
+      elements.file,
+      elements.attach,
       elements.input,
       buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-chat-send', text: localized('send') })
     ]);
@@ -122,6 +138,15 @@
     section.appendChild(elements.typing);
     section.appendChild(elements.form);
     section.appendChild(elements.ended);
+    // Files dropped onto the chat are attached, where the session takes uploads.
+    section.addEventListener('dragover', function (event) {
+      if (canAttach() && event.dataTransfer.types.indexOf('Files') >= 0) event.preventDefault();
+    });
+    section.addEventListener('drop', function (event) {
+      if (!canAttach()) return;
+      event.preventDefault();
+      addFiles(event.dataTransfer.files);
+    });
     updateEndButton();
   }
   // "End chat" while a conversation is active and the deployment lets the visitor clear it,
@@ -244,8 +269,17 @@
       case 'TooManyRequestsErrorMessage':
         failOldestSend(localized('tooFast'));
         break;
+      case 'PresignedUrlResponse':
+      case 'UploadSuccessEvent':
+      case 'UploadFailureEvent':
+      case 'GenerateUrlError':
+      case 'AttachmentDeletedResponse':
+        if (api.chatFiles) api.chatFiles.receive(frame);
+        break;
       default:
         if (frame.code === 4006 || frame.code === 4007) return restartSession();
+        // The file errors (4001–4010) of a message with files, getAttachment or deleteAttachment.
+        if (frame.code > 4000 && frame.code < 4011 && api.chatFiles) return api.chatFiles.receive(frame);
         if (frame.code !== 200 && frame.type === 'response') {
           // A refused configureSession (e.g. the deployment was switched off meanwhile).
           if (!connected) return unavailable();
@@ -261,6 +295,13 @@
     clearing = false;
     reconnector.reset();
     updateExpiry(body.durationSeconds, body.expirationDate);
+    var inbound = (body.allowedMedia || {}).inbound;
+    uploads = inbound && inbound.fileTypes && inbound.fileTypes.length ? {
+      types: inbound.fileTypes.map(function (fileType) { return fileType.type; }),
+      max: inbound.maxFileSizeKB * 1000,
+      blocked: body.blockedExtensions || []
+    } : null;
+    elements.attach.hidden = !uploads;
     if (body.readOnly) {
       if (startingNew) return closeForNewChat();
       becomeReadOnly(false);
@@ -294,9 +335,10 @@
   // text goes back into the message box.
   function failOldestSend(reason) {
     var failed = pending.shift();
-    if (!failed) return;
+    if (!failed) return false;
     showSystemMessage(reason);
     if (!elements.input.value) elements.input.value = failed.text;
+    return true;
   }
   // A resumed session: fetch what was said (history API with a getJwt token), then show the
   // messages that arrived meanwhile; messages already shown are skipped.
@@ -406,7 +448,7 @@
     (message.content || []).forEach(function (part) {
       var attachment = part.attachment;
       var reply = part.quickReply || part.buttonResponse;
-      if (part.contentType === 'Attachment' && attachment) nodes.push(link(attachment.filename || attachment.url, attachment.url));
+      if (part.contentType === 'Attachment' && attachment) nodes.push(fileLink(attachment));
       else if (part.contentType === 'QuickReply' && reply) nodes.push(choiceButton(reply, 'Text', 'QuickReply', choosable));
       else if (part.contentType === 'ButtonResponse' && reply && !message.text) words.push(reply.text);
       else if (part.card) renderCard(part.card, words, nodes, choosable);
@@ -420,6 +462,35 @@
     (card.actions || []).forEach(function (action) {
       nodes.push(/^link$/i.test(action.type) ? link(action.text, action.url) : choiceButton(action, 'Structured', 'Button', choosable));
     });
+  }
+  // A file as a link, an image as a thumbnail in it (named by the file's name). Download links
+  // expire: one that has, by its own X-Amz-Date and X-Amz-Expires or by the time since it came
+  // (ten minutes when it does not say), is renewed with getAttachment when chosen, and so is a
+  // thumbnail's that fails to load.
+  function fileLink(attachment) {
+    var name = attachment.filename || attachment.url;
+    var node = link(name, attachment.url);
+    if (!node.href) return node;
+    node.pswFile = { id: attachment.id, at: Date.now() };
+    // The message's own colour (underlined), readable on the visitor's bubble as on the agent's.
+    node.style.color = 'inherit';
+    node.addEventListener('click', function (event) {
+      var query = new URL(node.href).searchParams;
+      var date = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(query.get('X-Amz-Date')) || [];
+      var lifetime = (+query.get('X-Amz-Expires') || 600) * 1000;
+      var issued = date[0] ? Date.UTC(date[1], date[2] - 1, date[3], date[4], date[5], date[6]) : node.pswFile.at;
+      // A few seconds early: the link must still work when the browser asks for it.
+      if (Date.now() < Math.min(issued, node.pswFile.at) + lifetime - 5000) return;
+      event.preventDefault();
+      withFiles(function (files) { files.renew(node, true); });
+    });
+    if (/^image\//.test(attachment.mime) || attachment.mediaType === 'Image') {
+      node.textContent = '';
+      node.appendChild(buildElement('img', { class: 'psw-thumb', src: node.href, alt: name, width: 160, referrerpolicy: 'no-referrer', onerror: function () {
+        withFiles(function (files) { files.renew(node); });
+      } }));
+    }
+    return node;
   }
   // Only http(s) links; anything else stays text.
   function link(text, url) {
@@ -446,6 +517,7 @@
     return line;
   }
   function clearLog() {
+    if (api.chatFiles) api.chatFiles.clear();
     elements.log.textContent = '';
     shownIds = {};
     shownTimes = { live: {}, history: {} };
@@ -462,12 +534,17 @@
   // ---- Visitor actions ----
   function sendMessage() {
     var text = elements.input.value.trim();
-    if (!text || chatState === CHAT_STATE.readOnly) return;
+    // The uploaded files go with the text; null while one is still uploading.
+    var content = api.chatFiles ? api.chatFiles.content() : [];
+    if (!content || !text && !content.length || chatState === CHAT_STATE.readOnly) return;
+    var message = { type: 'Text', text: text };
+    if (content.length) message.content = content;
     var tracingId = newUuid();
-    if (!sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: { type: 'Text', text: text } })) {
+    if (!sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: message })) {
       showStatus('reconnecting');
       return; // the text stays in the box
     }
+    if (content.length) api.chatFiles.clear();
     pending.push({ id: tracingId, text: elements.input.value });
     elements.input.value = '';
     lastTypingSent = Date.now();
@@ -480,6 +557,36 @@
     lastTypingSent = Date.now();
     sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] } });
   }
+  // ---- Files: the upload flow is in chat-files.js, loaded when first needed ----
+  function canAttach() { return uploads && !elements.form.hidden; }
+  function addFiles(list) {
+    var files = [].slice.call(list || []);
+    elements.file.value = ''; // the same file may be chosen again
+    if (files.length && canAttach()) withFiles(function (module) { module.add(files); });
+  }
+  function withFiles(then) {
+    if (api.chatFiles) return then(api.chatFiles);
+    if (filesWaiting) return filesWaiting.push(then);
+    filesWaiting = [then];
+    api.load('scripts/chat-files.js', function () {
+      var waiting = filesWaiting;
+      filesWaiting = null;
+      if (!api.chatFiles) return showSystemMessage(localized('loadFailed'));
+      waiting.forEach(function (run) { run(api.chatFiles); });
+    });
+  }
+  // What chat-files.js uses.
+  widget.chatFiles = {
+    elements: elements,
+    localized: localized,
+    uploads: function () { return uploads; },
+    send: function (action, fields) {
+      return sendFrame(Object.assign({ action: action, token: token, tracingId: newUuid() }, fields));
+    },
+    say: showSystemMessage,
+    failSend: failOldestSend
+  };
+
   function endOrBack() {
     if (canEnd()) {
       sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });

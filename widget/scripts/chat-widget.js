@@ -1007,6 +1007,7 @@
     localized: localized,
     fill: fill,
     buildElement: buildElement,
+    icon: icon,
     newUuid: newUuid,
     emit: emit,
     announce: announce,

@@ -420,6 +420,12 @@ fn router(state: AppState) -> Router {
         .as_ref()
         .map(|sandbox| sandbox.browser_routes())
         .unwrap_or_default();
+    let file_store = security_headers::FileStore::new(
+        state
+            .sandbox
+            .as_ref()
+            .map(|sandbox| sandbox.simulator().upload_base_url()),
+    );
     let public_reads = Router::new()
         .merge(queues::router())
         .merge(stats::router(state.settings.ewt_cache_ttl))
@@ -455,5 +461,8 @@ fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(axum::middleware::from_fn(limits::enforce))
-        .layer(axum::middleware::from_fn(security_headers::everywhere))
+        .layer(axum::middleware::from_fn_with_state(
+            file_store,
+            security_headers::everywhere,
+        ))
 }

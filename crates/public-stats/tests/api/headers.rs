@@ -52,14 +52,23 @@ async fn the_demo_page_has_a_strict_content_security_policy() {
             assert_eq!(sources(name), expected, "{path}: {name} in {policy:?}");
         }
         let addr = app.addr;
+        // In sandbox mode the chat's files live on the simulator's upload target.
+        let files = app.sim().upload_base_url();
         assert_eq!(
             sources("connect-src"),
             vec![
                 "'self'".to_owned(),
                 format!("ws://{addr}"),
-                format!("wss://{addr}")
+                format!("wss://{addr}"),
+                files.clone()
             ],
-            "{path}: the page's own WebSocket origins, for browsers before CSP Level 3"
+            "{path}: the page's own WebSocket origins, for browsers before CSP Level 3, and the \
+             file store"
+        );
+        assert_eq!(
+            sources("img-src"),
+            vec!["'self'".to_owned(), files],
+            "{path}: pictures from the page and the chat's file store"
         );
         assert!(!policy.contains("unsafe"), "{path}: {policy}");
         assert_eq!(header(&headers, "referrer-policy"), "no-referrer", "{path}");
