@@ -35,7 +35,7 @@
   var list = null;
 
   function localized(key, values) {
-    return widget.localized(key, values) || widget.fill(fileStrings[key] || chat.localized(key), values);
+    return widget.localized(key, values) || widget.fill(fileStrings[key], values);
   }
   function maxSize(bytes) {
     var megabytes = bytes >= 1e6;
@@ -88,7 +88,7 @@
     chip.progress = buildElement('progress', { max: 100, value: 0, 'aria-label': localized('uploadingName', { name: name }) });
     chip.node = buildElement('p', { class: 'psw-msg psw-file', id: 'psw-file-' + chip.id }, [
       buildElement('span', { class: 'psw-file-name', text: name }),
-      document.createTextNode(' '),
+      document.createTextNode(' · '),
       chip.note,
       document.createTextNode(' '),
       chip.progress,
@@ -144,6 +144,38 @@
     xhr.send(chip.file);
   }
 
+  // ---- Files in the conversation ----
+  // An attachment's link (`node`, made by chat-messaging.js): an image becomes a thumbnail (named
+  // by the file's name). Download links expire: one that has, by its own X-Amz-Date and
+  // X-Amz-Expires or by the time since it came (ten minutes when it does not say), is renewed
+  // with getAttachment when chosen, and so is a thumbnail's that fails to load.
+  function show(node, attachment) {
+    node.pswFile = { id: attachment.id, at: Date.now() };
+    // The message's own colour (underlined), readable on the visitor's bubble as on the agent's.
+    node.style.color = 'inherit';
+    node.addEventListener('click', function (event) {
+      if (!expired(node)) return;
+      event.preventDefault();
+      renew(node, true);
+    });
+    if (/^image\//.test(attachment.mime) || attachment.mediaType === 'Image') {
+      var name = node.textContent;
+      node.textContent = '';
+      node.appendChild(buildElement('img', {
+        class: 'psw-thumb', src: node.href, alt: name, width: 160, referrerpolicy: 'no-referrer',
+        onerror: function () { renew(node); }
+      })).style.cssText = 'display:block;max-width:100%;height:auto;margin-top:4px;border-radius:6px';
+    }
+  }
+  function expired(node) {
+    var query = new URL(node.href).searchParams;
+    var date = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(query.get('X-Amz-Date')) || [];
+    var lifetime = (+query.get('X-Amz-Expires') || 600) * 1000;
+    var issued = date[0] ? Date.UTC(date[1], date[2] - 1, date[3], date[4], date[5], date[6]) : node.pswFile.at;
+    // A few seconds early: the link must still work when the browser asks for it.
+    return Date.now() > Math.min(issued, node.pswFile.at) + lifetime - 5000;
+  }
+
   // ---- Download links ----
   // Asks for a new link of the file behind `node` (an attachment's link); `open`: the visitor
   // chose it, so it opens once renewed. A thumbnail is renewed at most once a minute.
@@ -195,7 +227,7 @@
   api.chatFiles = {
     add: add,
     receive: receive,
-    renew: renew,
+    show: show,
     // The message's content for the files ready to go; null (and the visitor told) while one is
     // still on its way.
     content: function () {

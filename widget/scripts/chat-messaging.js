@@ -121,8 +121,7 @@
     elements.attach = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-attach', 'aria-label': localized('attach'), hidden: true, onclick: function () {
       elements.file.click();
     } }, [widget.icon('M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z')]);
-    elements.attach.firstChild.setAttribute('width', 20);
-    elements.attach.firstChild.setAttribute('height', 20);
+    elements.attach.firstChild.style.width = '20px';
     elements.form = buildElement('form', { class: 'psw-composer', id: 'psw-chat-form', onsubmit: function (event) { event.preventDefault(); sendMessage(); } }, [
       buildElement('label', { class: 'psw-sr', for: 'psw-chat-input', text: localized('message') }),
       elements.file,
@@ -139,13 +138,12 @@
     section.appendChild(elements.form);
     section.appendChild(elements.ended);
     // Files dropped onto the chat are attached, where the session takes uploads.
-    section.addEventListener('dragover', function (event) {
-      if (canAttach() && event.dataTransfer.types.indexOf('Files') >= 0) event.preventDefault();
-    });
+    section.addEventListener('dragover', function (event) { if (canAttach()) event.preventDefault(); });
     section.addEventListener('drop', function (event) {
-      if (!canAttach()) return;
+      var files = event.dataTransfer.files;
+      if (!canAttach() || !files.length) return;
       event.preventDefault();
-      addFiles(event.dataTransfer.files);
+      addFiles(files);
     });
     updateEndButton();
   }
@@ -269,17 +267,12 @@
       case 'TooManyRequestsErrorMessage':
         failOldestSend(localized('tooFast'));
         break;
-      case 'PresignedUrlResponse':
-      case 'UploadSuccessEvent':
-      case 'UploadFailureEvent':
-      case 'GenerateUrlError':
-      case 'AttachmentDeletedResponse':
-        if (api.chatFiles) api.chatFiles.receive(frame);
-        break;
       default:
         if (frame.code === 4006 || frame.code === 4007) return restartSession();
-        // The file errors (4001–4010) of a message with files, getAttachment or deleteAttachment.
-        if (frame.code > 4000 && frame.code < 4011 && api.chatFiles) return api.chatFiles.receive(frame);
+        // A file's frames (PresignedUrlResponse, UploadSuccessEvent, UploadFailureEvent,
+        // GenerateUrlError, AttachmentDeletedResponse: all name the file), and the file errors
+        // (4001–4010) of a message with files, getAttachment or deleteAttachment.
+        if (body.attachmentId || frame.code > 4000 && frame.code < 4011) return api.chatFiles && api.chatFiles.receive(frame);
         if (frame.code !== 200 && frame.type === 'response') {
           // A refused configureSession (e.g. the deployment was switched off meanwhile).
           if (!connected) return unavailable();
@@ -296,8 +289,8 @@
     reconnector.reset();
     updateExpiry(body.durationSeconds, body.expirationDate);
     var inbound = (body.allowedMedia || {}).inbound;
-    uploads = inbound && inbound.fileTypes && inbound.fileTypes.length ? {
-      types: inbound.fileTypes.map(function (fileType) { return fileType.type; }),
+    uploads = inbound ? {
+      types: (inbound.fileTypes || []).map(function (fileType) { return fileType.type; }),
       max: inbound.maxFileSizeKB * 1000,
       blocked: body.blockedExtensions || []
     } : null;
@@ -463,33 +456,11 @@
       nodes.push(/^link$/i.test(action.type) ? link(action.text, action.url) : choiceButton(action, 'Structured', 'Button', choosable));
     });
   }
-  // A file as a link, an image as a thumbnail in it (named by the file's name). Download links
-  // expire: one that has, by its own X-Amz-Date and X-Amz-Expires or by the time since it came
-  // (ten minutes when it does not say), is renewed with getAttachment when chosen, and so is a
-  // thumbnail's that fails to load.
+  // A file as a link to it; chat-files.js (loaded when a file first shows) makes an image a
+  // thumbnail and renews expired links.
   function fileLink(attachment) {
-    var name = attachment.filename || attachment.url;
-    var node = link(name, attachment.url);
-    if (!node.href) return node;
-    node.pswFile = { id: attachment.id, at: Date.now() };
-    // The message's own colour (underlined), readable on the visitor's bubble as on the agent's.
-    node.style.color = 'inherit';
-    node.addEventListener('click', function (event) {
-      var query = new URL(node.href).searchParams;
-      var date = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(query.get('X-Amz-Date')) || [];
-      var lifetime = (+query.get('X-Amz-Expires') || 600) * 1000;
-      var issued = date[0] ? Date.UTC(date[1], date[2] - 1, date[3], date[4], date[5], date[6]) : node.pswFile.at;
-      // A few seconds early: the link must still work when the browser asks for it.
-      if (Date.now() < Math.min(issued, node.pswFile.at) + lifetime - 5000) return;
-      event.preventDefault();
-      withFiles(function (files) { files.renew(node, true); });
-    });
-    if (/^image\//.test(attachment.mime) || attachment.mediaType === 'Image') {
-      node.textContent = '';
-      node.appendChild(buildElement('img', { class: 'psw-thumb', src: node.href, alt: name, width: 160, referrerpolicy: 'no-referrer', onerror: function () {
-        withFiles(function (files) { files.renew(node); });
-      } }));
-    }
+    var node = link(attachment.filename || attachment.url, attachment.url);
+    if (node.href) withFiles(function (files) { files.show(node, attachment); });
     return node;
   }
   // Only http(s) links; anything else stays text.
@@ -578,7 +549,6 @@
   // What chat-files.js uses.
   widget.chatFiles = {
     elements: elements,
-    localized: localized,
     uploads: function () { return uploads; },
     send: function (action, fields) {
       return sendFrame(Object.assign({ action: action, token: token, tracingId: newUuid() }, fields));
