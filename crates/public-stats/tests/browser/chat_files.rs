@@ -37,7 +37,7 @@ const RECORD_UPLOADS: &str = "\
 /// A file of `bytes` named `name` in `dir`.
 fn file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     path
 }
 
@@ -388,6 +388,36 @@ async fn files_outside_the_sessions_limits_are_refused_before_any_upload() {
     choose(&w, &file(dir.path(), "ok.txt", &[b'o'; 1_000])).await;
     w.wait_text("#psw-chat-files", "Ready to send").await;
     assert_eq!(sent(&browser, "f.action === 'onAttachment'").await.len(), 1);
+
+    // A file dropped onto the chat is checked and attached the same way.
+    let dropped = w
+        .eval(
+            "const data = new DataTransfer(); \
+             data.items.add(new File(['dropped'], 'dropped.txt', { type: 'text/plain' })); \
+             const log = $('#psw-chat-log'); \
+             const over = new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: data }); \
+             log.dispatchEvent(over); \
+             const drop = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: data }); \
+             log.dispatchEvent(drop); \
+             return [over.defaultPrevented, drop.defaultPrevented];",
+        )
+        .await;
+    assert_eq!(
+        dropped,
+        json!([true, true]),
+        "the chat does not take the drop"
+    );
+    w.wait(
+        "the dropped file, ready",
+        "root.querySelectorAll('.psw-file').length === 2 && $('#psw-chat-files').innerText.split('Ready to send').length === 3",
+    )
+    .await;
+    let asked = sent(&browser, "f.action === 'onAttachment'").await;
+    assert_eq!(
+        asked.last().map(|f| &f["fileName"]),
+        Some(&json!("dropped.txt")),
+        "{asked:?}"
+    );
     browser.close().await;
 }
 
