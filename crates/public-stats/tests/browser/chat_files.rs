@@ -18,9 +18,13 @@ use crate::helpers::TestApp;
 use crate::widget::Widget;
 
 /// Records, in the page, every value a `<progress>` of the widget shows, the names of the
-/// progress bars added, and every `PUT` the page starts (`window.__progress`,
-/// `window.__progressNames`, `window.__puts`).
+/// progress bars added, every `PUT` the page starts and every breach of the page's
+/// Content-Security-Policy (`window.__progress`, `window.__progressNames`, `window.__puts`,
+/// `window.__violations`).
 const RECORD_UPLOADS: &str = "\
+    window.__violations = []; \
+    document.addEventListener('securitypolicyviolation', e => \
+      window.__violations.push(e.violatedDirective + ' ' + e.blockedURI)); \
     window.__progress = []; window.__progressNames = []; window.__puts = []; \
     const open = XMLHttpRequest.prototype.open; \
     XMLHttpRequest.prototype.open = function (method, url) { \
@@ -223,6 +227,12 @@ async fn a_chosen_file_uploads_with_its_progress_and_goes_with_the_message() {
     );
     browser.screenshot("chat-file-sent").await;
     assert_no_violations(&browser, "chat with a file sent").await;
+    // The demo page's strict policy allowed the upload, the download and the file's line.
+    assert_eq!(
+        browser.js("return window.__violations;", vec![]).await,
+        json!([]),
+        "the page's Content-Security-Policy refused something"
+    );
     browser.close().await;
 }
 
