@@ -55,8 +55,9 @@
     times: 'Available times',
     delivered: 'Delivered',
     read: 'Read',
-    download: 'Download chat',
-    print: 'Print chat'
+    transcript: 'Chat transcript',
+    download: 'Download',
+    print: 'Print'
   };
   // Pages of history a resumed chat loads at most (25 messages each).
   var HISTORY_PAGES = 20;
@@ -64,6 +65,7 @@
   var RECEIPTS = ['Delivered', 'Read'];
   var receipts = {}; // message id → 1 + index in RECEIPTS
   var guestLines = {}; // message id → the visitor's line in the log
+  var unanswered = []; // ids of the visitor's messages in the history with no answer after them yet
   var transcript = []; // {time, name, text} of every message shown, for chat-transcript.js
   var modulesWaiting = {}; // name → callbacks waiting for chat-{name}.js
   api.chatParts = {};
@@ -135,9 +137,9 @@
     elements.ended = buildElement('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [elements.endedText, elements.newChat]);
     // Cards, carousels, date pickers and receipts have their own stylesheet, loaded with the chat.
     section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css' }));
-    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status].concat(['download', 'print'].map(function (what) {
+    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
       return buildElement('button', { type: 'button', class: 'psw-secondary psw-tool', id: 'psw-chat-' + what, text: localized(what), onclick: function () { withTranscript(what); } });
-    }), elements.endButton)));
+    })), elements.endButton]));
     section.appendChild(elements.log);
     section.appendChild(elements.typing);
     section.appendChild(elements.form);
@@ -399,8 +401,14 @@
     var sender = buildElement('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: localized('said', { name: name }) });
     var line = elements.log.appendChild(buildElement(parts.blocks.length ? 'div' : 'p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') },
       parts.nodes.reduce(function (all, node) { return all.concat(document.createTextNode(' '), node); }, [sender].concat(textWithLinks(parts.text))).concat(parts.blocks)));
-    if (parts.replies) elements.log.appendChild(elements.replies = parts.replies);
+    if (parts.replies) {
+      // Only the latest quick replies can be answered.
+      if (elements.replies) elements.replies.remove();
+      elements.log.appendChild(elements.replies = parts.replies);
+    }
     if (!outbound) { guestLines[message.id] = line; showReceipt(message.id); }
+    // The history has no receipts; an answer after the visitor's messages says they were read.
+    if (!live) unanswered = outbound ? (unanswered.forEach(function (id) { applyReceipt(id, 'Read'); }), []) : unanswered.concat(message.id);
     transcript.push({ time: channel.time, name: name, text: parts.text, content: message.content });
     elements.log.scrollTop = elements.log.scrollHeight;
     if (live) {

@@ -10,7 +10,7 @@
   var buildElement = widget.buildElement;
   // English defaults; language packs and config.strings may have them.
   var moreStrings = {
-    transcriptTitle: 'Chat transcript',
+    transcript: 'Chat transcript',
     transcriptReady: 'Your transcript is ready:'
   };
   var downloadLine = null; // the log's line with the latest download link
@@ -21,7 +21,7 @@
     var at = new Date(time);
     return time && !isNaN(at) ? at.toLocaleString(widget.formatLocale(), { dateStyle: 'short', timeStyle: 'short' }) : '';
   }
-  function heading() { return localized('transcriptTitle') + ' — ' + new Date().toLocaleDateString(widget.formatLocale(), { dateStyle: 'long' }); }
+  function heading() { return localized('transcript') + ' — ' + new Date().toLocaleDateString(widget.formatLocale(), { dateStyle: 'long' }); }
   // A line's words: its text, then what its cards, date pickers and files say.
   function words(line) {
     var more = [];
@@ -59,11 +59,11 @@
   // widget is not printed.
   function print(lines, log) {
     if (!printFrame) {
-      printFrame = log.getRootNode().appendChild(buildElement('iframe', { class: 'psw-print-frame', id: 'psw-print-frame', title: localized('transcriptTitle'), tabindex: '-1', 'aria-hidden': 'true' }));
+      printFrame = log.getRootNode().appendChild(buildElement('iframe', { class: 'psw-print-frame', id: 'psw-print-frame', title: localized('transcript'), tabindex: '-1', 'aria-hidden': 'true' }));
     }
     var page = printFrame.contentDocument;
     page.documentElement.lang = document.documentElement.lang || 'en';
-    page.title = localized('transcriptTitle');
+    page.title = localized('transcript');
     page.body.textContent = '';
     page.body.appendChild(page.createElement('h1')).textContent = heading();
     lines.forEach(function (line) {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use fantoccini::actions::{KeyAction, KeyActions};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
@@ -22,7 +22,10 @@ use crate::widget::Widget;
 /// something the log shows as `answered` (a selector).
 async fn ask(w: &Widget<'_>, text: &str, answered: &str) {
     let before = w
-        .eval(&format!("return root.querySelectorAll({}).length;", json!(answered)))
+        .eval(&format!(
+            "return root.querySelectorAll({}).length;",
+            json!(answered)
+        ))
         .await;
     w.type_into("#psw-chat-input", text).await;
     w.click("#psw-chat-send").await;
@@ -138,7 +141,8 @@ async fn quick_replies_cards_carousels_and_date_pickers_answer_by_mouse_and_keyb
         )
     );
     assert_eq!(
-        w.eval("return root.querySelectorAll('.psw-replies').length;").await,
+        w.eval("return root.querySelectorAll('.psw-replies').length;")
+            .await,
         json!(0),
         "the quick replies stay after an answer"
     );
@@ -205,10 +209,16 @@ async fn quick_replies_cards_carousels_and_date_pickers_answer_by_mouse_and_keyb
             json!("Choose Premium")
         )
     );
-    w.wait_text_for("#psw-chat-log", "You selected \"Choose Premium\"", CHAT_WAIT)
-        .await;
+    w.wait_text_for(
+        "#psw-chat-log",
+        "You selected \"Choose Premium\"",
+        CHAT_WAIT,
+    )
+    .await;
     // And by keyboard (the card's button stays: a visitor may change their mind).
-    let answers = w.eval("return root.querySelectorAll('.psw-msg--guest').length;").await;
+    let answers = w
+        .eval("return root.querySelectorAll('.psw-msg--guest').length;")
+        .await;
     tab_to(&browser, &w, ".psw-card", "Choose Premium").await;
     browser.press(Key::Enter).await;
     w.wait(
@@ -246,8 +256,12 @@ async fn quick_replies_cards_carousels_and_date_pickers_answer_by_mouse_and_keyb
         (&button["payload"], &button["type"]),
         (&json!("plan-standard"), &json!("Postback"))
     );
-    w.wait_text_for("#psw-chat-log", "You selected \"Choose Standard\"", CHAT_WAIT)
-        .await;
+    w.wait_text_for(
+        "#psw-chat-log",
+        "You selected \"Choose Standard\"",
+        CHAT_WAIT,
+    )
+    .await;
     w.eval("[...root.querySelectorAll('.psw-carousel')].pop().querySelector('button').dataset.t = 'basic';")
         .await;
     w.click("[data-t=basic]").await;
@@ -288,12 +302,18 @@ async fn quick_replies_cards_carousels_and_date_pickers_answer_by_mouse_and_keyb
             json!("")
         )
     );
-    w.wait("the times gone", "!root.querySelector('.psw-picker .psw-replies')")
-        .await;
+    w.wait(
+        "the times gone",
+        "!root.querySelector('.psw-picker .psw-replies')",
+    )
+    .await;
     assert_eq!(w.focused().await, "psw-chat-input");
     w.wait_text_for(
         "#psw-chat-log",
-        &format!("booked for {}", times[0]["dateTime"].as_str().unwrap_or("?")),
+        &format!(
+            "booked for {}",
+            times[0]["dateTime"].as_str().unwrap_or("?")
+        ),
         CHAT_WAIT,
     )
     .await;
@@ -302,7 +322,8 @@ async fn quick_replies_cards_carousels_and_date_pickers_answer_by_mouse_and_keyb
     let second_slot = w
         .eval("const b = root.querySelector('.psw-picker .psw-replies button:nth-child(2)'); return b.textContent;")
         .await;
-    w.click(".psw-picker .psw-replies button:nth-child(2)").await;
+    w.click(".psw-picker .psw-replies button:nth-child(2)")
+        .await;
     let (button, _, _) = answer_arrived(&app, second_slot.as_str().unwrap_or("?")).await;
     assert_eq!(button["type"], "DatePicker");
     browser.close().await;
@@ -395,10 +416,18 @@ async fn receipts_show_delivered_then_read() {
     assert_no_violations(&browser, "chat with a delivered receipt").await;
 
     let token = saved_token(&browser).await;
-    let read = sim_post(&app, &format!("/__sim/webmessaging/sessions/{token}/read"), None).await;
+    let read = sim_post(
+        &app,
+        &format!("/__sim/webmessaging/sessions/{token}/read"),
+        None,
+    )
+    .await;
     assert_eq!(read.status().as_u16(), 204);
-    w.wait("the Read receipt", "$('.psw-receipt').textContent === 'Read'")
-        .await;
+    w.wait(
+        "the Read receipt",
+        "$('.psw-receipt').textContent === 'Read'",
+    )
+    .await;
     assert_eq!(
         w.eval("return root.querySelectorAll('.psw-receipt').length;")
             .await,
@@ -443,13 +472,15 @@ async fn the_history_after_a_reload_spans_every_page_oldest_first_once() {
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = w
-        .eval(
-            "return [...root.querySelectorAll('.psw-msg')].map(m => m.lastChild.textContent);",
-        )
+        .eval("return [...root.querySelectorAll('.psw-msg')].map(m => m.lastChild.textContent);")
         .await;
     let mut want = vec![json!("first words")];
     want.extend(expected.iter().map(|t| json!(t)));
-    assert_eq!(shown, json!(want), "the history is not every page, oldest first, once");
+    assert_eq!(
+        shown,
+        json!(want),
+        "the history is not every page, oldest first, once"
+    );
     browser.close().await;
 }
 
@@ -472,7 +503,8 @@ async fn the_transcript_downloads_as_text_and_prints_the_conversation_alone() {
     )
     .await;
     w.click("#psw-chat-download").await;
-    w.wait("the download link", "$('#psw-transcript-link')").await;
+    w.wait("the download link", "$('#psw-transcript-link')")
+        .await;
     let file = browser
         .js_async(
             "const done = arguments[arguments.length - 1]; \
@@ -485,22 +517,32 @@ async fn the_transcript_downloads_as_text_and_prints_the_conversation_alone() {
         .await;
     assert_eq!(
         file["name"],
-        json!(format!("chat-transcript-{}.txt", file["day"].as_str().unwrap_or("?"))),
+        json!(format!(
+            "chat-transcript-{}.txt",
+            file["day"].as_str().unwrap_or("?")
+        )),
         "{file}"
     );
     assert!(
-        file["href"].as_str().is_some_and(|h| h.starts_with("blob:")),
+        file["href"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("blob:")),
         "{file}"
     );
     assert!(
-        file["type"].as_str().is_some_and(|t| t.starts_with("text/plain")),
+        file["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/plain")),
         "{file}"
     );
     let text = file["text"].as_str().unwrap_or_default();
     assert!(text.starts_with("Chat transcript — "), "{text}");
     assert!(text.contains("] You: hello there\n"), "{text}");
     assert!(text.contains(": Hi, I'm "), "the agent's greeting: {text}");
-    assert!(text.contains("Premium: Priority answers"), "the card: {text}");
+    assert!(
+        text.contains("Premium: Priority answers"),
+        "the card: {text}"
+    );
     assert!(!text.contains("Delivered") && !text.contains("<"), "{text}");
     browser.screenshot("transcript-link").await;
     assert_no_violations(&browser, "chat with a transcript link").await;
@@ -508,10 +550,18 @@ async fn the_transcript_downloads_as_text_and_prints_the_conversation_alone() {
     // The print view, by keyboard: from "End chat", Shift+Tab reaches "Print chat".
     w.eval("$('#psw-chat-end').focus();").await;
     let back = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: Key::Shift.into() })
-        .then(KeyAction::Down { value: Key::Tab.into() })
-        .then(KeyAction::Up { value: Key::Tab.into() })
-        .then(KeyAction::Up { value: Key::Shift.into() });
+        .then(KeyAction::Down {
+            value: Key::Shift.into(),
+        })
+        .then(KeyAction::Down {
+            value: Key::Tab.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Tab.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Shift.into(),
+        });
     browser
         .client
         .perform_actions(back)
@@ -531,7 +581,10 @@ async fn the_transcript_downloads_as_text_and_prints_the_conversation_alone() {
     assert!(printed.contains("You: hello there"), "{view}");
     assert!(printed.contains("Premium: Priority answers"), "{view}");
     for elsewhere in ["How can we help?", "End chat", "Send", "Choose Premium"] {
-        assert!(!printed.contains(elsewhere), "{elsewhere:?} printed: {view}");
+        assert!(
+            !printed.contains(elsewhere),
+            "{elsewhere:?} printed: {view}"
+        );
     }
     assert_eq!(
         view["elements"],
