@@ -481,6 +481,12 @@ async fn the_history_after_a_reload_spans_every_page_oldest_first_once() {
         json!(want),
         "the history is not every page, oldest first, once"
     );
+    // The history has no receipts: the agent's side answered, so the visitor's words were read.
+    assert_eq!(
+        w.eval("const r = $('.psw-receipt'); return r && [r.previousElementSibling.lastChild.textContent, r.textContent];")
+            .await,
+        json!(["first words", "Read"])
+    );
     browser.close().await;
 }
 
