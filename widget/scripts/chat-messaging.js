@@ -136,7 +136,7 @@
     elements.newChat = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-chat-new', text: localized('newChat'), onclick: startNewChat });
     elements.ended = buildElement('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [elements.endedText, elements.newChat]);
     // Cards, carousels, date pickers and receipts have their own stylesheet, loaded with the chat.
-    section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css' }));
+    section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css', nonce: api.nonce || null }));
     section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
       return buildElement('button', { type: 'button', class: 'psw-secondary psw-tool', id: 'psw-chat-' + what, text: localized(what), onclick: function () { withTranscript(what); } });
     })), elements.endButton]));
