@@ -50,8 +50,26 @@
     unavailable: 'Chat is not available right now.',
     agentLeft: 'The agent has left the chat.',
     expiring: 'This chat will end soon unless you send a message.',
-    attach: 'Attach a file'
+    attach: 'Attach a file',
+    quickReplies: 'Quick replies',
+    cards: 'Cards',
+    times: 'Available times',
+    delivered: 'Delivered',
+    read: 'Read',
+    transcript: 'Chat transcript',
+    download: 'Download',
+    print: 'Print'
   };
+  // Pages of history a resumed chat loads at most (25 messages each).
+  var HISTORY_PAGES = 20;
+  // Receipt statuses in the order they happen; a later one never goes back to an earlier one.
+  var RECEIPTS = ['Delivered', 'Read'];
+  var receipts = {}; // message id → 1 + index in RECEIPTS
+  var guestLines = {}; // message id → the visitor's line in the log
+  var unanswered = []; // ids of the visitor's messages in the history with no answer after them yet
+  var transcript = []; // {time, name, text} of every message shown, for chat-transcript.js
+  var modulesWaiting = {}; // name → callbacks waiting for chat-{name}.js
+  api.chatParts = {};
 
   var elements = {};
   var features = null; // messenger.apps.conversations of the deployment's config.json
@@ -132,7 +150,11 @@
     elements.endedText = buildElement('p', { id: 'psw-chat-ended-text' });
     elements.newChat = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-chat-new', text: localized('newChat'), onclick: startNewChat });
     elements.ended = buildElement('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [elements.endedText, elements.newChat]);
-    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, elements.endButton]));
+    // Cards, carousels, date pickers and receipts have their own stylesheet, loaded with the chat.
+    section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css', nonce: api.nonce || null }));
+    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
+      return buildElement('button', { type: 'button', class: 'psw-secondary psw-tool', id: 'psw-chat-' + what, text: localized(what), onclick: function () { withTranscript(what); } });
+    })), elements.endButton]));
     section.appendChild(elements.log);
     section.appendChild(elements.typing);
     section.appendChild(elements.form);
@@ -246,9 +268,7 @@
         if (heldMessages) heldMessages.push(frame); else showMessage(body, true, frame.tracingId);
         break;
       case 'JwtResponse':
-        fetch(apiUrl + '/api/v2/webmessaging/messages?pageSize=25', { headers: { Authorization: 'Bearer ' + body.jwt } })
-          .then(function (response) { return response.ok ? response.json() : { entities: [] }; })
-          .then(function (page) { showHistory((page.entities || []).reverse()); }, function () { showHistory([]); });
+        loadHistoryPage(body.jwt, 1, []);
         break;
       case 'SessionClearedEvent':
         clearing = true;
@@ -340,6 +360,17 @@
     sendFrame({ action: 'getJwt', token: token, tracingId: newUuid() });
     setTimeout(function () { if (heldMessages) showHistory([]); }, 8000);
   }
+  // Every page (newest first, up to HISTORY_PAGES), then the lot oldest first; a message that
+  // slid onto the next page while paging is shown once (by its id).
+  function loadHistoryPage(jwt, number, got) {
+    fetch(apiUrl + '/api/v2/webmessaging/messages?pageSize=25&pageNumber=' + number, { headers: { Authorization: 'Bearer ' + jwt } })
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .then(function (page) {
+        got = got.concat(page.entities || []);
+        if (number < Math.min(page.pageCount, HISTORY_PAGES)) loadHistoryPage(jwt, number + 1, got);
+        else showHistory(got.reverse());
+      }, function () { showHistory(got.reverse()); });
+  }
   function showHistory(history) {
     var held = heldMessages || [];
     heldMessages = null;
@@ -382,6 +413,7 @@
   // `live`: just received (not from the history): events apply, and it counts as news.
   function showMessage(message, live, tracingId) {
     if (tracingId) pending = pending.filter(function (send) { return send.id !== tracingId; });
+    if (message && message.type === 'Receipt') return applyReceipt(message.id, message.status);
     if (!message || shownIds[message.id]) return;
     shownIds[message.id] = 1;
     var outbound = message.direction === 'Outbound'; // from the agent or bot
@@ -394,7 +426,7 @@
     var bot = message.originatingEntity === 'Bot';
     var name = outbound ? from.nickname || from.firstName || localized(bot ? 'bot' : 'agent') : localized('you');
     var parts = renderContent(message, outbound && live);
-    if (!parts.text && !parts.nodes.length) return;
+    if (!parts.text && !parts.nodes.length && !parts.blocks.length) return;
     if (outbound && !bot && from.nickname && from.nickname !== agentName) {
       agentName = from.nickname;
       showStatus('joined', { name: agentName });
@@ -402,8 +434,17 @@
     if (!outbound && live) becomeActive();
     if (outbound) hideTyping();
     var sender = buildElement('span', { class: outbound ? 'psw-from' : 'psw-from psw-sr', text: localized('said', { name: name }) });
-    elements.log.appendChild(buildElement('p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') },
-      parts.nodes.reduce(function (all, node) { return all.concat(document.createTextNode(' '), node); }, [sender, document.createTextNode(parts.text)])));
+    var line = elements.log.appendChild(buildElement(parts.blocks.length ? 'div' : 'p', { class: 'psw-msg ' + (outbound ? 'psw-msg--agent' : 'psw-msg--guest') },
+      parts.nodes.reduce(function (all, node) { return all.concat(document.createTextNode(' '), node); }, [sender].concat(textWithLinks(parts.text))).concat(parts.blocks)));
+    if (parts.replies) {
+      // Only the latest quick replies can be answered.
+      if (elements.replies) elements.replies.remove();
+      elements.log.appendChild(elements.replies = parts.replies);
+    }
+    if (!outbound) { guestLines[message.id] = line; showReceipt(message.id); }
+    // The history has no receipts; an answer after the visitor's messages says they were read.
+    if (!live) unanswered = outbound ? (unanswered.forEach(function (id) { applyReceipt(id, 'Read'); }), []) : unanswered.concat(message.id);
+    transcript.push({ time: channel.time, name: name, text: parts.text, content: message.content });
     elements.log.scrollTop = elements.log.scrollHeight;
     if (live) {
       if (outbound) widget.countUnread();
@@ -432,29 +473,55 @@
     updateEndButton();
     showStatus('waiting');
   }
-  // The words of a message and, for what has no words of its own, something readable: an
-  // attachment's file name as a link, a card's title and description with its actions, quick
-  // replies as buttons (`choosable`: only on a live message from the agent's side).
+  // The words of a message (`text`), links beside them (`nodes`), cards, carousels and date
+  // pickers (`blocks`) and quick replies (`replies`, below the message). Choices are answerable
+  // (`choosable`) only on a live message from the agent's side; quick replies and time slots
+  // are only then shown at all.
   function renderContent(message, choosable) {
+    var parts = { text: '', nodes: [], blocks: [] };
     var words = [message.text || ''];
-    var nodes = [];
+    var replies = [];
     (message.content || []).forEach(function (part) {
       var attachment = part.attachment;
       var reply = part.quickReply || part.buttonResponse;
-      if (part.contentType === 'Attachment' && attachment) nodes.push(fileLink(attachment));
-      else if (part.contentType === 'QuickReply' && reply) nodes.push(choiceButton(reply, 'Text', 'QuickReply', choosable));
+      var picker = part.datePicker;
+      if (part.contentType === 'Attachment' && attachment) parts.nodes.push(fileLink(attachment));
+      else if (part.contentType === 'QuickReply' && reply) replies.push(reply);
       else if (part.contentType === 'ButtonResponse' && reply && !message.text) words.push(reply.text);
-      else if (part.card) renderCard(part.card, words, nodes, choosable);
-      else if (part.carousel) (part.carousel.cards || []).forEach(function (card) { renderCard(card, words, nodes, choosable); });
-      else if (part.datePicker) words.push(part.datePicker.title);
+      else if (part.card || part.carousel || (picker && choosable)) parts.blocks.push(richBlock(part, message.id, choosable));
+      else if (picker) words.push(picker.title);
     });
-    return { text: words.filter(Boolean).join('\n'), nodes: nodes };
+    if (choosable && replies.length) parts.replies = oneShotChoices(localized('quickReplies'), replies, 'QuickReply', message.id);
+    parts.text = words.filter(Boolean).join('\n');
+    return parts;
   }
-  function renderCard(card, words, nodes, choosable) {
-    words.push([card.title, card.description].filter(Boolean).join(': '));
-    (card.actions || []).forEach(function (action) {
-      nodes.push(/^link$/i.test(action.type) ? link(action.text, action.url) : choiceButton(action, 'Structured', 'Button', choosable));
+  // Cards, carousels and date pickers are drawn by chat-rich.js, loaded with the first of them;
+  // meanwhile an empty block holds their place in the log.
+  function richBlock(part, messageId, choosable) {
+    var place = buildElement('div');
+    withModule('rich', function (module) {
+      var block = module ? module.render(part, messageId, choosable, richTools) : buildElement('p', { text: localized('loadFailed') });
+      if (!place.parentNode) return (place = block);
+      place.replaceWith(block);
+      elements.log.scrollTop = elements.log.scrollHeight;
     });
+    return place;
+  }
+  // Quick replies and time slots: answered once, then the set goes and the focus returns to the
+  // message box.
+  function oneShotChoices(label, choices, type, messageId) {
+    var group = buildElement('div', { class: 'psw-replies', role: 'group', 'aria-label': label }, choices.map(function (choice) {
+      return choiceButton(choice.text, false, function () {
+        if (!sendChoice('Text', type, choice.text, choice.payload, messageId)) return;
+        group.remove();
+        elements.input.focus();
+      });
+    }));
+    return group;
+  }
+  // Only http(s) URLs; '' for anything else (javascript:, data:, …) or no URL.
+  function httpUrl(url) {
+    try { return /^https?:$/.test(new URL(url).protocol) ? url : ''; } catch (e) { return ''; }
   }
   // A file as a link to it; chat-files.js (loaded when a file first shows) makes an image a
   // thumbnail and renews expired links.
@@ -463,24 +530,63 @@
     if (node.href) withFiles(function (files) { files.show(node, attachment); });
     return node;
   }
-  // Only http(s) links; anything else stays text.
   function link(text, url) {
-    var href = '';
-    try { href = /^https?:$/.test(new URL(url).protocol) ? url : ''; } catch (e) { /* not a URL */ }
+    var href = httpUrl(url);
     return href ? buildElement('a', { class: 'psw-choice', href: href, target: '_blank', rel: 'noopener noreferrer', text: text || href })
       : buildElement('span', { class: 'psw-choice', text: text });
   }
-  // A quick reply answers with an empty Text and a ButtonResponse, a card's postback with a
-  // Structured message (the transport SDK's MessageStore.prepareMessageWith / preparePostbackMessage).
-  function choiceButton(choice, kind, type, choosable) {
-    return buildElement('button', { type: 'button', class: 'psw-secondary psw-choice', text: choice.text, disabled: !choosable, onclick: function () {
-      var tracingId = newUuid();
-      var sent = sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: {
-        type: kind, text: kind === 'Text' ? '' : choice.text,
-        content: [{ contentType: 'ButtonResponse', buttonResponse: { text: choice.text, payload: choice.payload || '', type: type } }]
-      } });
-      if (sent) pending.push({ id: tracingId, text: '' });
+  // A text with its http(s) URLs as links (a trailing full stop or bracket stays text); any
+  // other scheme is never matched, so it stays text.
+  function textWithLinks(text) {
+    return text.split(/(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])/).map(function (piece, index) {
+      return index % 2 ? buildElement('a', { href: piece, target: '_blank', rel: 'noopener noreferrer', text: piece }) : document.createTextNode(piece);
+    });
+  }
+  function choiceButton(text, disabled, onclick) {
+    return buildElement('button', { type: 'button', class: 'psw-secondary psw-choice', text: text, disabled: disabled, onclick: onclick });
+  }
+  // A quick reply or time slot answers with an empty Text and a ButtonResponse, a card's
+  // postback with a Structured message (the transport SDK's MessageStore.prepareMessageWith,
+  // prepareTimeSlotSubmissionMessageWith, preparePostbackMessage). False when not sent.
+  function sendChoice(kind, type, text, payload, messageId) {
+    var tracingId = newUuid();
+    var sent = sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: {
+      type: kind, text: kind === 'Text' ? '' : text,
+      content: [{ contentType: 'ButtonResponse', buttonResponse: { text: text, payload: payload || '', type: type, originatingMessageId: messageId } }]
     } });
+    if (sent) pending.push({ id: tracingId, text: '' });
+    return sent;
+  }
+  // Delivered, then Read, under the visitor's message (receipts carry its id).
+  function applyReceipt(id, status) {
+    var rank = RECEIPTS.indexOf(status) + 1;
+    if (rank <= (receipts[id] || 0)) return;
+    receipts[id] = rank;
+    showReceipt(id);
+  }
+  function showReceipt(id) {
+    var line = guestLines[id];
+    if (!line || !receipts[id]) return;
+    if (!line.receipt) line.after(line.receipt = buildElement('p', { class: 'psw-receipt' }));
+    line.receipt.textContent = localized(RECEIPTS[receipts[id] - 1].toLowerCase());
+  }
+  // The transcript's download and print view live in chat-transcript.js, loaded on first use.
+  function withTranscript(what) {
+    withModule('transcript', function (module) {
+      if (module) module[what](transcript, elements.log); else showSystemMessage(localized('loadFailed'));
+    });
+  }
+  // Calls then(module) once scripts/chat-{name}.js has put itself in api.chatParts (undefined if
+  // it could not load; the next call tries again).
+  function withModule(name, then) {
+    if (api.chatParts[name]) return then(api.chatParts[name]);
+    if (modulesWaiting[name]) return modulesWaiting[name].push(then);
+    modulesWaiting[name] = [then];
+    api.load('scripts/chat-' + name + '.js', function () {
+      var waiting = modulesWaiting[name];
+      delete modulesWaiting[name];
+      waiting.forEach(function (then) { then(api.chatParts[name]); });
+    });
   }
   function showSystemMessage(text) {
     var line = elements.log.appendChild(buildElement('p', { class: 'psw-msg psw-msg--system', text: text }));
@@ -490,6 +596,7 @@
   function clearLog() {
     if (api.chatFiles) api.chatFiles.clear();
     elements.log.textContent = '';
+    transcript = [];
     shownIds = {};
     shownTimes = { live: {}, history: {} };
     agentName = '';
@@ -518,6 +625,8 @@
     if (content.length) api.chatFiles.clear();
     pending.push({ id: tracingId, text: elements.input.value });
     elements.input.value = '';
+    // Writing instead of choosing: the quick replies go, as in Messenger.
+    if (elements.replies) elements.replies.remove();
     lastTypingSent = Date.now();
     if (chatState !== CHAT_STATE.active) widget.emit('chatstarted', {});
   }
@@ -618,6 +727,9 @@
       if (widget.chatViewOpen()) elements.newChat.focus();
     }
   }
+
+  // What chat-rich.js draws its choices with.
+  var richTools = { link: link, choiceButton: choiceButton, sendChoice: sendChoice, oneShotChoices: oneShotChoices, localized: localized };
 
   api.chat = {
     start: function (noFocus) {

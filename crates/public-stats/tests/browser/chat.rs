@@ -500,6 +500,8 @@ async fn attachments_cards_and_quick_replies_are_shown_answerable_and_not_repeat
         assert_eq!(response.status().as_u16(), 200);
     }
     w.wait_text("#psw-chat-log", "Did that help?").await;
+    // Cards are drawn by chat-rich.js, loaded with the first one.
+    w.wait("the card", "$('.psw-card')").await;
     let shown = w
         .eval(
             "const log = $('#psw-chat-log'); return { \
@@ -524,7 +526,7 @@ async fn attachments_cards_and_quick_replies_are_shown_answerable_and_not_repeat
     assert!(
         shown["text"]
             .as_str()
-            .is_some_and(|t| t.contains("Premium plan: All features")),
+            .is_some_and(|t| t.contains("Premium plan") && t.contains("All features")),
         "{shown}"
     );
     browser.screenshot("chat-structured-messages").await;
@@ -543,17 +545,24 @@ async fn attachments_cards_and_quick_replies_are_shown_answerable_and_not_repeat
     )
     .await;
     let answers = sent(&browser, "f.action === 'onMessage' && f.message.content").await;
+    let answer = answers.last().cloned().unwrap_or_default();
+    let mut button = answer["message"]["content"][0]["buttonResponse"].clone();
+    // The message the quick replies came in, as the transport SDK names it.
+    let origin = button
+        .as_object_mut()
+        .and_then(|b| b.remove("originatingMessageId"));
+    assert!(origin.is_some_and(|o| o.is_string()), "{answer}");
     assert_eq!(
-        answers.last().map(|f| (
-            &f["message"]["type"],
-            &f["message"]["text"],
-            &f["message"]["content"][0]["buttonResponse"]
-        )),
-        Some((
+        (
+            &answer["message"]["type"],
+            &answer["message"]["text"],
+            &button
+        ),
+        (
             &json!("Text"),
             &json!(""),
             &json!({ "text": "Yes", "payload": "yes", "type": "QuickReply" })
-        )),
+        ),
         "{answers:?}"
     );
     // A card's postback is a Structured message.

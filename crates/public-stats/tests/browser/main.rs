@@ -36,6 +36,7 @@ mod widget;
 mod callback;
 mod chat;
 mod chat_files;
+mod chat_rich;
 mod host_pages;
 mod hours;
 mod journey;

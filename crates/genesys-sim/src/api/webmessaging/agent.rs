@@ -255,9 +255,14 @@ impl Agent {
         let sessions = &self.state.webmessaging;
         let now = OffsetDateTime::now_utc();
         match rich::message(trigger, sessions.files_base(), now) {
-            Some(given) => {
-                protocol::agent_message(&given, None).is_some_and(|body| self.say(&body, true))
-            }
+            Some(given) => protocol::agent_message(&given, None).is_some_and(|mut body| {
+                // As in the transport SDK's date picker sample, which names itself as the
+                // message its time slots answer.
+                if trigger == Trigger::Date {
+                    body["originatingMessageId"] = body["id"].clone();
+                }
+                self.say(&body, true)
+            }),
             // Without an upload target (a state not started by `spawn`) there is nowhere to
             // put a file.
             None if sessions.files_base().is_none() => {

@@ -12,6 +12,10 @@
 //!   originatingEntity?, time?}` → 200 the message as sent: the agent's side sends a Text or
 //!   Structured message (attachments, cards, quick replies), at `time` (RFC 3339) when given, so
 //!   that several messages can share a millisecond; 404, 400 another type.
+//! - `POST /__sim/webmessaging/sessions/{token}/read` → 204: the agent's side reads the guest's
+//!   messages (a `Read` receipt for each not read yet; the simulated agent also reads before it
+//!   types or answers); 404 unknown token. Each guest message gets its `Delivered` receipt when it
+//!   arrives.
 //! - `POST /__sim/webmessaging/sessions/{token}/files` `{fileName?, fileType?, data?, text?}` →
 //!   200 the message as sent: the agent's side sends a file (`data` in base64; without it a small
 //!   PNG), downloadable from the upload target; 404, 400 bad base64.
@@ -49,6 +53,7 @@ pub fn router() -> Router<SimState> {
             post(disconnect),
         )
         .route("/__sim/webmessaging/sessions/{token}/messages", post(send))
+        .route("/__sim/webmessaging/sessions/{token}/read", post(read))
         .route(
             "/__sim/webmessaging/sessions/{token}/files",
             post(send_file),
@@ -159,6 +164,17 @@ async fn clear(
     Path(token): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.webmessaging.clear_from_server(&state, &token) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(refused(&token, ControlError::UnknownSession))
+    }
+}
+
+async fn read(
+    State(state): State<SimState>,
+    Path(token): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.webmessaging.read_by_agent(&token) {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(refused(&token, ControlError::UnknownSession))

@@ -1,8 +1,9 @@
 //! Web Messaging for guests: each deployment's `config.json`, the guest
 //! WebSocket `/v1?deploymentId=…` (configureSession, onMessage, echo, getJwt, closeSession,
 //! onAttachment, getAttachment, deleteAttachment), the history API for `getJwt` tokens, the
-//! upload target that stands in for the storage behind presigned links (its own port), and a
-//! simulated chatting agent and bot behind it all. What it answers follows the samples and
+//! upload target that stands in for the storage behind presigned links (its own port), receipts
+//! for the guest's messages (`Delivered` on arrival, `Read` once the agent's side has read them),
+//! and a simulated chatting agent and bot behind it all. What it answers follows the samples and
 //! behaviour of Genesys's transport SDK (genesys-messenger-transport-mobile-sdk).
 //!
 //! Also the control routes `/__sim/webmessaging/…` that change deployments, list sessions and play

@@ -414,6 +414,21 @@ pub fn inbound(kind: &str, said: &Said) -> Value {
     body
 }
 
+/// A receipt for the guest's message `message_id`: `Delivered` once Genesys has it, `Read` once
+/// the agent's side has read it. The shape of the Platform API's `WebMessagingMessage`: type
+/// `Receipt`, a `status`, and the `id` of the message it is about ("message receipts will have
+/// the same ID as the message they reference"). The transport SDK does not decode receipts, so
+/// they are sent only where that model describes them and never kept in the history.
+pub fn receipt(message_id: &str, status: &str) -> Value {
+    json!({
+        "id": message_id,
+        "channel": channel(json!({})),
+        "type": "Receipt",
+        "status": status,
+        "direction": "Outbound",
+    })
+}
+
 /// The guest's presence `Join` as Genesys echoes it back (MTS maps it to "conversation
 /// auto-started").
 pub fn inbound_join() -> Value {

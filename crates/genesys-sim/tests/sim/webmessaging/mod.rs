@@ -8,6 +8,7 @@
 //! off deployments and custom attributes in `session_events.rs`.
 
 mod attachments;
+mod receipts;
 mod rich;
 mod session_events;
 
@@ -90,8 +91,19 @@ impl Guest {
             .await;
     }
 
-    /// The next JSON frame (skipping pings), failing after [`WAIT`].
+    /// The next JSON frame (skipping pings and receipts, which `receipts.rs` checks), failing
+    /// after [`WAIT`].
     async fn next(&mut self) -> Value {
+        loop {
+            let frame = self.next_frame().await;
+            if !is_receipt(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    /// The next JSON frame, receipts included.
+    async fn next_frame(&mut self) -> Value {
         loop {
             let frame = tokio::time::timeout(WAIT, self.ws.next())
                 .await
@@ -106,10 +118,13 @@ impl Guest {
         }
     }
 
-    /// Asserts that nothing arrives for `quiet`.
+    /// Asserts that nothing but receipts arrives for `quiet`.
     async fn silent_for(&mut self, quiet: Duration) {
-        if let Ok(frame) = tokio::time::timeout(quiet, self.ws.next()).await {
-            panic!("expected silence, got {frame:?}");
+        let until = tokio::time::Instant::now() + quiet;
+        while let Ok(frame) = tokio::time::timeout_at(until, self.ws.next()).await {
+            let receipt = matches!(&frame, Some(Ok(Message::Text(text)))
+                if serde_json::from_str::<Value>(text).is_ok_and(|f| is_receipt(&f)));
+            assert!(receipt, "expected silence, got {frame:?}");
         }
     }
 
@@ -125,6 +140,10 @@ impl Guest {
             }
         }
     }
+}
+
+fn is_receipt(frame: &Value) -> bool {
+    frame["class"] == "StructuredMessage" && frame["body"]["type"] == "Receipt"
 }
 
 /// `{"type":"response","class":"string","code":N,"body":"…"}` and nothing else: no

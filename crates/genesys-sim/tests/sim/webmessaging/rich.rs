@@ -145,6 +145,7 @@ async fn a_date_picker_offers_future_times_and_a_chosen_one_is_booked() {
     let body = ask(&mut guest, "date").await;
     let content = &body["content"][0];
     assert_eq!(content["contentType"], "DatePicker", "{body}");
+    assert_eq!(body["originatingMessageId"], body["id"], "{body}");
     let picker = &content["datePicker"];
     assert!(
         picker["title"].is_string() && picker["subtitle"].is_string(),

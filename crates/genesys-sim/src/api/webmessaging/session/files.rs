@@ -76,6 +76,7 @@ impl Session {
         // `agent_message` takes any Text; the fallback only keeps the types honest.
         let body = protocol::agent_message(&given, agent).unwrap_or(given);
         self.touch();
+        self.read_all();
         self.say(&body, None, true);
         body
     }

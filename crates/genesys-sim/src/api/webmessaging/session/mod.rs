@@ -100,6 +100,8 @@ struct Session {
     duration_seconds: u64,
     /// `expirationDate`: unix seconds.
     expires_at: i64,
+    /// Ids of the guest's messages delivered but not yet read by the agent's side.
+    unread: Vec<String>,
 }
 
 fn now_unix() -> i64 {
@@ -120,6 +122,7 @@ impl Session {
             attachments: Vec::new(),
             duration_seconds,
             expires_at: 0,
+            unread: Vec::new(),
         };
         session.touch();
         session
@@ -154,6 +157,7 @@ impl Session {
         self.history.clear();
         self.custom_attributes.clear();
         self.attachments.clear();
+        self.unread.clear();
         self.read_only = false;
     }
 
@@ -174,6 +178,30 @@ impl Session {
     fn broadcast(&mut self, frame: &str) {
         self.connections
             .retain(|c| c.offer(Outgoing::Frame(frame.to_owned())));
+    }
+
+    /// The guest's message `body` reached the server: a `Delivered` receipt, and it waits to be
+    /// read.
+    fn delivered(&mut self, body: &Value) {
+        let Some(id) = body.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        self.broadcast(&protocol::structured_message(
+            &protocol::receipt(id, "Delivered"),
+            None,
+        ));
+        self.unread.push(id.to_owned());
+    }
+
+    /// The agent's side has read everything the guest wrote: a `Read` receipt for each message
+    /// not read yet.
+    fn read_all(&mut self) {
+        for id in std::mem::take(&mut self.unread) {
+            self.broadcast(&protocol::structured_message(
+                &protocol::receipt(&id, "Read"),
+                None,
+            ));
+        }
     }
 
     fn say(&mut self, body: &Value, tracing_id: Option<&str>, record: bool) {
@@ -513,7 +541,9 @@ impl Sessions {
         files::fill_in_attachments(session, &mut said, base.as_deref())?;
         session.custom_attributes.extend(attributes);
         session.touch();
-        session.say(&protocol::inbound(kind, &said), tracing_id, true);
+        let echo = protocol::inbound(kind, &said);
+        session.say(&echo, tracing_id, true);
+        session.delivered(&echo);
         let conversation = session.ensure_conversation(state, token)?;
         // Full inbox: the agent is far behind; the text stays in the history, unanswered.
         let _ = conversation.to_agent.try_send(Heard::from_said(&said));
@@ -590,6 +620,17 @@ impl Sessions {
         true
     }
 
+    /// The agent's side reads what the guest wrote (control route): `Read` receipts for the
+    /// messages not read yet. False for an unknown token.
+    pub fn read_by_agent(&self, token: &str) -> bool {
+        let mut store = self.store();
+        let Some(session) = store.sessions.get_mut(token) else {
+            return false;
+        };
+        session.read_all();
+        true
+    }
+
     /// The agent took `conversation`; false if the session has moved on.
     pub fn agent_assigned(&self, token: &str, conversation: Uuid, agent: &str) -> bool {
         let mut store = self.store();
@@ -621,6 +662,8 @@ impl Sessions {
         if record {
             session.touch();
         }
+        // The agent answers (or starts typing) only after reading what the guest wrote.
+        session.read_all();
         session.say(body, None, record);
         true
     }
@@ -637,6 +680,7 @@ impl Sessions {
         let body =
             protocol::agent_message(given, agent.as_deref()).ok_or(ControlError::BadMessage)?;
         session.touch();
+        session.read_all();
         session.say(&body, None, true);
         Ok(body)
     }
