@@ -16,7 +16,7 @@ use crate::helpers::{DEMO_SUPPORT_QUEUE, TestApp, spawn_app};
 use crate::widget::Widget;
 
 /// Dispatch on the model's tick, then the simulated agent's typing delay.
-const CHAT_WAIT: Duration = Duration::from_secs(20);
+pub(crate) const CHAT_WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn chat_text_is_never_html_and_the_agent_is_seen_typing() {
@@ -107,7 +107,7 @@ async fn chat_text_is_never_html_and_the_agent_is_seen_typing() {
 }
 
 /// The service in sandbox mode with free agents in the messaging queue, moving.
-async fn chat_app() -> TestApp {
+pub(crate) async fn chat_app() -> TestApp {
     let app = spawn_app().await;
     app.set_queue(DEMO_SUPPORT_QUEUE, json!({ "agents": { "idle": 3 } }))
         .await;
@@ -123,7 +123,7 @@ async fn chat_app() -> TestApp {
 }
 
 /// Changes the sandbox deployment's settings (`PUT /__sim/webmessaging/deployments/{id}`).
-async fn set_deployment(app: &TestApp, settings: Value) {
+pub(crate) async fn set_deployment(app: &TestApp, settings: Value) {
     let id = app.sim().org().deployment_id;
     let response = app
         .sim_control(
@@ -135,11 +135,11 @@ async fn set_deployment(app: &TestApp, settings: Value) {
     assert_eq!(response.status().as_u16(), 200, "changing the deployment");
 }
 
-async fn sim_post(app: &TestApp, path: &str, body: Option<Value>) -> reqwest::Response {
+pub(crate) async fn sim_post(app: &TestApp, path: &str, body: Option<Value>) -> reqwest::Response {
     app.sim_control(reqwest::Method::POST, path, body).await
 }
 
-async fn sim_sessions(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn sim_sessions(app: &TestApp) -> Vec<Value> {
     app.sim_control(reqwest::Method::GET, "/__sim/webmessaging/sessions", None)
         .await
         .json::<Value>()
@@ -152,7 +152,7 @@ async fn sim_sessions(app: &TestApp) -> Vec<Value> {
 
 /// The demo page, with every frame the page sends on a WebSocket and the order of the
 /// config.json fetch and the chat socket recorded (`window.__sent`, `window.__order`).
-async fn open_demo(app: &TestApp, test: &str) -> Browser {
+pub(crate) async fn open_demo(app: &TestApp, test: &str) -> Browser {
     let browser = Browser::launch(test, Viewport::Desktop).await;
     browser.goto(&app.url("/")).await;
     let w = Widget::new(&browser);
@@ -161,7 +161,7 @@ async fn open_demo(app: &TestApp, test: &str) -> Browser {
     browser
 }
 
-async fn record_traffic(browser: &Browser) {
+pub(crate) async fn record_traffic(browser: &Browser) {
     browser
         .js(
             "if (window.__sent) return; window.__sent = []; window.__order = []; \
@@ -178,7 +178,7 @@ async fn record_traffic(browser: &Browser) {
 }
 
 /// The frames the page sent with this `action` (and message event, if given).
-async fn sent(browser: &Browser, filter: &str) -> Vec<Value> {
+pub(crate) async fn sent(browser: &Browser, filter: &str) -> Vec<Value> {
     browser
         .js(
             &format!("return window.__sent.filter(f => {filter});"),
@@ -191,7 +191,7 @@ async fn sent(browser: &Browser, filter: &str) -> Vec<Value> {
 }
 
 /// The Web Messaging token the widget keeps in localStorage.
-async fn saved_token(browser: &Browser) -> String {
+pub(crate) async fn saved_token(browser: &Browser) -> String {
     browser
         .js(
             "const key = Object.keys(localStorage).find(k => k.startsWith('psw-wm-')); \
@@ -205,7 +205,7 @@ async fn saved_token(browser: &Browser) -> String {
 }
 
 /// In the open chooser: starts the chat, sends `text` and waits for the agent's greeting.
-async fn chat_until_greeted(w: &Widget<'_>, text: &str) {
+pub(crate) async fn chat_until_greeted(w: &Widget<'_>, text: &str) {
     w.click("#psw-tile-chat").await;
     w.wait_text("#psw-chat-status", "Send a message").await;
     w.type_into("#psw-chat-input", text).await;

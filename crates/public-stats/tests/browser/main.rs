@@ -35,6 +35,7 @@ mod widget;
 
 mod callback;
 mod chat;
+mod chat_session;
 mod host_pages;
 mod hours;
 mod journey;
