@@ -69,8 +69,9 @@
         item.error
       ]);
     }), [formError, buildElement('button', { type: 'submit', class: 'psw-primary', id: 'psw-prechat-start', text: localized('preStart') })]));
-    // Scrolls on its own in the chat's fixed height (set here: widget.css is loaded before any chat).
-    Object.assign(form.style, { minHeight: '0', overflowY: 'auto', padding: '12px', borderTop: '1px solid #d5dbe0' });
+    // Scrolls on its own in the chat's fixed height, leaving the log room (set here, not in
+    // widget.css, which every page loads before any chat).
+    Object.assign(form.style, { minHeight: '0', maxHeight: '65%', overflowY: 'auto', padding: '12px', borderTop: '1px solid #d5dbe0' });
     chat.form.parentNode.insertBefore(chat.pre = form, chat.form);
     if (widget.chatViewOpen()) inputs[0].input.focus();
 
