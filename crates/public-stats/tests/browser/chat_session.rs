@@ -648,6 +648,8 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
     count_tones(&browser).await;
     w.wait_text_for("#psw-chat-log", "While hidden", CHAT_WAIT).await;
     assert!(!w.is_visible("#psw-chat-sound").await, "the toggle shows under reduced motion");
+    w.click("#psw-header").await;
+    w.wait_hidden("#psw-panel").await;
     agent_says(&app, &token, "Calmly").await;
     w.wait_text("#psw-unread", "1 new message").await;
     let seen = titles(&browser, 2_500).await;
