@@ -157,19 +157,37 @@ async fn two_tabs_share_one_connection_and_the_next_takes_over_when_the_first_cl
         }
     }
     let own_sockets = browser
-        .js("return window.__order.filter(o => o === 'socket').length;", vec![])
+        .js(
+            "return window.__order.filter(o => o === 'socket').length;",
+            vec![],
+        )
         .await;
-    assert_eq!(own_sockets, json!(1), "the first tab opened other sockets than its one");
+    assert_eq!(
+        own_sockets,
+        json!(1),
+        "the first tab opened other sockets than its one"
+    );
     to_tab(&browser, &second).await;
     let own_sockets = browser
-        .js("return window.__order.filter(o => o === 'socket').length;", vec![])
+        .js(
+            "return window.__order.filter(o => o === 'socket').length;",
+            vec![],
+        )
         .await;
-    assert_eq!(own_sockets, json!(0), "the second tab opened a guest socket of its own");
+    assert_eq!(
+        own_sockets,
+        json!(0),
+        "the second tab opened a guest socket of its own"
+    );
     wait_connections(&app, &token, 1).await;
 
     // The first tab closes: its lock goes, the second connects with the saved token and goes on.
     to_tab(&browser, &first).await;
-    browser.client.close_window().await.expect("closing the first tab");
+    browser
+        .client
+        .close_window()
+        .await
+        .expect("closing the first tab");
     to_tab(&browser, &second).await;
     w.wait(
         "the second tab to open the guest socket",
@@ -177,7 +195,11 @@ async fn two_tabs_share_one_connection_and_the_next_takes_over_when_the_first_cl
     )
     .await;
     wait_connections(&app, &token, 1).await;
-    assert_eq!(saved_token(&browser).await, token, "the handover changed the token");
+    assert_eq!(
+        saved_token(&browser).await,
+        token,
+        "the handover changed the token"
+    );
     send_text(&w, "After the handover").await;
     wait_answer(&w, "After the handover").await;
     assert_eq!(
@@ -250,8 +272,11 @@ async fn expiry_a_clear_and_a_deployment_switched_off_are_each_said_clearly() {
     )
     .await;
     assert_eq!(expired.status().as_u16(), 204);
-    w.wait_text("#psw-chat-ended", "Your chat session expired after a period of inactivity.")
-        .await;
+    w.wait_text(
+        "#psw-chat-ended",
+        "Your chat session expired after a period of inactivity.",
+    )
+    .await;
     assert!(w.is_visible("#psw-chat-new").await);
     browser.screenshot("expired").await;
     assert_no_violations(&browser, "chat expired").await;
@@ -313,7 +338,10 @@ async fn expiry_a_clear_and_a_deployment_switched_off_are_each_said_clearly() {
     .await;
     w.wait_text("#psw-chat-log", "Chat has been switched off.")
         .await;
-    assert!(!w.is_visible("#psw-chat-input").await, "the visitor can still write");
+    assert!(
+        !w.is_visible("#psw-chat-input").await,
+        "the visitor can still write"
+    );
     browser.screenshot("deployment-switched-off").await;
     assert_no_violations(&browser, "chat with the deployment switched off").await;
     browser.close().await;
@@ -379,9 +407,15 @@ async fn the_pre_chat_form_is_keyboard_usable_and_its_answers_reach_genesys_as_c
 
     // Before the first message: the form, its first field focused, no composer.
     w.wait_visible("#psw-prechat").await;
-    assert!(!w.is_visible("#psw-chat-input").await, "the composer shows with the form");
-    w.wait("the first field focused", "root.activeElement && root.activeElement.id === 'psw-prechat-0'")
-        .await;
+    assert!(
+        !w.is_visible("#psw-chat-input").await,
+        "the composer shows with the form"
+    );
+    w.wait(
+        "the first field focused",
+        "root.activeElement && root.activeElement.id === 'psw-prechat-0'",
+    )
+    .await;
     // Enter with nothing filled in: both required fields say so, tied to their inputs.
     browser.press(Key::Enter).await;
     let errors = field_errors(&w).await;
@@ -394,7 +428,11 @@ async fn the_pre_chat_form_is_keyboard_usable_and_its_answers_reach_genesys_as_c
         ]),
         "{errors}"
     );
-    assert_eq!(w.focused().await, "psw-prechat-0", "the focus is not on the first wrong field");
+    assert_eq!(
+        w.focused().await,
+        "psw-prechat-0",
+        "the focus is not on the first wrong field"
+    );
     let required = w
         .eval("return [...$('#psw-prechat').querySelectorAll('input')].map(i => i.required);")
         .await;
@@ -404,7 +442,11 @@ async fn the_pre_chat_form_is_keyboard_usable_and_its_answers_reach_genesys_as_c
         .await;
     assert_eq!(
         labels,
-        json!(["psw-prechat-0:Your name *", "psw-prechat-1:Email *", "psw-prechat-2:Order number"])
+        json!([
+            "psw-prechat-0:Your name *",
+            "psw-prechat-1:Email *",
+            "psw-prechat-2:Order number"
+        ])
     );
     browser.screenshot("pre-chat-required-errors").await;
     assert_no_violations(&browser, "pre-chat form with errors").await;
@@ -418,8 +460,11 @@ async fn the_pre_chat_form_is_keyboard_usable_and_its_answers_reach_genesys_as_c
     browser.press(Key::Tab).await;
     assert_eq!(w.focused().await, "psw-prechat-start");
     browser.press(Key::Enter).await;
-    w.wait("the email's error", "$('#psw-prechat-1-error').textContent.includes('Enter an email address')")
-        .await;
+    w.wait(
+        "the email's error",
+        "$('#psw-prechat-1-error').textContent.includes('Enter an email address')",
+    )
+    .await;
     assert_eq!(w.focused().await, "psw-prechat-1");
     assert_eq!(
         sent(&browser, "f.action === 'onMessage'").await,
@@ -430,16 +475,24 @@ async fn the_pre_chat_form_is_keyboard_usable_and_its_answers_reach_genesys_as_c
     browser.type_text("ada@example.com").await;
     browser.press(Key::Enter).await;
     w.wait_hidden("#psw-prechat").await;
-    w.wait("the message box focused", "root.activeElement && root.activeElement.id === 'psw-chat-input'")
-        .await;
+    w.wait(
+        "the message box focused",
+        "root.activeElement && root.activeElement.id === 'psw-chat-input'",
+    )
+    .await;
 
     // The first message carries the answers; the simulator has them.
     browser.type_text("Hello with my details").await;
     browser.press(Key::Enter).await;
     w.wait_text_for("#psw-chat-status", "You are chatting with", CHAT_WAIT)
         .await;
-    let expected = json!({ "name": "Ada Lovelace", "email": "ada@example.com", "orderNumber": "A-1234" });
-    let first = sent(&browser, "f.action === 'onMessage' && f.message.type === 'Text'").await;
+    let expected =
+        json!({ "name": "Ada Lovelace", "email": "ada@example.com", "orderNumber": "A-1234" });
+    let first = sent(
+        &browser,
+        "f.action === 'onMessage' && f.message.type === 'Text'",
+    )
+    .await;
     assert_eq!(
         first[0]["message"]["channel"]["metadata"]["customAttributes"], expected,
         "{first:?}"
@@ -451,7 +504,10 @@ async fn the_pre_chat_form_is_keyboard_usable_and_its_answers_reach_genesys_as_c
     w.wait_ready().await;
     w.wait_text_for("#psw-chat-log", "Hello with my details", CHAT_WAIT)
         .await;
-    assert!(!w.is_visible("#psw-prechat").await, "the form came back for a going chat");
+    assert!(
+        !w.is_visible("#psw-prechat").await,
+        "the form came back for a going chat"
+    );
     browser.close().await;
 }
 
@@ -480,7 +536,10 @@ async fn pre_chat_answers_over_the_deployments_limit_are_refused_with_a_clear_me
     )
     .await;
     assert!(w.is_visible("#psw-prechat").await);
-    assert_eq!(sent(&browser, "f.action === 'onMessage'").await, Vec::<Value>::new());
+    assert_eq!(
+        sent(&browser, "f.action === 'onMessage'").await,
+        Vec::<Value>::new()
+    );
     browser.screenshot("pre-chat-over-the-limit").await;
     assert_no_violations(&browser, "pre-chat form over the size limit").await;
 
@@ -503,14 +562,19 @@ async fn pre_chat_answers_over_the_deployments_limit_are_refused_with_a_clear_me
     );
     assert_no_violations(&browser, "pre-chat form after Genesys refused the answers").await;
     // Shortened (18 bytes): the message goes, with the answers.
-    w.eval("$('#psw-prechat-0').value = 'Ada'; $('#psw-prechat-1').value = 'a@b.co';").await;
+    w.eval("$('#psw-prechat-0').value = 'Ada'; $('#psw-prechat-1').value = 'a@b.co';")
+        .await;
     w.click("#psw-prechat-start").await;
     w.wait_hidden("#psw-prechat").await;
     w.click("#psw-chat-send").await;
     w.wait_text_for("#psw-chat-status", "You are chatting with", CHAT_WAIT)
         .await;
     let sessions = sim_sessions(&app).await;
-    assert_eq!(sessions[0]["customAttributes"], json!({ "name": "Ada", "email": "a@b.co" }), "{sessions:?}");
+    assert_eq!(
+        sessions[0]["customAttributes"],
+        json!({ "name": "Ada", "email": "a@b.co" }),
+        "{sessions:?}"
+    );
     browser.close().await;
 }
 
@@ -525,7 +589,11 @@ async fn titles(browser: &Browser, millis: u64) -> Vec<String> {
         )
         .await
         .as_array()
-        .map(|t| t.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -541,7 +609,11 @@ async fn count_tones(browser: &Browser) {
 }
 
 async fn tones(browser: &Browser) -> u64 {
-    browser.js("return window.__tones;", vec![]).await.as_u64().unwrap_or(0)
+    browser
+        .js("return window.__tones;", vec![])
+        .await
+        .as_u64()
+        .unwrap_or(0)
 }
 
 async fn agent_says(app: &TestApp, token: &str, text: &str) {
@@ -567,19 +639,29 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
 
     // The sound toggle: off by default, reached and switched with the keyboard.
     assert_eq!(
-        w.eval("return $('#psw-chat-sound').getAttribute('aria-pressed');").await,
+        w.eval("return $('#psw-chat-sound').getAttribute('aria-pressed');")
+            .await,
         json!("false")
     );
-    w.find("#psw-chat-input").await.click().await.expect("focus the message box");
+    w.find("#psw-chat-input")
+        .await
+        .click()
+        .await
+        .expect("focus the message box");
     for _ in 0..3 {
         shift_tab(&browser).await;
     }
     assert_eq!(w.focused().await, "psw-chat-sound");
     browser.press(Key::Enter).await;
-    w.wait("the sound on", "$('#psw-chat-sound').getAttribute('aria-pressed') === 'true'")
-        .await;
+    w.wait(
+        "the sound on",
+        "$('#psw-chat-sound').getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
     assert_eq!(
-        browser.js("return localStorage.getItem('psw-sound');", vec![]).await,
+        browser
+            .js("return localStorage.getItem('psw-sound');", vec![])
+            .await,
         json!("1")
     );
     let after_toggle = tones(&browser).await;
@@ -605,11 +687,17 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
         seen.contains(&counted) && seen.contains(&page_title),
         "the title did not flash the count: {seen:?}"
     );
-    assert!(tones(&browser).await >= after_toggle + 1, "no tone for the unseen replies");
+    assert!(
+        tones(&browser).await >= after_toggle + 1,
+        "no tone for the unseen replies"
+    );
     // Opened: the title is the page's again.
     w.open().await;
     browser
-        .wait_js("the title restored", &format!("document.title === {}", json!(page_title)))
+        .wait_js(
+            "the title restored",
+            &format!("document.title === {}", json!(page_title)),
+        )
         .await;
 
     // Hidden (another tab in front): counted too.
@@ -621,18 +709,29 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
     loop {
         let targets = browser.cdp("Target.getTargets", json!({})).await;
         let counted_title = targets["targetInfos"].as_array().is_some_and(|t| {
-            t.iter().any(|t| t["title"].as_str().is_some_and(|t| t.starts_with("(1) ")))
+            t.iter()
+                .any(|t| t["title"].as_str().is_some_and(|t| t.starts_with("(1) ")))
         });
         if counted_title {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the hidden tab's title never counted: {targets}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hidden tab's title never counted: {targets}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    browser.client.close_window().await.expect("closing the blank tab");
+    browser
+        .client
+        .close_window()
+        .await
+        .expect("closing the blank tab");
     to_tab(&browser, &chat_tab).await;
     browser
-        .wait_js("the title restored once seen", &format!("document.title === {}", json!(page_title)))
+        .wait_js(
+            "the title restored once seen",
+            &format!("document.title === {}", json!(page_title)),
+        )
         .await;
     assert!(tones(&browser).await > before, "no tone while hidden");
 
@@ -646,8 +745,12 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
     browser.reload().await;
     w.wait_ready().await;
     count_tones(&browser).await;
-    w.wait_text_for("#psw-chat-log", "While hidden", CHAT_WAIT).await;
-    assert!(!w.is_visible("#psw-chat-sound").await, "the toggle shows under reduced motion");
+    w.wait_text_for("#psw-chat-log", "While hidden", CHAT_WAIT)
+        .await;
+    assert!(
+        !w.is_visible("#psw-chat-sound").await,
+        "the toggle shows under reduced motion"
+    );
     w.click("#psw-header").await;
     w.wait_hidden("#psw-panel").await;
     agent_says(&app, &token, "Calmly").await;
@@ -658,7 +761,11 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
         !seen.is_empty() && seen.iter().all(|t| *t == steady),
         "the title is not steady under reduced motion: {seen:?}"
     );
-    assert_eq!(tones(&browser).await, 0, "a tone played under reduced motion");
+    assert_eq!(
+        tones(&browser).await,
+        0,
+        "a tone played under reduced motion"
+    );
     browser.screenshot("reduced-motion-count").await;
     browser.close().await;
 }
