@@ -176,6 +176,9 @@
     relay({ class: 'PswOff' });
     showStatus('unavailable');
     elements.form.hidden = true;
+    // Nothing to end; read again before any new connection.
+    features = null;
+    updateEndButton();
   }
 
   // ---- Socket ----

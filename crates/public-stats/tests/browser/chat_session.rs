@@ -342,6 +342,11 @@ async fn expiry_a_clear_and_a_deployment_switched_off_are_each_said_clearly() {
         !w.is_visible("#psw-chat-input").await,
         "the visitor can still write"
     );
+    assert_eq!(
+        w.text("#psw-chat-end").await,
+        "Back",
+        "a chat that cannot go on offers its end"
+    );
     browser.screenshot("deployment-switched-off").await;
     assert_no_violations(&browser, "chat with the deployment switched off").await;
     browser.close().await;
