@@ -354,7 +354,11 @@ async fn expiry_a_clear_and_a_deployment_switched_off_are_each_said_clearly() {
 
 /// A page with the sandbox's deployment and a pre-chat form of three fields.
 fn pre_chat_page(app: &TestApp, pages: &HostPages) -> String {
-    pages.configured(&json!({ "webMessaging": {
+    pre_chat_page_in(app, pages, "en")
+}
+
+fn pre_chat_page_in(app: &TestApp, pages: &HostPages, locale: &str) -> String {
+    pages.configured(&json!({ "locale": locale, "webMessaging": {
         "deploymentId": app.sim().org().deployment_id.to_string(),
         "url": "/sandbox/genesys/v1",
         "preChat": { "fields": [
@@ -781,4 +785,39 @@ async fn tones_in(browser: &Browser, chat_tab: &WindowHandle, back: &WindowHandl
     let count = tones(browser).await;
     to_tab(browser, back).await;
     count
+}
+
+#[tokio::test]
+async fn the_pre_chat_form_speaks_the_pages_language() {
+    let app = chat_app().await;
+    let pages = HostPages::start(app.addr).await;
+    let browser = Browser::launch("chat-pre-chat-german", Viewport::Desktop).await;
+    browser.goto(&pre_chat_page_in(&app, &pages, "de-AT")).await;
+    let w = Widget::new(&browser);
+    w.wait_ready().await;
+    w.open().await;
+    w.click("#psw-tile-chat").await;
+    w.wait_visible("#psw-prechat").await;
+    // The site's label in German where it gave one, its only or English one elsewhere; the
+    // widget's own words from the German pack.
+    let shown = w
+        .eval(
+            "return { labels: [...$('#psw-prechat').querySelectorAll('label')].map(l => l.textContent), \
+               intro: $('#psw-prechat-intro').textContent, start: $('#psw-prechat-start').textContent };",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!({
+            "labels": ["Ihr Name *", "Email *", "Order number"],
+            "intro": "Bevor wir beginnen, erzählen Sie uns bitte kurz etwas über sich. Mit * markierte Felder sind Pflichtfelder.",
+            "start": "Chat starten",
+        })
+    );
+    w.click("#psw-prechat-start").await;
+    w.wait_text("#psw-prechat-0-error", "Bitte füllen Sie dieses Feld aus.")
+        .await;
+    browser.screenshot("pre-chat-german").await;
+    assert_no_violations(&browser, "pre-chat form in German with errors").await;
+    browser.close().await;
 }
