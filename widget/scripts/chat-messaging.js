@@ -58,7 +58,12 @@
     read: 'Read',
     transcript: 'Chat transcript',
     download: 'Download',
-    print: 'Print'
+    print: 'Print',
+    expired: 'Your chat session expired after a period of inactivity.',
+    cleared: 'This conversation was cleared.',
+    switchedOff: 'Chat has been switched off. Please try again later.',
+    sound: 'Sound',
+    detailsRefused: 'Your details were too long to send. Please shorten them.'
   };
   // Pages of history a resumed chat loads at most (25 messages each).
   var HISTORY_PAGES = 20;
@@ -102,6 +107,22 @@
   // types, `*/*` and `image/*` allowed; max: bytes, a KB being 1,000 bytes; blocked: extensions}.
   var uploads = null;
   var filesWaiting = null; // what to do once chat-files.js has loaded
+  // This tab sent the Clear: "ended" rather than "cleared".
+  var clearRequested = false;
+  // The optional pre-chat form ({fields}, chat-prechat.js): its answers go as the session's custom
+  // attributes with the first message; `answered` once given for this session.
+  var preChat = ((webMessagingConfig.preChat || {}).fields || []).length;
+  var answers = null;
+  var answered = false;
+  var maxCustomBytes = 0;
+  // One guest socket per browser: the tab holding the Web Lock owns it and broadcasts what it
+  // receives ({f: frame, t: token}); the other tabs mirror that and post what they send ({s})
+  // or ask it to connect ({h}). Without locks or BroadcastChannel every tab has its own socket.
+  var lockName = 'psw-wm-' + settings.deploymentId;
+  var channel = window.BroadcastChannel && navigator.locks ? new BroadcastChannel(lockName) : null;
+  var holding = !channel;
+  // The holder's SessionResponse, replayed to a tab that joins.
+  var lastSession = null;
 
   function localized(key, values) {
     return widget.localized(key, values) || (moreStrings[key] || '').replace(/\{(\w+)\}/g, function (placeholder, name) {
@@ -150,11 +171,12 @@
     elements.endedText = buildElement('p', { id: 'psw-chat-ended-text' });
     elements.newChat = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-chat-new', text: localized('newChat'), onclick: startNewChat });
     elements.ended = buildElement('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [elements.endedText, elements.newChat]);
+    elements.sound = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-sound', 'aria-pressed': String(soundOn()), text: localized('sound'), hidden: calm.matches, onclick: toggleSound });
     // Cards, carousels, date pickers and receipts have their own stylesheet, loaded with the chat.
     section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css', nonce: api.nonce || null }));
     section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
       return buildElement('button', { type: 'button', class: 'psw-secondary psw-tool', id: 'psw-chat-' + what, text: localized(what), onclick: function () { withTranscript(what); } });
-    })), elements.endButton]));
+    })), elements.sound, elements.endButton]));
     section.appendChild(elements.log);
     section.appendChild(elements.typing);
     section.appendChild(elements.form);
@@ -193,9 +215,15 @@
     });
   }
   function unavailable() {
+    var off = localized('switchedOff');
+    if (elements.log.firstChild && elements.log.lastChild.textContent !== off) showSystemMessage(off);
     hangUp();
+    relay({ class: 'PswOff' });
     showStatus('unavailable');
     elements.form.hidden = true;
+    // Nothing to end; read again before any new connection.
+    features = null;
+    updateEndButton();
   }
 
   // ---- Socket ----
@@ -204,6 +232,7 @@
     if (socket) return;
     if (!features) return loadConfig();
     closedByUs = false;
+    if (!holding) return channel.postMessage({ h: 1 });
     var opening;
     try {
       opening = new WebSocket(socketUrl + (socketUrl.indexOf('?') < 0 ? '?' : '&') + 'deploymentId=' + encodeURIComponent(settings.deploymentId));
@@ -215,19 +244,25 @@
       if (socket !== opening) return;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       receiveFrame(frame);
+      relay(frame);
     };
-    opening.onclose = function () {
+    opening.onclose = function (event) {
       if (socket !== opening) return;
       socket = null;
       connected = false;
+      lastSession = null;
       clearTimeout(echoTimeout);
+      relay({ class: 'PswDown' });
       if (closedByUs) return;
+      // Closed for policy: the deployment may have been switched off; config.json says.
+      if (event.code === 1008) features = null;
       showStatus('reconnecting');
       reconnector.retry();
     };
   }
-  // False when the socket is not open.
+  // False when the socket is not open (in another tab: was not, when last heard of).
   function sendFrame(frame) {
+    if (!holding) { channel.postMessage(connected ? { s: frame } : { h: 1 }); return connected; }
     if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); return true; }
     return false;
   }
@@ -237,20 +272,46 @@
   function hangUp() {
     closedByUs = true;
     reconnector.cancel();
-    if (socket) { var closing = socket; socket = null; connected = false; closing.close(1000); }
+    if (socket) { var closing = socket; socket = null; connected = false; closing.close(1000); relay({ class: 'PswDown' }); }
   }
   function reconnectNow() {
-    if (!socket && !closedByUs) { reconnector.reset(); connect(); }
+    if (holding && !socket && !closedByUs) { reconnector.reset(); connect(); }
+  }
+  function relay(frame) { if (channel && holding) channel.postMessage({ f: frame, t: token }); }
+  if (channel) channel.onmessage = function (event) {
+    var data = event.data || {};
+    if (!holding) {
+      if (data.f) { token = data.t; receiveFrame(data.f); }
+    } else if (data.s) {
+      data.s.token = token;
+      sendFrame(data.s);
+    } else if (data.h) {
+      if (lastSession) relay(lastSession);
+      // A tab started a chat while this one had none: its token is in the saved record.
+      if (!socket) { token = (widget.chatRecord.get() || {}).t || token; closedByUs = false; connect(); }
+    }
+  };
+  // Waits (without end) for the lock; given it when the holding tab closes, this tab connects
+  // with the saved token, unless its chat had ended.
+  function elect() {
+    if (channel) navigator.locks.request(lockName, function () {
+      holding = true;
+      connected = false;
+      token = (widget.chatRecord.get() || {}).t || token;
+      if (!closedByUs) connect();
+      return new Promise(function () {});
+    });
   }
   // Health check: an echo every 30 s; no answer within 10 s means a dead socket.
   setInterval(function () {
-    if (!connected) return;
+    if (!connected || !holding) return;
     sendFrame({ action: 'echo', token: token, tracingId: ECHO_TRACING_ID, message: { type: 'Text', text: 'ping' } });
     clearTimeout(echoTimeout);
     echoTimeout = setTimeout(function () { if (socket) socket.close(); }, 10000);
   }, 30000);
   document.addEventListener('visibilitychange', function () {
     if (document.visibilityState === 'visible') reconnectNow();
+    tickTitle();
   });
   window.addEventListener('online', reconnectNow);
 
@@ -268,15 +329,21 @@
         if (heldMessages) heldMessages.push(frame); else showMessage(body, true, frame.tracingId);
         break;
       case 'JwtResponse':
-        loadHistoryPage(body.jwt, 1, []);
+        // Only the tab waiting for its history asks.
+        if (heldMessages) loadHistoryPage(body.jwt, 1, []);
         break;
       case 'SessionClearedEvent':
         clearing = true;
-        endChat();
+        endChat(clearRequested ? 'ended' : 'cleared');
         break;
       case 'SessionExpiredEvent':
-        endChat();
+        endChat('expired');
         break;
+      case 'PswDown':
+        connected = false;
+        break;
+      case 'PswOff':
+        return unavailable();
       case 'ConnectionClosedEvent':
         // After a Clear the server closes every socket of the session; otherwise another
         // device or tab took the session over.
@@ -288,11 +355,16 @@
         failOldestSend(localized('tooFast'));
         break;
       default:
-        if (frame.code === 4006 || frame.code === 4007) return restartSession();
+        if (frame.code === 4006 || frame.code === 4007) return restartSession(frame.code === 4006);
         // A file's frames (PresignedUrlResponse, UploadSuccessEvent, UploadFailureEvent,
         // GenerateUrlError, AttachmentDeletedResponse: all name the file), and the file errors
         // (4001–4010) of a message with files, getAttachment or deleteAttachment.
         if (body.attachmentId || frame.code > 4000 && frame.code < 4011) return api.chatFiles && api.chatFiles.receive(frame);
+        if (frame.code === 4013) {
+          failOldestSend(localized('detailsRefused'));
+          answered = false;
+          return askFirst(localized('detailsRefused'));
+        }
         if (frame.code !== 200 && frame.type === 'response') {
           // A refused configureSession (e.g. the deployment was switched off meanwhile).
           if (!connected) return unavailable();
@@ -307,6 +379,10 @@
     restarts = 0;
     clearing = false;
     reconnector.reset();
+    maxCustomBytes = body.maxCustomDataBytes;
+    if (holding) lastSession = { class: 'SessionResponse', body: Object.assign({}, body, { newSession: false }) };
+    // Another tab started a new chat while this one showed the old one ended.
+    if (body.newSession && !elements.ended.hidden) clearLog();
     updateExpiry(body.durationSeconds, body.expirationDate);
     var inbound = (body.allowedMedia || {}).inbound;
     uploads = inbound ? {
@@ -325,22 +401,24 @@
       elements.form.hidden = false;
       showStatus(chatState === CHAT_STATE.active ? (agentName ? 'joined' : 'waiting') : 'ready', { name: agentName });
       updateEndButton();
-      if (body.newSession && enabled('autoStart')) {
-        sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] } });
-      }
+      if (chatState === CHAT_STATE.none && preChat && !answered) askFirst();
+      else if (body.newSession && holding && enabled('autoStart')) join();
     }
     if (!body.newSession) loadHistory();
   }
   // The token's session expired or is unknown to the server (a visitor back after days): a new
   // session with a new token; past two in a row, after the reconnect delay.
-  function restartSession() {
+  // Another tab only mirrors this (the holder configures).
+  function restartSession(expired) {
     var lost = pending.shift();
     pending = [];
     if (lost && !elements.input.value) elements.input.value = lost.text;
-    token = newUuid();
+    if (holding) token = newUuid();
     clearLog();
+    if (expired) showSystemMessage(localized('expired'));
     saveState(CHAT_STATE.none);
     updateEndButton();
+    if (!holding) return;
     if (++restarts > 2 && socket) return socket.close();
     configure(false);
   }
@@ -447,7 +525,7 @@
     transcript.push({ time: channel.time, name: name, text: parts.text, content: message.content });
     elements.log.scrollTop = elements.log.scrollHeight;
     if (live) {
-      if (outbound) widget.countUnread();
+      if (outbound) { widget.countUnread(); notice(); }
       widget.emit('message', { id: message.id, from: outbound ? (bot ? 'bot' : 'agent') : 'guest', name: name, text: parts.text, time: channel.time });
     }
   }
@@ -468,6 +546,10 @@
     showStatus('ready');
   }
   function becomeActive() {
+    // The answers went with the first message (or another tab's form did).
+    answers = null;
+    answered = true;
+    if (elements.pre) { elements.pre.remove(); elements.pre = null; elements.form.hidden = false; }
     if (chatState === CHAT_STATE.active) return;
     saveState(CHAT_STATE.active);
     updateEndButton();
@@ -601,6 +683,8 @@
     shownTimes = { live: {}, history: {} };
     agentName = '';
     elements.expiring = null;
+    answered = false;
+    answers = null;
   }
   function showTyping(durationMs) {
     elements.typing.textContent = localized('typing', { name: agentName || localized('agent') });
@@ -608,6 +692,81 @@
     typingTimer = setTimeout(hideTyping, durationMs || 5000);
   }
   function hideTyping() { clearTimeout(typingTimer); elements.typing.textContent = ''; }
+
+  // ---- Before the first message: the pre-chat form (chat-prechat.js, loaded when configured) ----
+  // `error`: why the answers must be given again.
+  // Without the module the chat goes on without them.
+  function askFirst(error) {
+    elements.form.hidden = true;
+    api.load('scripts/chat-prechat.js', function () {
+      if (!api.prechat) return (elements.form.hidden = false);
+      api.prechat(elements, maxCustomBytes, error, function (given) {
+        answers = given;
+        answered = true;
+        if (enabled('autoStart')) join();
+      });
+    });
+  }
+  // The answers ride on the chat's first message, as the transport SDK sends custom attributes.
+  function withAnswers(message) {
+    if (answers) message.channel = { metadata: { customAttributes: answers } };
+    return message;
+  }
+  function join() {
+    sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: withAnswers({ type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] }) });
+  }
+
+  // ---- A reply not seen (tab hidden, or the chat not shown): the page title counts it, flashing
+  // unless the visitor prefers reduced motion, and a soft tone plays if wanted ----
+  var calm = matchMedia('(prefers-reduced-motion: reduce)');
+  var unseen = 0;
+  var pageTitle = '';
+  var titleTimer = 0;
+  var audio = null;
+  function seen() { return document.visibilityState === 'visible' && widget.chatViewOpen(); }
+  function notice() {
+    if (seen()) return;
+    if (!unseen++) pageTitle = document.title;
+    tickTitle();
+    // One tone per browser: the tab holding the connection plays it.
+    if (holding && soundOn() && !calm.matches) tone();
+  }
+  function tickTitle() {
+    clearTimeout(titleTimer);
+    if (!unseen) return;
+    if (seen()) { unseen = 0; document.title = pageTitle; return; }
+    var counted = '(' + unseen + ') ' + pageTitle;
+    document.title = calm.matches || document.title !== counted ? counted : pageTitle;
+    titleTimer = setTimeout(tickTitle, 1000);
+  }
+  api.on('opened', tickTitle);
+  // The visitor's choice (localStorage "psw-sound": "1" or "0"; kept for this page only when
+  // storage is off), else webMessaging.sound.
+  var soundChoice = null;
+  try { soundChoice = localStorage.getItem('psw-sound'); } catch (e) {}
+  function soundOn() { return soundChoice ? soundChoice === '1' : webMessagingConfig.sound === true; }
+  function toggleSound() {
+    soundChoice = soundOn() ? '0' : '1';
+    try { localStorage.setItem('psw-sound', soundChoice); } catch (e) {}
+    elements.sound.setAttribute('aria-pressed', soundOn());
+    if (soundOn()) tone();
+  }
+  // A short, quiet sine tone (Web Audio: no file to load).
+  function tone() {
+    // No Web Audio: no tone.
+    try {
+      audio = audio || new AudioContext();
+      var oscillator = audio.createOscillator();
+      var gain = audio.createGain();
+      var now = audio.currentTime;
+      oscillator.frequency.value = 660;
+      gain.gain.value = 0.08;
+      gain.gain.setTargetAtTime(0, now + 0.05, 0.08);
+      oscillator.connect(gain).connect(audio.destination);
+      oscillator.start();
+      oscillator.stop(now + 0.5);
+    } catch (e) {}
+  }
 
   // ---- Visitor actions ----
   function sendMessage() {
@@ -618,7 +777,7 @@
     var message = { type: 'Text', text: text };
     if (content.length) message.content = content;
     var tracingId = newUuid();
-    if (!sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: message })) {
+    if (!sendFrame({ action: 'onMessage', token: token, tracingId: tracingId, message: withAnswers(message) })) {
       showStatus('reconnecting');
       return; // the text stays in the box
     }
@@ -668,6 +827,7 @@
 
   function endOrBack() {
     if (canEnd()) {
+      clearRequested = true;
       sendFrame({ action: 'onMessage', token: token, tracingId: newUuid(), message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
       return;
     }
@@ -703,8 +863,9 @@
     hideTyping();
     showEnded('endedByAgent', live);
   }
-  // Ended (by the visitor, or expired): the token is forgotten.
-  function endChat() {
+  // Ended (`key`: by the visitor, cleared elsewhere, or expired): the token is forgotten.
+  function endChat(key) {
+    clearRequested = false;
     token = newUuid();
     pending = [];
     expiresAt = 0;
@@ -714,7 +875,7 @@
     widget.setChatActive(false);
     hideTyping();
     hangUp();
-    showEnded('ended', true);
+    showEnded(key, true);
   }
   function showEnded(key, live) {
     elements.form.hidden = true;
@@ -723,7 +884,7 @@
     showStatus(key);
     updateEndButton();
     if (live) {
-      widget.emit('chatended', { by: key === 'ended' ? 'visitor' : 'agent' });
+      widget.emit('chatended', { by: { ended: 'visitor', endedByAgent: 'agent' }[key] || key });
       if (widget.chatViewOpen()) elements.newChat.focus();
     }
   }
@@ -733,10 +894,11 @@
 
   api.chat = {
     start: function (noFocus) {
-      if (!elements.log) { buildChatView(); widget.setChatActive(chatState === CHAT_STATE.active); }
-      if (!socket) connect();
+      if (!elements.log) { buildChatView(); widget.setChatActive(chatState === CHAT_STATE.active); elect(); }
+      if (!connected) connect();
+      tickTitle();
       if (!noFocus && widget.chatViewOpen()) this.focusTarget().focus();
     },
-    focusTarget: function () { return elements.form && !elements.form.hidden ? elements.input : elements.newChat; }
+    focusTarget: function () { return elements.pre ? elements.pre.querySelector('input') : elements.form && !elements.form.hidden ? elements.input : elements.newChat; }
   };
 })();

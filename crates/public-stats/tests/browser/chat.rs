@@ -161,7 +161,7 @@ pub(crate) async fn open_demo(app: &TestApp, test: &str) -> Browser {
     browser
 }
 
-async fn record_traffic(browser: &Browser) {
+pub(crate) async fn record_traffic(browser: &Browser) {
     browser
         .js(
             "if (window.__sent) return; window.__sent = []; window.__order = []; \
@@ -331,7 +331,8 @@ async fn an_inactive_deployment_offers_no_chat_and_the_visitor_is_warned_before_
     .await;
     assert_eq!(expired.status().as_u16(), 204);
     w.wait_visible("#psw-chat-ended").await;
-    w.wait_text("#psw-chat-ended", "The chat has ended.").await;
+    w.wait_text("#psw-chat-ended", "Your chat session expired")
+        .await;
     assert_no_violations(&browser, "chat ended by the session's expiry").await;
     browser.close().await;
 }

@@ -37,6 +37,7 @@ mod callback;
 mod chat;
 mod chat_files;
 mod chat_rich;
+mod chat_session;
 mod host_pages;
 mod hours;
 mod journey;
