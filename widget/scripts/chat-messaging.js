@@ -174,9 +174,9 @@
     elements.sound = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-sound', 'aria-pressed': String(soundOn()), text: localized('sound'), hidden: calm.matches, onclick: toggleSound });
     // Cards, carousels, date pickers and receipts have their own stylesheet, loaded with the chat.
     section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css', nonce: api.nonce || null }));
-    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
+    section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, elements.sound, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
       return buildElement('button', { type: 'button', class: 'psw-secondary psw-tool', id: 'psw-chat-' + what, text: localized(what), onclick: function () { withTranscript(what); } });
-    })), elements.sound, elements.endButton]));
+    })), elements.endButton]));
     section.appendChild(elements.log);
     section.appendChild(elements.typing);
     section.appendChild(elements.form);
