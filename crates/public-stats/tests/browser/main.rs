@@ -40,6 +40,7 @@ mod hours;
 mod journey;
 mod keyboard;
 mod languages;
+mod load;
 mod loader;
 mod mobile;
 mod seed_pages;
