@@ -515,6 +515,7 @@
     };
     api.close = function () { setOpen(false); return api; };
     api.toggle = function () { setOpen(!isOpen); return api; };
+    api.invite = function (message) { invite(message, 1); return api; };
     api.on = on;
     api.off = off;
     api.internals = internals;
@@ -523,6 +524,7 @@
 
   // What this page had before a reload: statistics at load, an active chat, an open callback form.
   function restoreState() {
+    if (config.invitation) invite();
     if (settings.connectStats === 'load') startStats();
     else if (settings.hoursAtLoad) fetchStats();
     var savedChat = settings.deploymentId && chatRecord.get();
@@ -1030,6 +1032,12 @@
     });
   }
 
+  // The invitation's module, loaded when a page configures or asks for one; `now`: show it.
+  function invite(message, now) {
+    if (api.invitation) return now && api.invitation(message);
+    loadWithStrings('scripts/chat-invite.js', function () { if (now && api.invitation) api.invitation(message); });
+  }
+
   // What chat-messaging.js and chat-callback.js use, as publicStatsWidget.internals.
   var internals = {
     settings: settings,
@@ -1057,7 +1065,11 @@
     countUnread: function () { if (!isOpen || currentView !== 'chat') { unreadCount++; updateHeader(); } },
     showChooser: function () { showView('chooser', true); },
     callbackSection: function () { views(); return elements.callback; },
-    close: function () { setOpen(false); }
+    close: function () { setOpen(false); },
+    isOpen: function () { return isOpen; },
+    chatActive: function () { return chatActive; },
+    chooserSection: function () { views(); return elements.chooser; },
+    openQuietly: function () { setOpen(true, 'chooser', true); }
   };
 
   // ---- Start ----

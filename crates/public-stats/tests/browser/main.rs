@@ -37,6 +37,7 @@ mod callback;
 mod chat;
 mod host_pages;
 mod hours;
+mod invitation;
 mod journey;
 mod keyboard;
 mod languages;
