@@ -223,7 +223,11 @@ impl Cdp {
 }
 
 async fn load(client: &Client, cdp: &Cdp, page: &str, widget: bool, args: &Args) -> Result<Sample> {
-    let blocked: Vec<&str> = if widget { vec![] } else { vec!["*chat-injector.js*"] };
+    let blocked: Vec<&str> = if widget {
+        vec![]
+    } else {
+        vec!["*chat-injector.js*"]
+    };
     cdp.call("Network.setBlockedURLs", json!({ "urls": blocked }))
         .await?;
     client.goto("about:blank").await?;
@@ -316,7 +320,11 @@ fn report(label: &str, samples: &[Sample]) {
     line("script (ScriptDuration)", |s| s.script_ms, " ms");
     line("tasks (TaskDuration)", |s| s.task_ms, " ms");
     line("layout shift (CLS)", |s| s.layout_shift, "   ");
-    line("widget.css requests", |s| s.stylesheet_requests as f64, "   ");
+    line(
+        "widget.css requests",
+        |s| s.stylesheet_requests as f64,
+        "   ",
+    );
     let mut shifted: Vec<&str> = samples
         .iter()
         .flat_map(|s| s.shifted.iter())

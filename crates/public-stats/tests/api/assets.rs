@@ -252,10 +252,7 @@ async fn the_widget_stays_within_its_size_budgets() {
         "the chat module is {chat} B gzipped, over {CHAT_BUDGET}"
     );
     println!("chat module /scripts/chat-messaging.js {chat} B gzipped");
-    for path in on_demand_modules()
-        .into_iter()
-        .chain(language_packs(true))
-    {
+    for path in on_demand_modules().into_iter().chain(language_packs(true)) {
         println!(
             "on demand: {path} {} B gzipped",
             gzipped_size(&app, &path).await

@@ -31,13 +31,22 @@ async fn the_configured_invitation_opens_the_chooser_once_per_visit() {
     // Not before its seconds.
     assert!(!w.is_visible("#psw-invite").await, "invited at once");
     assert_eq!(w.expanded().await, "false");
-    w.wait("the invitation", "$('#psw-invite') && $('#psw-panel').getBoundingClientRect().height > 100")
-        .await;
+    w.wait(
+        "the invitation",
+        "$('#psw-invite') && $('#psw-panel').getBoundingClientRect().height > 100",
+    )
+    .await;
     w.wait_still("#psw-panel").await;
-    assert_eq!(w.text("#psw-invite-text").await, "Need a hand choosing a plan?");
+    assert_eq!(
+        w.text("#psw-invite-text").await,
+        "Need a hand choosing a plan?"
+    );
     assert_eq!(w.expanded().await, "true");
-    w.wait("the announcement", "$('#psw-announce').textContent === 'Need a hand choosing a plan?'")
-        .await;
+    w.wait(
+        "the announcement",
+        "$('#psw-announce').textContent === 'Need a hand choosing a plan?'",
+    )
+    .await;
     assert_eq!(
         browser.js(FOCUS_IN_WIDGET, vec![]).await,
         json!(false),
@@ -49,10 +58,15 @@ async fn the_configured_invitation_opens_the_chooser_once_per_visit() {
     browser.reload().await;
     w.wait_ready().await;
     tokio::time::sleep(Duration::from_millis(3000)).await;
-    assert!(!w.is_visible("#psw-invite").await, "invited twice in a visit");
+    assert!(
+        !w.is_visible("#psw-invite").await,
+        "invited twice in a visit"
+    );
     assert_eq!(w.expanded().await, "false");
     browser.screenshot("after-reload").await;
-    browser.assert_no_console_errors("with the invitation").await;
+    browser
+        .assert_no_console_errors("with the invitation")
+        .await;
     browser.close().await;
 }
 
@@ -70,7 +84,8 @@ async fn the_api_invites_and_the_keyboard_dismisses_it() {
             vec![],
         )
         .await;
-    w.wait_text("#psw-invite-text", "Questions about roaming? Ask us.").await;
+    w.wait_text("#psw-invite-text", "Questions about roaming? Ask us.")
+        .await;
     w.wait_still("#psw-panel").await;
     assert_eq!(
         browser.js("return window.__invited;", vec![]).await,
@@ -83,7 +98,10 @@ async fn the_api_invites_and_the_keyboard_dismisses_it() {
     // Keyboard alone: Tab from the page into the widget reaches the header, then the panel's
     // controls; the invitation's own button is the first of them.
     browser
-        .js("document.activeElement && document.activeElement.blur(); document.body.focus();", vec![])
+        .js(
+            "document.activeElement && document.activeElement.blur(); document.body.focus();",
+            vec![],
+        )
         .await;
     let mut reached = false;
     for _ in 0..12 {
@@ -95,16 +113,24 @@ async fn the_api_invites_and_the_keyboard_dismisses_it() {
     }
     assert!(reached, "Tab never reached the invitation's button");
     browser.press(Key::Enter).await;
-    w.wait("the widget closed", "!$('#psw-invite') && $('#psw-header').getAttribute('aria-expanded') === 'false'")
-        .await;
+    w.wait(
+        "the widget closed",
+        "!$('#psw-invite') && $('#psw-header').getAttribute('aria-expanded') === 'false'",
+    )
+    .await;
     browser.screenshot("dismissed").await;
     // Once per visit, also through the API.
     browser
         .js("window.publicStatsWidget.invite('Again?');", vec![])
         .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(!w.is_visible("#psw-invite").await, "invited twice in a visit");
+    assert!(
+        !w.is_visible("#psw-invite").await,
+        "invited twice in a visit"
+    );
     assert_eq!(w.expanded().await, "false");
-    browser.assert_no_console_errors("after the invitation").await;
+    browser
+        .assert_no_console_errors("after the invitation")
+        .await;
     browser.close().await;
 }
