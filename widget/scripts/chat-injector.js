@@ -10,7 +10,7 @@
   // A page may have created a stub { q: [] } itself; keep its queued calls.
   var q = (api && api.q) || [];
   api = w.publicStatsWidget = { v: 1, q: q };
-  ['open', 'close', 'toggle', 'on', 'off'].forEach(function (m) {
+  ['open', 'close', 'toggle', 'invite', 'on', 'off'].forEach(function (m) {
     api[m] = function () {
       q.push([m, [].slice.call(arguments)]);
       return api;

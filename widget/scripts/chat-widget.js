@@ -130,11 +130,18 @@
   }
   // The relative luminance of a CSS colour, or -1. A canvas turns any opaque colour into #rrggbb.
   function luminance(color) {
+    // #rgb and #rrggbb are read as they are: a first canvas costs the page milliseconds at load.
+    var hex = /^#([\da-f])([\da-f])([\da-f])$/i.exec(color);
+    if (hex) color = '#' + hex[1] + hex[1] + hex[2] + hex[2] + hex[3] + hex[3];
+    if (/^#[\da-f]{6}$/i.test(color)) return lum(color.toLowerCase());
     var canvas = document.createElement('canvas').getContext('2d');
     // Not a colour: the sentinel stays, and matches no #rrggbb below.
     canvas.fillStyle = '#0000';
     canvas.fillStyle = color;
-    var rgb = /^#(..)(..)(..)$/.exec(canvas.fillStyle);
+    return lum(canvas.fillStyle);
+  }
+  function lum(color) {
+    var rgb = /^#(..)(..)(..)$/.exec(color);
     return rgb ? .2126 * linear(rgb[1]) + .7152 * linear(rgb[2]) + .0722 * linear(rgb[3]) : -1;
   }
   // An sRGB channel (two hex digits) as linear light.
@@ -366,6 +373,7 @@
     restoreState();
     isReady = true;
     emit('ready');
+    (window.requestIdleCallback || setTimeout)(views);
   }
 
   // <public-stats-widget> with the settings as CSS properties, and its shadow root with the
@@ -376,6 +384,12 @@
     // Hidden until widget.css (its :host rule is !important) has loaded: never unstyled, and
     // never shown at all if the stylesheet cannot load.
     host.style.display = 'none';
+    // ... and until the hours asked at load are in the header, which they would otherwise grow
+    // under the visitor's eyes (a layout shift); at most 2 s.
+    if (settings.hoursAtLoad) {
+      host.setAttribute('data-wait', '');
+      setTimeout(reveal, 2000);
+    }
     var properties = {
       '--psw-bg': settings.backgroundColor,
       '--psw-fg': settings.textColor,
@@ -401,7 +415,7 @@
   function buildRoot(direction) {
     var header = buildHeader();
     var panel = elements.panel = buildElement('div', { class: 'psw-panel', id: 'psw-panel', role: 'dialog', 'aria-labelledby': 'psw-title' }, [
-      buildElement('div', { class: 'psw-inner' }, [buildChooser(), buildCallbackView(), buildChatView()])
+      elements.inner = buildElement('div', { class: 'psw-inner' })
     ]);
     elements.announcer = buildElement('div', { class: 'psw-sr', id: 'psw-announce', 'aria-live': 'assertive', 'aria-atomic': 'true' });
     return elements.root = buildElement('div', { class: 'psw', id: 'psw', dir: direction, lang: stringsLanguage, onkeydown: function (event) {
@@ -460,6 +474,13 @@
     ]);
   }
 
+  // The views are built when first needed, or when the page is idle: the page's load pays for
+  // the collapsed header alone.
+  function views() {
+    if (elements.chooser) return;
+    [buildChooser(), buildCallbackView(), buildChatView()].forEach(function (view) { elements.inner.appendChild(view); });
+    updateChannels();
+  }
   // Why a disabled tile cannot be chosen now; part of the button's name.
   function tileNote(channel) {
     return elements[channel + 'Note'] = buildElement('span', { class: 'psw-note', id: 'psw-tile-' + channel + '-note', hidden: true });
@@ -482,6 +503,7 @@
   function installPublicApi() {
     // A channel the availability rules turn off opens the chooser, whose tile says why.
     api.open = function (view) {
+      views();
       if (view === 'chat' && settings.deploymentId) {
         if (chatAllowed()) startChat(); else setOpen(true, 'chooser');
         return api;
@@ -493,6 +515,7 @@
     };
     api.close = function () { setOpen(false); return api; };
     api.toggle = function () { setOpen(!isOpen); return api; };
+    api.invite = function (message) { invite(message, 1); return api; };
     api.on = on;
     api.off = off;
     api.internals = internals;
@@ -501,6 +524,7 @@
 
   // What this page had before a reload: statistics at load, an active chat, an open callback form.
   function restoreState() {
+    if (config.invitation) invite();
     if (settings.connectStats === 'load') startStats();
     else if (settings.hoursAtLoad) fetchStats();
     var savedChat = settings.deploymentId && chatRecord.get();
@@ -518,6 +542,8 @@
 
   // ---- Open / close / views ----
   function setOpen(open, view, noFocus) {
+    views();
+    reveal();
     if (view) showView(view);
     var wasOpen = isOpen;
     isOpen = open;
@@ -540,6 +566,7 @@
     }
   }
   function showView(view, moveFocus) {
+    views();
     currentView = view;
     ['chooser', 'callback', 'chat'].forEach(function (name) { elements[name].hidden = name !== view; });
     elements.root.classList.toggle('psw--chat', view === 'chat');
@@ -565,7 +592,8 @@
       : isOpen ? (headerConfig.activeText ? 'activeText' : VIEW_TITLES[currentView]) : 'defaultText';
     elements.title.textContent = localized(titleKey);
     elements.unreadBadge.hidden = !unreadCount || isOpen;
-    elements.unreadBadge.textContent = localizedPlural('unread', unreadCount);
+    // Intl's first use costs a fresh page tens of milliseconds: not at load for an empty badge.
+    if (unreadCount) elements.unreadBadge.textContent = localizedPlural('unread', unreadCount);
   }
   // The widget's size and layout follow the screen, not the page. A page without
   // <meta name="viewport" content="width=device-width"> (the seed's pages have none) is laid out
@@ -720,7 +748,9 @@
       }, function () { serviceFound(); afterAnswer(); });
     }, function () { fetching = false; serviceMissing(base, 'no answer'); });
   }
+  function reveal() { elements.host.removeAttribute('data-wait'); }
   function afterAnswer() {
+    reveal();
     schedulePoll();
     if (fetchAgain) { fetchAgain = false; fetchStats(); }
     hoursSettled();
@@ -781,6 +811,7 @@
   // The tiles of the channels that can work, as the availability rules show them; a line for the
   // visitor when none is shown. An active chat stays reachable whatever the rules.
   function updateChannels() {
+    if (!elements.chooser) return;
     showTile('chat', !settings.deploymentId, chatActive ? { action: 'show' } : channelVerdict('chat'));
     showTile('callback', queueUnknown || serviceUnreachable, channelVerdict('callback'));
     elements.noChannel.hidden = !(elements.callbackTile.hidden && elements.chatTile.hidden);
@@ -793,7 +824,7 @@
     elements[channel + 'Note'].textContent = off ? verdict.note : '';
     elements[channel + 'Note'].hidden = !off;
   }
-  function chatAllowed() { return chatActive || usable(elements.chatTile); }
+  function chatAllowed() { views(); return chatActive || usable(elements.chatTile); }
   function resyncStats() {
     if (queueUnknown || document.visibilityState !== 'visible') return;
     // Before the statistics start: the hours again, if the queue has them or they never came.
@@ -844,6 +875,7 @@
   // The hours everywhere they show, then the channels, then (once started) the statistics. While
   // the queue is closed the counts are not shown: the hours say what matters.
   function renderStats() {
+    views();
     var closed = isClosed();
     var hoursLine = hoursText();
     showText(elements.hours, hoursLine);
@@ -973,6 +1005,7 @@
   // says so, and the next showing tries again).
   var callbackWaiting = null;
   function withCallbackForm(then) {
+    views();
     if (api.callback) return then();
     if (callbackWaiting) return callbackWaiting.push(then);
     callbackWaiting = [then];
@@ -999,6 +1032,12 @@
     });
   }
 
+  // The invitation's module, loaded when a page configures or asks for one; `now`: show it.
+  function invite(message, now) {
+    if (api.invitation) return now && api.invitation(message);
+    loadWithStrings('scripts/chat-invite.js', function () { if (now && api.invitation) api.invitation(message); });
+  }
+
   // What chat-messaging.js and chat-callback.js use, as publicStatsWidget.internals.
   var internals = {
     settings: settings,
@@ -1021,13 +1060,17 @@
     chatRecord: chatRecord,
     CHAT_STATE: CHAT_STATE,
     createReconnector: createReconnector,
-    chatSection: function () { return elements.chat; },
+    chatSection: function () { views(); return elements.chat; },
     chatViewOpen: function () { return isOpen && currentView === 'chat'; },
     setChatActive: function (active) { chatActive = active; updateHeader(); updateChannels(); },
     countUnread: function () { if (!isOpen || currentView !== 'chat') { unreadCount++; updateHeader(); } },
     showChooser: function () { showView('chooser', true); },
-    callbackSection: function () { return elements.callback; },
-    close: function () { setOpen(false); }
+    callbackSection: function () { views(); return elements.callback; },
+    close: function () { setOpen(false); },
+    isOpen: function () { return isOpen; },
+    chatActive: function () { return chatActive; },
+    chooserSection: function () { views(); return elements.chooser; },
+    openQuietly: function () { setOpen(true, 'chooser', true); }
   };
 
   // ---- Start ----

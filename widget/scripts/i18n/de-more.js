@@ -1,6 +1,7 @@
 /* public-stats widget: German strings of the callback form and the chat (loaded before the first
  * of them is shown, when the locale is de-*). */
 window.publicStatsWidget.addStrings('de', {
+  inviteClose: 'Nein, danke',
   first: 'Vorname',
   last: 'Nachname',
   phone: 'Telefonnummer',

@@ -1,6 +1,7 @@
 /* public-stats widget: Spanish strings of the callback form and the chat (loaded before the first
  * of them is shown, when the locale is es-*). */
 window.publicStatsWidget.addStrings('es', {
+  inviteClose: 'No, gracias',
   first: 'Nombre',
   last: 'Apellidos',
   phone: 'Número de teléfono',

@@ -1,6 +1,7 @@
 /* public-stats widget: French strings of the callback form and the chat (loaded before the first
  * of them is shown, when the locale is fr-*). */
 window.publicStatsWidget.addStrings('fr', {
+  inviteClose: 'Non merci',
   first: 'Prénom',
   last: 'Nom',
   phone: 'Numéro de téléphone',

@@ -725,6 +725,20 @@ impl Browser {
 }
 
 impl Browser {
+    /// Every line of Chromium's own console log since the last look (`se/log`), unfiltered:
+    /// what [`Browser::console_errors`] leaves out too (the request for `/favicon.ico`).
+    pub async fn chromium_log(&self) -> Vec<String> {
+        let response = self
+            .driver_post("se/log", json!({ "type": "browser" }))
+            .await;
+        response["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Fails the test, listing them, if the page has logged errors since the last look (see
     /// [`Browser::console_errors`]).
     pub async fn assert_no_console_errors(&self, when: &str) {
