@@ -69,8 +69,10 @@ fn start_service(sim_url: &str, port: u16, data_dir: &str) -> Service {
     Service(child)
 }
 
+/// Generous: a debug binary starting beside a busy test run (browsers, other services) can take
+/// tens of seconds to connect its stream on a shared machine.
 async fn wait_connected(http: &reqwest::Client, base: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     while tokio::time::Instant::now() < deadline {
         if let Ok(response) = http.get(format!("{base}/readyz")).send().await
             && let Ok(body) = response.json::<Value>().await

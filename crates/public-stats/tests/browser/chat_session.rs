@@ -657,7 +657,8 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
         .click()
         .await
         .expect("focus the message box");
-    for _ in 0..3 {
+    // Back from the message box: the log, End chat, the transcript's Print and Download, Sound.
+    for _ in 0..5 {
         shift_tab(&browser).await;
     }
     assert_eq!(w.focused().await, "psw-chat-sound");
