@@ -224,7 +224,7 @@
     }
   }
 
-  api.chatFiles = {
+  api.chatFiles = api.chatParts.files = {
     add: add,
     receive: receive,
     show: show,

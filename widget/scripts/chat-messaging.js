@@ -106,7 +106,6 @@
   // What the visitor may upload, from the SessionResponse (null: no uploads): {types: MIME
   // types, `*/*` and `image/*` allowed; max: bytes, a KB being 1,000 bytes; blocked: extensions}.
   var uploads = null;
-  var filesWaiting = null; // what to do once chat-files.js has loaded
   // This tab sent the Clear: "ended" rather than "cleared".
   var clearRequested = false;
   // The optional pre-chat form ({fields}, chat-prechat.js): its answers go as the session's custom
@@ -171,7 +170,7 @@
     elements.endedText = buildElement('p', { id: 'psw-chat-ended-text' });
     elements.newChat = buildElement('button', { type: 'button', class: 'psw-primary', id: 'psw-chat-new', text: localized('newChat'), onclick: startNewChat });
     elements.ended = buildElement('div', { class: 'psw-ended', id: 'psw-chat-ended', hidden: true }, [elements.endedText, elements.newChat]);
-    elements.sound = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-sound', 'aria-pressed': String(soundOn()), text: localized('sound'), hidden: calm.matches, onclick: toggleSound });
+    elements.sound = buildElement('button', { type: 'button', class: 'psw-secondary psw-tool', id: 'psw-chat-sound', 'aria-pressed': String(soundOn()), text: localized('sound'), hidden: calm.matches, onclick: toggleSound });
     // Cards, carousels, date pickers and receipts have their own stylesheet, loaded with the chat.
     section.getRootNode().appendChild(buildElement('link', { rel: 'stylesheet', href: api.host + 'style/chat-rich.css', nonce: api.nonce || null }));
     section.appendChild(buildElement('div', { class: 'psw-bar' }, [elements.status, elements.sound, buildElement('div', { class: 'psw-tools', role: 'group', 'aria-label': localized('transcript') }, ['download', 'print'].map(function (what) {
@@ -803,16 +802,9 @@
     elements.file.value = ''; // the same file may be chosen again
     if (files.length && canAttach()) withFiles(function (module) { module.add(files); });
   }
+  // chat-files.js is api.chatParts.files (and api.chatFiles) once loaded.
   function withFiles(then) {
-    if (api.chatFiles) return then(api.chatFiles);
-    if (filesWaiting) return filesWaiting.push(then);
-    filesWaiting = [then];
-    api.load('scripts/chat-files.js', function () {
-      var waiting = filesWaiting;
-      filesWaiting = null;
-      if (!api.chatFiles) return showSystemMessage(localized('loadFailed'));
-      waiting.forEach(function (run) { run(api.chatFiles); });
-    });
+    withModule('files', function (module) { if (module) then(module); else showSystemMessage(localized('loadFailed')); });
   }
   // What chat-files.js uses.
   widget.chatFiles = {
