@@ -310,13 +310,9 @@
   };
   // A random (version 4) UUID; crypto.randomUUID() exists only on https pages and localhost.
   function newUuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = crypto.getRandomValues(new Uint8Array(16));
-    // The version (4) and variant (10) bits.
-    bytes[6] = bytes[6] & 15 | 64;
-    bytes[8] = bytes[8] & 63 | 128;
-    var hex = [].map.call(bytes, function (byte) { return (byte + 256).toString(16).slice(1); }).join('');
-    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
+    return crypto.randomUUID ? crypto.randomUUID() : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, function (c) {
+      return (c ^ crypto.getRandomValues(new Uint8Array(1))[0] & 15 >> c / 4).toString(16);
+    });
   }
   // sessionStorage: the view open in this tab, reopened after a reload.
   var VIEW_KEY = 'psw-view';
@@ -373,7 +369,6 @@
     restoreState();
     isReady = true;
     emit('ready');
-    (window.requestIdleCallback || setTimeout)(views);
   }
 
   // <public-stats-widget> with the settings as CSS properties, and its shadow root with the
@@ -430,7 +425,8 @@
     elements.unreadBadge = buildElement('span', { class: 'psw-badge', id: 'psw-unread', hidden: true });
     return elements.header = buildElement('button', {
       type: 'button', class: 'psw-header', id: 'psw-header', 'aria-expanded': 'false', 'aria-controls': 'psw-panel',
-      onclick: function () { setOpen(!isOpen); }
+      // The pointer on its way, or the keyboard's focus: the views are built before the click.
+      onclick: function () { setOpen(!isOpen); }, onpointerenter: views, onfocus: views
     }, [
       settings.logo ? buildElement('img', { class: 'psw-logo', src: settings.logo, alt: '', onerror: logoFailed }) : null,
       buildElement('span', { class: 'psw-labels' }, [elements.title, elements.headerHours, elements.headerStats]),
@@ -474,12 +470,12 @@
     ]);
   }
 
-  // The views are built when first needed, or when the page is idle: the page's load pays for
-  // the collapsed header alone.
+  // The views are built when first needed (the header pointed at or focused, the widget opened):
+  // the page pays for the collapsed header alone.
   function views() {
     if (elements.chooser) return;
     [buildChooser(), buildCallbackView(), buildChatView()].forEach(function (view) { elements.inner.appendChild(view); });
-    updateChannels();
+    renderStats();
   }
   // Why a disabled tile cannot be chosen now; part of the button's name.
   function tileNote(channel) {
@@ -503,6 +499,7 @@
   function installPublicApi() {
     // A channel the availability rules turn off opens the chooser, whose tile says why.
     api.open = function (view) {
+      restoreSaved();
       views();
       if (view === 'chat' && settings.deploymentId) {
         if (chatAllowed()) startChat(); else setOpen(true, 'chooser');
@@ -527,12 +524,21 @@
     if (config.invitation) invite();
     if (settings.connectStats === 'load') startStats();
     else if (settings.hoursAtLoad) fetchStats();
+    // A page's first reads of localStorage and sessionStorage cost it milliseconds while it
+    // loads: they wait for its first idle moment, or for the first opening if that comes sooner.
+    (window.requestIdleCallback || setTimeout)(restoreSaved);
+  }
+  var restored = false;
+  function restoreSaved() {
+    if (restored) return;
+    restored = true;
     var savedChat = settings.deploymentId && chatRecord.get();
     var savedView = storage.get('sessionStorage', VIEW_KEY);
     var resume = savedChat && savedChat.s === CHAT_STATE.active;
     if (settings.deploymentId && settings.autoConnect && !resume && settings.hoursAtLoad) {
       // autoConnect waits for the business hours: a closed queue may keep the chat off.
       autoConnectWaiting = true;
+      if (hoursKnown) hoursSettled();
     } else if (settings.deploymentId && (settings.autoConnect || resume)) {
       startChat(true, !(settings.autoConnect || savedView === 'chat'));
     } else if (savedView === 'callback') {
@@ -542,6 +548,7 @@
 
   // ---- Open / close / views ----
   function setOpen(open, view, noFocus) {
+    restoreSaved();
     views();
     reveal();
     if (view) showView(view);
@@ -875,13 +882,13 @@
   // The hours everywhere they show, then the channels, then (once started) the statistics. While
   // the queue is closed the counts are not shown: the hours say what matters.
   function renderStats() {
-    views();
     var closed = isClosed();
     var hoursLine = hoursText();
-    showText(elements.hours, hoursLine);
+    // The chooser's part once it is built (until then only the header shows them).
+    var chooser = elements.chooser;
     showText(elements.headerHours, hoursLine);
     elements.root.classList.toggle('psw--closed', closed);
-    updateChannels();
+    if (chooser) { showText(elements.hours, hoursLine); updateChannels(); }
     if (!statsStarted) return;
     var observations = latestStats.observations;
     var available = knownAgents();
@@ -889,13 +896,14 @@
     var agentsText = available == null ? localized(unknown ? 'unknown' : 'checking')
       : available === 0 ? localized('noAgents') : localizedPlural('agents', available);
     var wait = available == null ? '' : waitText(knownEwt());
-    var waitLine = closed ? '' : wait && localized('wait', { t: wait });
-    showText(elements.agents, closed ? '' : agentsText);
-    showText(elements.ewt, waitLine);
-    // Nobody can answer now: steer to the callback, if it can be asked for.
-    var steer = (closed || available === 0) && usable(elements.callbackTile);
-    showText(elements.noAgents, steer ? localized('steer') : '');
-    elements.root.classList.toggle('psw--none', steer);
+    if (chooser) {
+      showText(elements.agents, closed ? '' : agentsText);
+      showText(elements.ewt, closed ? '' : wait && localized('wait', { t: wait }));
+      // Nobody can answer now: steer to the callback, if it can be asked for.
+      var steer = (closed || available === 0) && usable(elements.callbackTile);
+      showText(elements.noAgents, steer ? localized('steer') : '');
+      elements.root.classList.toggle('psw--none', steer);
+    }
     showText(elements.headerStats, available == null || closed ? '' : agentsText);
     emit('stats', {
       availableAgents: available,
@@ -994,7 +1002,9 @@
     return verdict;
   }
   // The hours asked at load have come (or cannot): autoConnect, unless the rules keep the chat off.
+  var hoursKnown = false;
   function hoursSettled() {
+    hoursKnown = true;
     if (!autoConnectWaiting) return;
     autoConnectWaiting = false;
     if (chatAllowed()) startChat(true); else setOpen(true, 'chooser', true);
@@ -1047,7 +1057,6 @@
     fill: fill,
     buildElement: buildElement,
     icon: icon,
-    newUuid: newUuid,
     emit: emit,
     announce: announce,
     tellOwner: tellOwner,
@@ -1057,6 +1066,7 @@
     dayNumber: dayNumber,
     nextOpening: nextOpening,
     refreshHours: function () { fetchStats(); },
+    newUuid: newUuid,
     chatRecord: chatRecord,
     CHAT_STATE: CHAT_STATE,
     createReconnector: createReconnector,
