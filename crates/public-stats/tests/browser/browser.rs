@@ -666,6 +666,20 @@ impl Browser {
             .expect("key press");
     }
 
+    /// Shift+Tab: the focus one step back.
+    pub async fn shift_tab(&self) {
+        let (shift, tab) = (char::from(Key::Shift), char::from(Key::Tab));
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value: tab })
+            .then(KeyAction::Up { value: tab })
+            .then(KeyAction::Up { value: shift });
+        self.client
+            .perform_actions(actions)
+            .await
+            .expect("Shift+Tab");
+    }
+
     /// Types `text` into whatever has the focus.
     pub async fn type_text(&self, text: &str) {
         let mut actions = KeyActions::new("keyboard".into());

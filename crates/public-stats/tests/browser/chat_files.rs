@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
@@ -80,21 +79,6 @@ async fn sim_files(app: &TestApp, token: &str) -> Vec<Value> {
         .find(|session| session["token"] == token)
         .and_then(|session| session["attachments"].as_array().cloned())
         .unwrap_or_default()
-}
-
-async fn shift_tab(browser: &Browser) {
-    let shift = char::from(Key::Shift);
-    let tab = char::from(Key::Tab);
-    let actions = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: shift })
-        .then(KeyAction::Down { value: tab })
-        .then(KeyAction::Up { value: tab })
-        .then(KeyAction::Up { value: shift });
-    browser
-        .client
-        .perform_actions(actions)
-        .await
-        .expect("Shift+Tab");
 }
 
 #[tokio::test]
@@ -252,7 +236,7 @@ async fn the_attach_and_remove_controls_work_with_the_keyboard_and_removing_dele
     // Shift+Tab from the message box reaches the attach button, whose Enter opens the picker.
     w.eval("window.__pickerOpened = 0; $('#psw-chat-file').addEventListener('click', () => window.__pickerOpened++);")
         .await;
-    shift_tab(&browser).await;
+    browser.shift_tab().await;
     assert_eq!(w.focused().await, "psw-chat-attach");
     let focus = w
         .eval("const b = $('#psw-chat-attach'); return [b.matches(':focus-visible'), getComputedStyle(b).outlineStyle, b.getAttribute('aria-label')];")
@@ -277,7 +261,7 @@ async fn the_attach_and_remove_controls_work_with_the_keyboard_and_removing_dele
     w.eval("$('#psw-chat-attach').focus();").await;
 
     // Shift+Tab again reaches the file's Remove button, named after the file.
-    shift_tab(&browser).await;
+    browser.shift_tab().await;
     let remove = w
         .eval("const b = root.activeElement; return b ? [b.className, b.getAttribute('aria-label'), b.matches(':focus-visible')] : null;")
         .await;

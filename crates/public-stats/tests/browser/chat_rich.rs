@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
@@ -555,24 +554,7 @@ async fn the_transcript_downloads_as_text_and_prints_the_conversation_alone() {
 
     // The print view, by keyboard: from "End chat", Shift+Tab reaches "Print chat".
     w.eval("$('#psw-chat-end').focus();").await;
-    let back = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down {
-            value: Key::Shift.into(),
-        })
-        .then(KeyAction::Down {
-            value: Key::Tab.into(),
-        })
-        .then(KeyAction::Up {
-            value: Key::Tab.into(),
-        })
-        .then(KeyAction::Up {
-            value: Key::Shift.into(),
-        });
-    browser
-        .client
-        .perform_actions(back)
-        .await
-        .expect("Shift+Tab");
+    browser.shift_tab().await;
     assert_eq!(w.focused().await, "psw-chat-print");
     browser.press(Key::Enter).await;
     w.wait("the print view", "$('#psw-print-frame')").await;

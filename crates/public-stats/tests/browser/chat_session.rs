@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::wd::WindowHandle;
 use serde_json::{Value, json};
@@ -375,21 +374,6 @@ async fn press_keys(browser: &Browser, keys: &[Key]) {
     }
 }
 
-async fn shift_tab(browser: &Browser) {
-    let shift: char = Key::Shift.into();
-    let tab: char = Key::Tab.into();
-    let actions = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: shift })
-        .then(KeyAction::Down { value: tab })
-        .then(KeyAction::Up { value: tab })
-        .then(KeyAction::Up { value: shift });
-    browser
-        .client
-        .perform_actions(actions)
-        .await
-        .expect("shift+tab");
-}
-
 /// The errors of the form's fields: `[input id, aria-invalid, the text its aria-describedby
 /// names]`.
 async fn field_errors(w: &Widget<'_>) -> Value {
@@ -659,7 +643,7 @@ async fn a_reply_out_of_view_counts_in_the_title_and_an_optional_tone_plays() {
         .expect("focus the message box");
     // Back from the message box: the log, End chat, the transcript's Print and Download, Sound.
     for _ in 0..5 {
-        shift_tab(&browser).await;
+        browser.shift_tab().await;
     }
     assert_eq!(w.focused().await, "psw-chat-sound");
     browser.press(Key::Enter).await;
