@@ -103,8 +103,12 @@ async fn run(args: Args) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_with_subscribers = total_rss(&args.pid);
     if let Some(sim) = &args.sim_url {
+        let cpu_before = CpuTimes::now(&args.pid);
         let fanout = fan_out(&http, sim, &queue, &subscribers, args.fanout_rounds).await?;
         fanout.print();
+        if let (Some(before), Some(after)) = (cpu_before, CpuTimes::now(&args.pid)) {
+            after.since(&before).print(args.fanout_rounds);
+        }
     }
     let stats_urls: Vec<String> = args
         .url
@@ -316,9 +320,10 @@ impl FanOut {
     fn print(&self) {
         let at = |p: f64| percentile(&self.latencies, p);
         println!(
-            "fan-out of {} upstream changes to {} subscribers: latency p50 {:.1?} p90 {:.1?} p99 {:.1?} max {:.1?}; {} deliveries missed (5 s)",
+            "fan-out of {} upstream changes to {} subscribers: latency min {:.1?} p50 {:.1?} p90 {:.1?} p99 {:.1?} max {:.1?}; {} deliveries missed (5 s)",
             self.rounds,
             self.subscribers,
+            at(0.0),
             at(0.5),
             at(0.9),
             at(0.99),
@@ -453,6 +458,50 @@ async fn http_load(
     }
     report.latencies.sort_unstable();
     report
+}
+
+/// CPU time (user + system, in clock ticks) of the load generator and of the services, from
+/// /proc: on a machine of two cores the fan-out's latency is bounded by the work both sides do.
+struct CpuTimes {
+    own: u64,
+    services: u64,
+}
+
+impl CpuTimes {
+    fn now(pids: &[u32]) -> Option<CpuTimes> {
+        let services = pids.iter().map(|pid| cpu_ticks(&pid.to_string())).sum::<Option<u64>>()?;
+        Some(CpuTimes {
+            own: cpu_ticks("self")?,
+            services,
+        })
+    }
+
+    fn since(&self, before: &CpuTimes) -> CpuTimes {
+        CpuTimes {
+            own: self.own.saturating_sub(before.own),
+            services: self.services.saturating_sub(before.services),
+        }
+    }
+
+    /// Per change, in milliseconds (Linux counts 100 ticks a second).
+    fn print(&self, rounds: u32) {
+        let per_round = |ticks: u64| ticks as f64 * 10.0 / f64::from(rounds.max(1));
+        println!(
+            "CPU time per change (the 1 s pauses between changes included): service {:.0} ms, load generator {:.0} ms",
+            per_round(self.services),
+            per_round(self.own)
+        );
+    }
+}
+
+/// utime + stime of `/proc/{pid}/stat` (fields 14 and 15, after the parenthesised name).
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(user + system)
 }
 
 /// Resident set size of a process, from /proc (Linux).
