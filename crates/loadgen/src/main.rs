@@ -16,12 +16,14 @@
 //! and with `--sim-url` it also counts the requests that reached the simulator (every instance's
 //! calls to "Genesys") during the HTTP load.
 
+mod lean;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -57,9 +59,21 @@ struct Args {
     /// Upstream changes whose fan-out is timed.
     #[arg(long, default_value_t = 5)]
     fanout_rounds: u32,
-    /// Runtime worker threads of the load generator itself.
+    /// Runtime worker threads of the load generator itself (the lean subscribers have their own
+    /// thread besides).
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// How the subscribers are read.
+    #[arg(long, value_enum, default_value_t = SubscriberKind::Lean)]
+    subscribers: SubscriberKind,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SubscriberKind {
+    /// One thread reads every socket over epoll: a frame costs one read and a substring search.
+    Lean,
+    /// A tokio-tungstenite client per socket, each its own task: what a typical Rust client costs.
+    Tungstenite,
 }
 
 fn main() -> Result<()> {
@@ -98,7 +112,7 @@ async fn run(args: Args) -> Result<()> {
         None => first_queue(&http, first).await?,
     };
     let rss_before = total_rss(&args.pid);
-    let subscribers = hold_subscribers(&args.url, args.ws_clients).await?;
+    let subscribers = hold_subscribers(&args.url, args.ws_clients, args.subscribers).await?;
     // Let the snapshots go out and the allocator settle before reading the memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_with_subscribers = total_rss(&args.pid);
@@ -165,10 +179,15 @@ async fn first_queue(http: &reqwest::Client, base: &str) -> Result<String> {
 
 /// The subscribers' shared state: what they count, and the round being timed.
 struct Subscribers {
-    tasks: JoinSet<()>,
+    readers: Readers,
     count: usize,
     pushes: Arc<AtomicU64>,
     round: watch::Sender<Option<Arc<Round>>>,
+}
+
+enum Readers {
+    Tasks(JoinSet<()>),
+    Lean(lean::LeanReader),
 }
 
 /// One timed change: the text its frame carries, and when each subscriber saw it.
@@ -180,9 +199,16 @@ struct Round {
 }
 
 impl Subscribers {
-    async fn finish(mut self) -> u64 {
-        self.tasks.abort_all();
-        while self.tasks.join_next().await.is_some() {}
+    async fn finish(self) -> u64 {
+        match self.readers {
+            Readers::Tasks(mut tasks) => {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+            }
+            Readers::Lean(reader) => {
+                let _ = tokio::task::spawn_blocking(move || reader.finish()).await;
+            }
+        }
         self.pushes.load(Ordering::Relaxed)
     }
 }
@@ -244,15 +270,51 @@ fn total_rss(pids: &[u32]) -> Option<u64> {
     pids.iter().map(|pid| rss_kib(*pid)).sum()
 }
 
-async fn hold_subscribers(bases: &[String], count: usize) -> Result<Subscribers> {
+async fn hold_subscribers(
+    bases: &[String],
+    count: usize,
+    kind: SubscriberKind,
+) -> Result<Subscribers> {
+    let pushes = Arc::new(AtomicU64::new(0));
+    let (round, rounds) = watch::channel(None::<Arc<Round>>);
+    let started = Instant::now();
+    let (readers, refusals) = match kind {
+        SubscriberKind::Lean => {
+            let bases = bases.to_vec();
+            let pushes = pushes.clone();
+            let (reader, refusals) =
+                tokio::task::spawn_blocking(move || lean::hold(&bases, count, pushes, rounds))
+                    .await??;
+            (Readers::Lean(reader), refusals)
+        }
+        SubscriberKind::Tungstenite => {
+            let (tasks, refusals) = hold_tungstenite(bases, count, &pushes, &rounds).await?;
+            (Readers::Tasks(tasks), refusals)
+        }
+    };
+    println!(
+        "opened {count} WebSocket subscribers ({kind:?}) in {:.2?} ({refusals} upgrades refused with 503 and retried)",
+        started.elapsed()
+    );
+    Ok(Subscribers {
+        readers,
+        count,
+        pushes,
+        round,
+    })
+}
+
+async fn hold_tungstenite(
+    bases: &[String],
+    count: usize,
+    pushes: &Arc<AtomicU64>,
+    rounds: &watch::Receiver<Option<Arc<Round>>>,
+) -> Result<(JoinSet<()>, u64)> {
     let ws_urls: Vec<String> = bases
         .iter()
         .map(|base| base.replacen("http", "ws", 1) + "/")
         .collect();
-    let pushes = Arc::new(AtomicU64::new(0));
-    let (round, rounds) = watch::channel(None::<Arc<Round>>);
     let mut tasks = JoinSet::new();
-    let started = Instant::now();
     let mut refusals = 0u64;
     for index in 0..count {
         let ws_url = &ws_urls[index % ws_urls.len()];
@@ -297,16 +359,7 @@ async fn hold_subscribers(bases: &[String], count: usize) -> Result<Subscribers>
             }
         });
     }
-    println!(
-        "opened {count} WebSocket subscribers in {:.2?} ({refusals} upgrades refused with 503 and retried)",
-        started.elapsed()
-    );
-    Ok(Subscribers {
-        tasks,
-        count,
-        pushes,
-        round,
-    })
+    Ok((tasks, refusals))
 }
 
 struct FanOut {
@@ -469,7 +522,10 @@ struct CpuTimes {
 
 impl CpuTimes {
     fn now(pids: &[u32]) -> Option<CpuTimes> {
-        let services = pids.iter().map(|pid| cpu_ticks(&pid.to_string())).sum::<Option<u64>>()?;
+        let services = pids
+            .iter()
+            .map(|pid| cpu_ticks(&pid.to_string()))
+            .sum::<Option<u64>>()?;
         Some(CpuTimes {
             own: cpu_ticks("self")?,
             services,

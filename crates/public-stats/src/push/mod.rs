@@ -8,12 +8,13 @@
 //! * `/api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT (frame
 //!   documented in `stats::feed`); the EWT is refreshed only while someone listens.
 //!
-//! Every frame is serialised once for all clients; this module admits sockets before their
+//! Every frame is serialised and framed once for all clients (`frame`); this module admits sockets before their
 //! upgrade (`admission`: origin, per-address and global caps, upgrade rate), answers the
 //! handshake (`upgrade`) and moves frames to them (`socket`). Clients send nothing but pongs and
 //! close frames.
 
 mod admission;
+mod frame;
 mod socket;
 mod upgrade;
 
@@ -26,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub use admission::{Admission, SocketLimits};
+pub use frame::TextFrame;
 pub use socket::{MAX_INBOUND, MAX_INBOUND_PER_MINUTE, PING_INTERVAL};
 
 use crate::problem::ApiError;

@@ -5,27 +5,26 @@
 //!
 //! Frames come from a `watch` channel, so a slow client is never queued more than one frame:
 //! while a send waits, newer frames replace older ones and only the latest is sent next. Every
-//! socket shares the one serialised frame (`Utf8Bytes` is reference-counted) and it is written
+//! socket shares the one framed message ([`TextFrame`], reference-counted) and it is written
 //! from there to the connection, not copied into a buffer of each socket ([`send_text`]);
 //! tungstenite reads the client's frames and writes the control frames. It is not where frames
 //! are made (`stats`) nor who may connect (`admission`).
 
-use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, Sleep};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, FrameHeader};
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
+use super::frame::TextFrame;
 use super::upgrade::Socket;
 
 /// Under the 60 s idle timeout of common load balancers, so an idle socket is never cut by one.
@@ -94,7 +93,7 @@ impl End {
 pub async fn pump<T, H>(
     socket: Box<Socket>,
     frames: watch::Receiver<T>,
-    frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
+    frame_of: impl Fn(&T) -> Option<TextFrame>,
     shutdown: CancellationToken,
     drain: Duration,
     held: H,
@@ -107,7 +106,7 @@ pub async fn pump<T, H>(
 async fn serve<T>(
     mut socket: Box<Socket>,
     mut frames: watch::Receiver<T>,
-    frame_of: impl Fn(&T) -> Option<Utf8Bytes>,
+    frame_of: impl Fn(&T) -> Option<TextFrame>,
     shutdown: &CancellationToken,
     drain: Duration,
 ) -> End {
@@ -117,21 +116,19 @@ async fn serve<T>(
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut awaiting_pong = false;
-    let mut last_sent: Option<Utf8Bytes> = None;
+    let mut last_sent: Option<TextFrame> = None;
     let mut source_open = true;
     let mut inbound = InboundBudget::new(Instant::now());
+    // tungstenite answers a client's ping by itself, on its next read or write: until a flush
+    // has gone through, it may hold (part of) that pong, which must leave before a data frame.
+    let mut may_hold_unsent = false;
     frames.mark_changed();
     loop {
         tokio::select! {
-            () = &mut cancelled, if closing.is_none() => {
-                // Each socket closes at its own moment of the window, so the clients' reconnects
-                // are spread over it too rather than arriving at once at the next instance.
-                closing = Some(Box::pin(tokio::time::sleep(drain.mul_f64(fastrand::f64()))));
-            }
-            () = until(&mut closing), if closing.is_some() => {
-                close(&mut socket, CloseCode::Restart, "service restarting").await;
-                return End::Shutdown;
-            }
+            // The new frame first: a fan-out wakes every socket at once, and each one then
+            // sends without first polling its other branches. The client's frames before the
+            // ping timer, so a pong that has arrived is counted before the timer asks for it.
+            biased;
             changed = frames.changed(), if source_open => {
                 if changed.is_err() {
                     // At shutdown the source ends before the drain does: the socket waits for
@@ -145,20 +142,11 @@ async fn serve<T>(
                 }
                 let frame = frame_of(&frames.borrow_and_update());
                 if let Some(frame) = frame.filter(|f| last_sent.as_ref() != Some(f)) {
-                    if !bounded(send_text(&mut socket, frame.as_str())).await {
+                    if !bounded(send_text(&mut socket, &frame, may_hold_unsent)).await {
                         return End::SlowClient;
                     }
+                    may_hold_unsent = false;
                     last_sent = Some(frame);
-                }
-            }
-            _ = ping.tick() => {
-                if awaiting_pong {
-                    close(&mut socket, CloseCode::Policy, "no pong").await;
-                    return End::NoPong;
-                }
-                awaiting_pong = true;
-                if !bounded(socket.send(Message::Ping(Default::default()))).await {
-                    return End::SlowClient;
                 }
             }
             message = socket.next() => {
@@ -178,7 +166,7 @@ async fn serve<T>(
                 match message {
                     Message::Pong(_) => awaiting_pong = false,
                     // Answered by tungstenite.
-                    Message::Ping(_) => {}
+                    Message::Ping(_) => may_hold_unsent = true,
                     Message::Close(_) => {
                         // tungstenite has queued the answering close frame: let it out.
                         let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close()).await;
@@ -189,6 +177,25 @@ async fn serve<T>(
                         return End::DataMessage;
                     }
                 }
+            }
+            _ = ping.tick() => {
+                if awaiting_pong {
+                    close(&mut socket, CloseCode::Policy, "no pong").await;
+                    return End::NoPong;
+                }
+                awaiting_pong = true;
+                if !bounded(socket.send(Message::Ping(Default::default()))).await {
+                    return End::SlowClient;
+                }
+            }
+            () = &mut cancelled, if closing.is_none() => {
+                // Each socket closes at its own moment of the window, so the clients' reconnects
+                // are spread over it too rather than arriving at once at the next instance.
+                closing = Some(Box::pin(tokio::time::sleep(drain.mul_f64(fastrand::f64()))));
+            }
+            () = until(&mut closing), if closing.is_some() => {
+                close(&mut socket, CloseCode::Restart, "service restarting").await;
+                return End::Shutdown;
             }
         }
     }
@@ -201,48 +208,25 @@ async fn until(timer: &mut Option<Pin<Box<Sleep>>>) {
     }
 }
 
-/// Writes `text` as one WebSocket text frame straight from the shared frame to the connection:
-/// tungstenite would copy it into a buffer of this socket that keeps its size for the socket's
-/// life. The header is tungstenite's; header and payload go out in one vectored write.
-async fn send_text(socket: &mut Socket, text: &str) -> Result<(), tungstenite::Error> {
+/// Writes the shared frame's bytes straight to the connection: tungstenite would copy them into
+/// a buffer of this socket that keeps its size for the socket's life. One plain `write` (not a
+/// vectored one of header and payload, which costs the kernel noticeably more per socket).
+async fn send_text(
+    socket: &mut Socket,
+    frame: &TextFrame,
+    may_hold_unsent: bool,
+) -> Result<(), tungstenite::Error> {
     // Whatever tungstenite still holds (the answer to a ping) goes out first, and whole, so
-    // frames never interleave.
-    socket.flush().await?;
-    let header = FrameHeader {
-        opcode: OpCode::Data(Data::Text),
-        ..FrameHeader::default()
-    };
-    // The longest header is 14 bytes (a masked frame's; ours is never masked).
-    let mut head = [0u8; 14];
-    let mut cursor = std::io::Cursor::new(&mut head[..]);
-    header.format(text.len() as u64, &mut cursor)?;
-    let length = usize::try_from(cursor.position()).unwrap_or(head.len());
-    write_both(socket.get_mut(), &head[..length], text.as_bytes()).await?;
-    Ok(())
-}
-
-/// `head` then `body`, in as few writes as the stream takes.
-async fn write_both(
-    stream: &mut (impl AsyncWrite + Unpin),
-    mut head: &[u8],
-    mut body: &[u8],
-) -> std::io::Result<()> {
-    while !head.is_empty() {
-        let written = stream
-            .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
-            .await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        if written < head.len() {
-            head = &head[written..];
-        } else {
-            body = &body[written - head.len()..];
-            head = &[];
-        }
+    // frames never interleave. Its own sends (pings, closes) complete before the loop goes on,
+    // so only a client's ping can leave something behind; otherwise the flush, which registers
+    // wakers on every call, is skipped.
+    if may_hold_unsent {
+        socket.flush().await?;
     }
-    stream.write_all(body).await?;
-    stream.flush().await
+    let stream = socket.get_mut();
+    stream.write_all(frame.wire()).await?;
+    stream.flush().await?;
+    Ok(())
 }
 
 /// Inbound frames counted per minute (a fixed window: two numbers per socket, no timer).
@@ -295,8 +279,6 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Cursor;
-
     use super::*;
 
     #[test]
@@ -308,26 +290,5 @@ mod tests {
         }
         assert!(!budget.take(start + Duration::from_secs(59)));
         assert!(budget.take(start + Duration::from_secs(61)));
-    }
-
-    #[tokio::test]
-    async fn a_text_frame_written_in_parts_reads_back_whole() {
-        for size in [0, 125, 126, 65_535, 65_536] {
-            let text = "x".repeat(size);
-            let header = FrameHeader {
-                opcode: OpCode::Data(Data::Text),
-                ..FrameHeader::default()
-            };
-            let mut head = Vec::new();
-            header.format(size as u64, &mut head).unwrap();
-            let mut wire = Vec::new();
-            write_both(&mut wire, &head, text.as_bytes()).await.unwrap();
-            let mut cursor = Cursor::new(&wire);
-            let (parsed, length) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
-            assert_eq!(length, size as u64);
-            assert!(parsed.is_final && parsed.mask.is_none());
-            assert_eq!(parsed.opcode, OpCode::Data(Data::Text));
-            assert_eq!(&wire[cursor.position() as usize..], text.as_bytes());
-        }
     }
 }

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio_util::task::TaskTracker;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -32,6 +31,7 @@ use super::ewt::{EwtCache, EwtKey, EwtReading};
 use super::live::{LiveStats, LiveView};
 use super::view::ObservationsView;
 use crate::hours::keeper::{HoursAnswer, HoursKeeper, HoursSnapshot};
+use crate::push::TextFrame;
 
 type Registry = Mutex<HashMap<EwtKey, Weak<Feed>>>;
 
@@ -51,14 +51,14 @@ pub struct QueueFeeds {
 /// refresher.
 pub struct Feed {
     key: EwtKey,
-    frames: watch::Receiver<Option<Utf8Bytes>>,
+    frames: watch::Receiver<Option<TextFrame>>,
     stop: CancellationToken,
     registry: Weak<Registry>,
 }
 
 impl Feed {
     /// The frames: `None` until the first EWT reading, then the latest frame.
-    pub fn frames(&self) -> watch::Receiver<Option<Utf8Bytes>> {
+    pub fn frames(&self) -> watch::Receiver<Option<TextFrame>> {
         self.frames.clone()
     }
 }
@@ -135,7 +135,7 @@ struct Refresher {
     ewt: EwtCache,
     live: watch::Receiver<Arc<LiveView>>,
     hours: watch::Receiver<Arc<HoursSnapshot>>,
-    publish: watch::Sender<Option<Utf8Bytes>>,
+    publish: watch::Sender<Option<TextFrame>>,
 }
 
 type Reading = Pin<Box<dyn Future<Output = EwtReading> + Send>>;
@@ -222,7 +222,7 @@ fn queue_frame(
     view: &LiveView,
     reading: &EwtReading,
     hours: &HoursSnapshot,
-) -> Utf8Bytes {
+) -> TextFrame {
     let empty = ObservationsView::default();
     let observations = view.observations(queue).unwrap_or(&empty);
     let (observations_stale, observations_as_of) = view.freshness().stale_as_of();
@@ -237,10 +237,10 @@ fn queue_frame(
         hours: hours.answer(queue),
     };
     match serde_json::to_string(&frame) {
-        Ok(json) => Utf8Bytes::from(json),
+        Ok(json) => TextFrame::new(&json),
         Err(error) => {
             tracing::error!(%error, "could not serialise a queue frame");
-            Utf8Bytes::from_static("{}")
+            TextFrame::new("{}")
         }
     }
 }

@@ -7,21 +7,21 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::live::{LiveStats, LiveView};
 use crate::hours::keeper::{HoursKeeper, HoursSnapshot};
+use crate::push::TextFrame;
 
 /// The latest `/` frame. Cheap to clone.
 #[derive(Clone)]
 pub struct RootFrames {
-    frames: watch::Receiver<Utf8Bytes>,
+    frames: watch::Receiver<TextFrame>,
     /// Keeps the channel open after the task has ended at shutdown, so a socket still waiting
     /// for its turn to close does not take the end of the frames for the end of the data.
-    _open: Arc<watch::Sender<Utf8Bytes>>,
+    _open: Arc<watch::Sender<TextFrame>>,
 }
 
 impl RootFrames {
@@ -44,7 +44,7 @@ impl RootFrames {
         }
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<Utf8Bytes> {
+    pub fn subscribe(&self) -> watch::Receiver<TextFrame> {
         self.frames.clone()
     }
 }
@@ -52,7 +52,7 @@ impl RootFrames {
 async fn follow(
     mut live: watch::Receiver<Arc<LiveView>>,
     mut hours: watch::Receiver<Arc<HoursSnapshot>>,
-    publish: Arc<watch::Sender<Utf8Bytes>>,
+    publish: Arc<watch::Sender<TextFrame>>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -72,6 +72,6 @@ async fn follow(
     }
 }
 
-fn frame(live: &LiveView, hours: &HoursSnapshot) -> Utf8Bytes {
-    live.root_frame_with_hours(hours)
+fn frame(live: &LiveView, hours: &HoursSnapshot) -> TextFrame {
+    TextFrame::new(&live.root_frame_with_hours(hours))
 }

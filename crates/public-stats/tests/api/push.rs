@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -86,6 +86,47 @@ async fn root_websocket_gets_queue_stats_on_connect_and_on_change() {
         sales_is(root_sales(f), 2, 1, 3)
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_clients_ping_is_answered_and_the_frames_around_it_stay_whole() {
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let mut socket = connect(&app, "/").await;
+    next_json(&mut socket, Duration::from_secs(2)).await;
+    for round in 0..3u64 {
+        // The pong is queued by tungstenite while the change's frame is written by the socket
+        // straight to the connection: each must reach the client whole and in one piece.
+        socket
+            .send(Message::Ping(round.to_be_bytes().to_vec().into()))
+            .await
+            .unwrap();
+        app.set_queue(
+            DEMO_SALES_QUEUE,
+            json!({"agents":{"idle":round + 4,"busy":1},"waiting":{"voice":0}}),
+        )
+        .await;
+        let mut pong = None;
+        let mut changed = false;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+        while pong.is_none() || !changed {
+            let message = tokio::time::timeout_at(deadline, socket.next())
+                .await
+                .expect("the pong and the change in time")
+                .expect("the socket stays open")
+                .expect("a valid frame");
+            match message {
+                Message::Pong(payload) => pong = Some(payload),
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+                    changed |= sales_is(root_sales(&frame), round + 4, 1, 0);
+                }
+                Message::Ping(_) => {}
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+        assert_eq!(pong.unwrap().as_ref(), round.to_be_bytes());
+    }
 }
 
 #[tokio::test]
