@@ -11,12 +11,21 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::either::Either;
 use tokio_util::task::TaskTracker;
 
+use crate::serve::Counted;
+
+/// The connection under a push socket: the TCP stream itself on plain HTTP, hyper's `Upgraded`
+/// otherwise (TLS). `Upgraded` reaches the stream through a boxed trait object and a rewind
+/// buffer: one more cold allocation to visit for every frame written to every socket.
+pub type Connection = Either<Counted<TcpStream>, TokioIo<Upgraded>>;
+
 /// An accepted push socket.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub type Socket = WebSocketStream<Connection>;
 
 /// A valid handshake, not yet answered.
 pub struct Upgrade {
@@ -53,12 +62,7 @@ impl Upgrade {
             let Ok(upgraded) = on_upgrade.await else {
                 return;
             };
-            let socket = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
+            let socket = open(upgraded, config).await;
             // Boxed at once: the serving future then holds a pointer, not a second copy.
             serve(Box::new(socket)).await;
         });
@@ -71,6 +75,26 @@ impl Upgrade {
             ],
         )
             .into_response()
+    }
+}
+
+/// The WebSocket over the plain TCP stream when hyper served it unencrypted; bytes the client
+/// sent after its handshake, which hyper had already read, are read first.
+async fn open(upgraded: Upgraded, config: WebSocketConfig) -> Socket {
+    match upgraded.downcast::<TokioIo<Counted<TcpStream>>>() {
+        Ok(parts) if parts.read_buf.is_empty() => {
+            let stream = Either::Left(parts.io.into_inner());
+            WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await
+        }
+        Ok(parts) => {
+            let stream = Either::Left(parts.io.into_inner());
+            let read = parts.read_buf.to_vec();
+            WebSocketStream::from_partially_read(stream, read, Role::Server, Some(config)).await
+        }
+        Err(upgraded) => {
+            let stream = Either::Right(TokioIo::new(upgraded));
+            WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await
+        }
     }
 }
 

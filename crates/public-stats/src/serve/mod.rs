@@ -268,7 +268,7 @@ where
 /// travel with the socket itself, not with the connection task, which ends at the upgrade.
 /// It also notes whether the client has sent anything (see `Connection::serve_io`). Written here
 /// because no crate attaches a guard to an I/O object.
-struct Counted<T> {
+pub(crate) struct Counted<T> {
     inner: T,
     _permit: OwnedSemaphorePermit,
     received: Arc<AtomicBool>,

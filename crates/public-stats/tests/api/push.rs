@@ -130,6 +130,53 @@ async fn a_clients_ping_is_answered_and_the_frames_around_it_stay_whole() {
 }
 
 #[tokio::test]
+async fn a_frame_sent_with_the_handshake_in_one_packet_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    let app = spawn_app().await;
+    app.wait_ready().await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    // The handshake and a masked ping (RFC 6455 §5.3) in one write: the server reads the ping
+    // along with the request, before it switches protocols.
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut bytes = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        app.addr
+    )
+    .into_bytes();
+    bytes.extend([0x89, 0x80 | 5]);
+    bytes.extend(mask);
+    bytes.extend(b"early".iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    stream.write_all(&bytes).await.unwrap();
+    let mut received = Vec::new();
+    let end = loop {
+        let mut chunk = [0u8; 4096];
+        let read = stream.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "the server answers the handshake");
+        received.extend_from_slice(&chunk[..read]);
+        if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    assert!(received.starts_with(b"HTTP/1.1 101"), "{received:?}");
+    let rest = received.split_off(end);
+    let mut socket = WebSocketStream::from_partially_read(stream, rest, Role::Client, None).await;
+    let pong = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match socket.next().await.expect("open").expect("a valid frame") {
+                Message::Pong(payload) => return payload,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the early ping is answered");
+    assert_eq!(pong.as_ref(), b"early");
+}
+
+#[tokio::test]
 async fn a_plain_get_of_root_still_serves_the_demo_page() {
     let app = spawn_app().await;
     let response = app.get("/").await;
