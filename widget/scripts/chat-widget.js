@@ -535,11 +535,13 @@
     if (settings.connectStats === 'load') startStats();
     // A page's first reads of storage, and its first fetch(), cost it milliseconds while it
     // loads: they wait for its first idle moment (the storage for the first opening if that
-    // comes sooner; the hours for nothing, since an opening asks for them itself).
+    // comes sooner; the hours for nothing, since an opening asks for them itself). At most 1 s
+    // late on a page that is never idle, so that the hours still come before the header shows
+    // at 2 s (setTimeout reads the options as a delay of 0).
     (window.requestIdleCallback || setTimeout)(function () {
       restoreSaved();
       if (settings.hoursAtLoad && !statsStarted) fetchStats();
-    });
+    }, { timeout: 1000 });
   }
   var restored = false;
   function restoreSaved() {
