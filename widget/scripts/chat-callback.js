@@ -446,7 +446,7 @@
     return text && (text[0].toUpperCase() + text.slice(1)).replace(/([^.!?…])$/, '$1.');
   }
 
-  build(widget.callbackSection());
+  build(widget.section('callback'));
   api.callback = {
     // The queue opened or closed, or its hours changed.
     hoursChanged: showTimeField,

@@ -40,7 +40,7 @@
     var text = messageText(message || config.message);
     if (!text || shown || widget.isOpen() || inChat() || !firstThisVisit()) return false;
     shown = true;
-    var chooser = widget.chooserSection();
+    var chooser = widget.section('chooser');
     note = widget.buildElement('div', { class: 'psw-invite', id: 'psw-invite' }, [
       widget.buildElement('p', { class: 'psw-none', id: 'psw-invite-text', text: text }),
       widget.buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-invite-close',

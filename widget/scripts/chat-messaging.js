@@ -140,7 +140,7 @@
   }
 
   function buildChatView() {
-    var section = widget.chatSection();
+    var section = widget.section('chat');
     section.textContent = '';
     elements.status = buildElement('p', { class: 'psw-status', id: 'psw-chat-status', role: 'status', text: localized('connecting') });
     elements.endButton = buildElement('button', { type: 'button', class: 'psw-secondary', id: 'psw-chat-end', onclick: endOrBack });

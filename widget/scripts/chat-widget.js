@@ -302,10 +302,17 @@
   };
   // JSON values in localStorage / sessionStorage (`area`); when storage is off, reads give null
   // and writes do nothing. Writing null removes the key.
+  // A page's first read of either storage costs it milliseconds (the browser loads the site's
+  // storage for it); a cookie costs less. So each write also sets the cookie psw-saved=1 (on
+  // the site's own path /, for 400 days; the site's server receives it and can ignore it), and
+  // without it the reads give null without asking: a visitor who never opened the widget costs
+  // the page no storage read.
   var storage = {
-    get: function (area, key) { try { return JSON.parse(window[area].getItem(key)); } catch (e) { return null; } },
+    get: function (area, key) { try { return /psw-saved=1/.test(document.cookie) ? JSON.parse(window[area].getItem(key)) : null; } catch (e) { return null; } },
     set: function (area, key, value) {
-      try { value == null ? window[area].removeItem(key) : window[area].setItem(key, JSON.stringify(value)); } catch (e) { /* storage off */ }
+      try {
+        value == null ? window[area].removeItem(key) : (window[area].setItem(key, JSON.stringify(value)), document.cookie = 'psw-saved=1;path=/;max-age=34560000');
+      } catch (e) { /* storage off */ }
     }
   };
   // A random (version 4) UUID; crypto.randomUUID() exists only on https pages and localhost.
@@ -360,9 +367,8 @@
       tellOwner('container', { value: settings.containerId });
       return;
     }
-    var direction = config.dir || getComputedStyle(document.body).direction || 'ltr';
-    createHost(direction);
-    shadowRoot.appendChild(buildRoot(direction));
+    createHost();
+    shadowRoot.appendChild(buildRoot());
     document.body.appendChild(elements.host);
     followScreen();
     installPublicApi();
@@ -373,7 +379,7 @@
 
   // <public-stats-widget> with the settings as CSS properties, and its shadow root with the
   // stylesheet.
-  function createHost(direction) {
+  function createHost() {
     var host = elements.host = document.createElement('public-stats-widget');
     host.id = settings.containerId;
     // Hidden until widget.css (its :host rule is !important) has loaded: never unstyled, and
@@ -394,7 +400,11 @@
       '--psw-chat-h': settings.chatHeight + 'px'
     };
     for (var name in properties) host.style.setProperty(name, properties[name]);
-    host.setAttribute('data-position', config.position || (direction === 'rtl' ? 'left' : 'right'));
+    // The page's direction reaches the widget by inheritance (`all: initial` leaves it), and the
+    // corner follows it in widget.css: reading it here would make a loading page compute its
+    // style at once.
+    if (config.position) host.setAttribute('data-position', config.position);
+    if (config.dir) host.dir = config.dir;
     shadowRoot = host.attachShadow({ mode: 'open' });
     // Nothing can take the focus before the stylesheet shows the widget: an open() queued by the
     // page focuses once it has loaded.
@@ -407,13 +417,13 @@
   }
 
   // Everything inside the shadow root: the header, the panel with its views, the announcer.
-  function buildRoot(direction) {
+  function buildRoot() {
     var header = buildHeader();
     var panel = elements.panel = buildElement('div', { class: 'psw-panel', id: 'psw-panel', role: 'dialog', 'aria-labelledby': 'psw-title' }, [
       elements.inner = buildElement('div', { class: 'psw-inner' })
     ]);
     elements.announcer = buildElement('div', { class: 'psw-sr', id: 'psw-announce', 'aria-live': 'assertive', 'aria-atomic': 'true' });
-    return elements.root = buildElement('div', { class: 'psw', id: 'psw', dir: direction, lang: stringsLanguage, onkeydown: function (event) {
+    return elements.root = buildElement('div', { class: 'psw', id: 'psw', lang: stringsLanguage, onkeydown: function (event) {
       if (event.key === 'Escape' && isOpen) { event.stopPropagation(); setOpen(false); }
     } }, [header, panel, elements.announcer]);
   }
@@ -523,10 +533,15 @@
   function restoreState() {
     if (config.invitation) invite();
     if (settings.connectStats === 'load') startStats();
-    else if (settings.hoursAtLoad) fetchStats();
-    // A page's first reads of localStorage and sessionStorage cost it milliseconds while it
-    // loads: they wait for its first idle moment, or for the first opening if that comes sooner.
-    (window.requestIdleCallback || setTimeout)(restoreSaved);
+    // A page's first reads of storage, and its first fetch(), cost it milliseconds while it
+    // loads: they wait for its first idle moment (the storage for the first opening if that
+    // comes sooner; the hours for nothing, since an opening asks for them itself). At most 1 s
+    // late on a page that is never idle, so that the hours still come before the header shows
+    // at 2 s (setTimeout reads the options as a delay of 0).
+    (window.requestIdleCallback || setTimeout)(function () {
+      restoreSaved();
+      if (settings.hoursAtLoad && !statsStarted) fetchStats();
+    }, { timeout: 1000 });
   }
   var restored = false;
   function restoreSaved() {
@@ -1070,16 +1085,15 @@
     chatRecord: chatRecord,
     CHAT_STATE: CHAT_STATE,
     createReconnector: createReconnector,
-    chatSection: function () { views(); return elements.chat; },
+    // The view's section ('chooser', 'callback' or 'chat'), built if it was not yet.
+    section: function (view) { views(); return elements[view]; },
     chatViewOpen: function () { return isOpen && currentView === 'chat'; },
     setChatActive: function (active) { chatActive = active; updateHeader(); updateChannels(); },
     countUnread: function () { if (!isOpen || currentView !== 'chat') { unreadCount++; updateHeader(); } },
     showChooser: function () { showView('chooser', true); },
-    callbackSection: function () { views(); return elements.callback; },
     close: function () { setOpen(false); },
     isOpen: function () { return isOpen; },
     chatActive: function () { return chatActive; },
-    chooserSection: function () { views(); return elements.chooser; },
     openQuietly: function () { setOpen(true, 'chooser', true); }
   };
 
