@@ -302,17 +302,10 @@
   };
   // JSON values in localStorage / sessionStorage (`area`); when storage is off, reads give null
   // and writes do nothing. Writing null removes the key.
-  // A page's first read of either storage costs it milliseconds (the browser loads the site's
-  // storage for it); a cookie costs less. So each write also sets the cookie psw-saved=1 (on
-  // the site's own path /, for 400 days; the site's server receives it and can ignore it), and
-  // without it the reads give null without asking: a visitor who never opened the widget costs
-  // the page no storage read.
   var storage = {
-    get: function (area, key) { try { return /psw-saved=1/.test(document.cookie) ? JSON.parse(window[area].getItem(key)) : null; } catch (e) { return null; } },
+    get: function (area, key) { try { return JSON.parse(window[area].getItem(key)); } catch (e) { return null; } },
     set: function (area, key, value) {
-      try {
-        value == null ? window[area].removeItem(key) : (window[area].setItem(key, JSON.stringify(value)), document.cookie = 'psw-saved=1;path=/;max-age=34560000');
-      } catch (e) { /* storage off */ }
+      try { value == null ? window[area].removeItem(key) : window[area].setItem(key, JSON.stringify(value)); } catch (e) { /* storage off */ }
     }
   };
   // A random (version 4) UUID; crypto.randomUUID() exists only on https pages and localhost.
