@@ -455,6 +455,28 @@ mod tests {
         }
         assert!(back, "the shared bucket is used again");
         assert_eq!(take_all(&budgets, Priority::Low).await, 23);
+        // A second outage starts from a new share: what the first one spent is not carried over.
+        server.kill();
+        let first = std::slice::from_ref(&budgets[0]);
+        assert_eq!(take_all(first, Priority::Low).await, 8);
+    }
+
+    #[tokio::test]
+    async fn an_instance_that_stops_is_no_longer_counted_by_the_others() {
+        let server = test_redis::RedisServer::start();
+        let config = still(30, 3, 3);
+        let (staying, _keep) = instances(&server, config, 1).await;
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let leaving =
+            SharedBudget::start(cluster(&server).await, config, shutdown.clone(), &tasks).await;
+        assert_eq!(leaving.instances(), 2);
+        shutdown.cancel();
+        tasks.close();
+        tasks.wait().await;
+        // At once, not after ALIVE_FOR: the others' shares grow as soon as it is gone.
+        staying[0].heartbeat().await;
+        assert_eq!(staying[0].instances(), 1);
     }
 
     #[test]
