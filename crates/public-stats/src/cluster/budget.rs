@@ -462,6 +462,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn its_debug_output_names_where_the_bucket_is_and_what_it_counts() {
+        let server = test_redis::RedisServer::start();
+        let (budgets, _shutdown) = instances(&server, still(30, 3, 3), 1).await;
+        let shown = format!("{:?}", budgets[0]);
+        for part in [
+            "SharedBudget".to_owned(),
+            format!("redis://127.0.0.1:{}", server.port()),
+            "instances: 1".to_owned(),
+        ] {
+            assert!(shown.contains(&part), "{part} missing from {shown}");
+        }
+    }
+
+    #[tokio::test]
     async fn an_instance_that_stops_is_no_longer_counted_by_the_others() {
         let server = test_redis::RedisServer::start();
         let config = still(30, 3, 3);
