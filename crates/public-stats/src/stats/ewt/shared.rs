@@ -523,6 +523,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failure_published_by_a_newcomer_keeps_the_last_good_value_redis_held() {
+        let parts = Parts::start().await;
+        let good = parts.instance().await.get(SALES).await;
+        assert!(good.seconds.is_some());
+        tokio::time::sleep(TTL).await;
+        parts
+            .sim(
+                reqwest::Method::POST,
+                "/__sim/faults",
+                Some(json!({"route": QUEUE_EWT, "status": 400})),
+            )
+            .await;
+        // An instance with no reading of its own leads the next round and its call fails: what
+        // it publishes still carries the good value another instance fetched.
+        let newcomer = parts.instance().await.get(SALES).await;
+        assert!(newcomer.freshness != Freshness::Fresh, "{newcomer:?}");
+        assert_eq!(parts.ewt_calls().await.len(), 2, "the newcomer asked");
+        let later = parts.instance().await.get(SALES).await;
+        assert_eq!(parts.ewt_calls().await.len(), 2, "the failure was shared");
+        assert!(
+            matches!(later.freshness, Freshness::Stale { as_of: Some(_) }),
+            "{later:?}"
+        );
+        assert_eq!(later.seconds, good.seconds, "the last good value");
+    }
+
+    #[tokio::test]
     async fn a_failure_is_shared_like_an_answer_so_an_outage_costs_one_call_per_period() {
         let parts = Parts::start().await;
         let (first, second) = (parts.instance().await, parts.instance().await);
