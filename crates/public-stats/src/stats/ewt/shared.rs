@@ -523,6 +523,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_instance_waits_for_the_call_another_is_making_and_serves_its_answer_fresh() {
+        let parts = Parts::start().await;
+        let (first, second) = (parts.instance().await, parts.instance().await);
+        parts
+            .sim(
+                reqwest::Method::POST,
+                "/__sim/faults",
+                Some(json!({"route": QUEUE_EWT, "delayMs": 400, "times": 1})),
+            )
+            .await;
+        let leading = tokio::spawn(async move { first.get(SALES).await });
+        // The first instance has the lock and is waiting for Genesys when the second asks.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let waited = second.get(SALES).await;
+        let led = leading.await.unwrap();
+        assert_eq!(parts.ewt_calls().await.len(), 1, "one call for both");
+        assert_eq!(waited.freshness, Freshness::Fresh, "{waited:?}");
+        assert_eq!(waited.seconds, led.seconds);
+    }
+
+    #[tokio::test]
     async fn a_failure_published_by_a_newcomer_keeps_the_last_good_value_redis_held() {
         let parts = Parts::start().await;
         let good = parts.instance().await.get(SALES).await;
