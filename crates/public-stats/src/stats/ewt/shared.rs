@@ -543,6 +543,45 @@ mod tests {
         assert_eq!(waited.seconds, led.seconds);
     }
 
+    /// Lua calls Redis has run so far (the rounds are scripts).
+    fn scripts_run(redis: &test_redis::RedisServer) -> u64 {
+        redis
+            .cli(&["INFO", "commandstats"])
+            .lines()
+            .filter(|line| {
+                line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:")
+            })
+            .filter_map(|line| {
+                line.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn a_waiting_instance_stops_polling_when_its_wait_is_over() {
+        let parts = Parts::start().await;
+        let cache = parts.instance().await;
+        // Another instance holds the lock for long and never publishes.
+        let lock = format!("public-stats:ewt:{DEMO_SALES_QUEUE}:lock");
+        parts.redis.cli(&["SET", &lock, "elsewhere", "PX", "60000"]);
+        let reading = cache.get(SALES).await;
+        assert!(reading.freshness != Freshness::Fresh, "{reading:?}");
+        tokio::time::sleep(super::LONGEST_WAIT + Duration::from_millis(300)).await;
+        let after_the_wait = scripts_run(&parts.redis);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            scripts_run(&parts.redis),
+            after_the_wait,
+            "still polling Redis after giving up"
+        );
+        assert_eq!(parts.ewt_calls().await.len(), 0);
+    }
+
     #[tokio::test]
     async fn a_failure_published_by_a_newcomer_keeps_the_last_good_value_redis_held() {
         let parts = Parts::start().await;
