@@ -583,6 +583,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_lead_the_share_refuses_lets_the_lock_go_at_once() {
+        let parts = Parts::start().await;
+        let cache = parts.instance().await;
+        // The EWT share is spent as of now, by Redis's clock.
+        let time = parts.redis.cli(&["TIME"]);
+        let mut parts_of_time = time
+            .split_whitespace()
+            .map(|part| part.parse::<u64>().unwrap());
+        let now_ms = parts_of_time.next().unwrap() * 1000 + parts_of_time.next().unwrap() / 1000;
+        parts.redis.cli(&[
+            "HSET",
+            "public-stats:budget:ewt",
+            "tokens",
+            "0",
+            "at",
+            &now_ms.to_string(),
+        ]);
+        let reading = cache.get(SALES).await;
+        assert!(reading.freshness != Freshness::Fresh, "{reading:?}");
+        assert_eq!(
+            parts.ewt_calls().await.len(),
+            0,
+            "the share refused the call"
+        );
+        let lock = format!("public-stats:ewt:{DEMO_SALES_QUEUE}:lock");
+        assert_eq!(
+            parts.redis.cli(&["EXISTS", &lock]).trim(),
+            "0",
+            "the lock is let go, so another instance may try at once"
+        );
+    }
+
+    #[tokio::test]
     async fn a_failure_published_by_a_newcomer_keeps_the_last_good_value_redis_held() {
         let parts = Parts::start().await;
         let good = parts.instance().await.get(SALES).await;
