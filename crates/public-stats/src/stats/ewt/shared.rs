@@ -413,6 +413,12 @@ mod tests {
             assert!(request.send().await.unwrap().status().is_success());
         }
 
+        /// A fault rule in the simulator (`POST /__sim/faults`).
+        async fn fault(&self, rule: Value) {
+            self.sim(reqwest::Method::POST, "/__sim/faults", Some(rule))
+                .await;
+        }
+
         /// When (ms since the simulator started) each queue-wide EWT call arrived.
         async fn ewt_calls(&self) -> Vec<u64> {
             let log: Value = self
@@ -527,11 +533,7 @@ mod tests {
         let parts = Parts::start().await;
         let (first, second) = (parts.instance().await, parts.instance().await);
         parts
-            .sim(
-                reqwest::Method::POST,
-                "/__sim/faults",
-                Some(json!({"route": QUEUE_EWT, "delayMs": 400, "times": 1})),
-            )
+            .fault(json!({"route": QUEUE_EWT, "delayMs": 400, "times": 1}))
             .await;
         let leading = tokio::spawn(async move { first.get(SALES).await });
         // The first instance has the lock and is waiting for Genesys when the second asks.
@@ -622,11 +624,7 @@ mod tests {
         assert!(good.seconds.is_some());
         tokio::time::sleep(TTL).await;
         parts
-            .sim(
-                reqwest::Method::POST,
-                "/__sim/faults",
-                Some(json!({"route": QUEUE_EWT, "status": 400})),
-            )
+            .fault(json!({"route": QUEUE_EWT, "status": 400}))
             .await;
         // An instance with no reading of its own leads the next round and its call fails: what
         // it publishes still carries the good value another instance fetched.
@@ -649,11 +647,7 @@ mod tests {
         let good = first.get(SALES).await;
         tokio::time::sleep(TTL).await;
         parts
-            .sim(
-                reqwest::Method::POST,
-                "/__sim/faults",
-                Some(json!({"route": QUEUE_EWT, "status": 400})),
-            )
+            .fault(json!({"route": QUEUE_EWT, "status": 400}))
             .await;
         let failed = first.get(SALES).await;
         let shared = second.get(SALES).await;
