@@ -34,6 +34,11 @@ struct Args {
     /// Milliseconds to wait after the load event for the page to settle (idle-time work included).
     #[arg(long, default_value_t = 2500)]
     settle_ms: u64,
+    /// Milliseconds the browser is left open on a blank page before the visit: a visitor's browser
+    /// is already running when they come to the site, not starting its processes at that moment
+    /// (0 for a visit made while the browser starts).
+    #[arg(long, default_value_t = 1500)]
+    browser_settle_ms: u64,
     /// The chromedriver binary.
     #[arg(long, default_value = "/usr/bin/chromedriver")]
     chromedriver: String,
@@ -252,6 +257,7 @@ async fn load(client: &Client, cdp: &Cdp, page: &str, widget: bool, args: &Args)
     cdp.call("Network.setBlockedURLs", json!({ "urls": blocked }))
         .await?;
     client.goto("about:blank").await?;
+    tokio::time::sleep(Duration::from_millis(args.browser_settle_ms)).await;
     let domain = if args.thread_ticks {
         "threadTicks"
     } else {

@@ -38,6 +38,11 @@ impl TextFrame {
         &self.wire
     }
 
+    /// The same bytes, shared.
+    pub fn bytes(&self) -> Bytes {
+        self.wire.clone()
+    }
+
     /// The message itself.
     pub fn text(&self) -> &str {
         // Made from a `&str` in `new`, so always UTF-8.

@@ -8,13 +8,16 @@
 //! * `/api/stats/{queueId}/live[?mediaType=…]`: one queue's observations and EWT (frame
 //!   documented in `stats::feed`); the EWT is refreshed only while someone listens.
 //!
-//! Every frame is serialised and framed once for all clients (`frame`); this module admits sockets before their
-//! upgrade (`admission`: origin, per-address and global caps, upgrade rate), answers the
-//! handshake (`upgrade`) and moves frames to them (`socket`). Clients send nothing but pongs and
+//! Every frame is serialised and framed once for all clients (`frame`) and written to each of
+//! them from one place (`fanout`, through each socket's `outlet`); this module admits sockets
+//! before their upgrade (`admission`: origin, per-address and global caps, upgrade rate), answers
+//! the handshake (`upgrade`) and keeps each socket (`socket`). Clients send nothing but pongs and
 //! close frames.
 
 mod admission;
+mod fanout;
 mod frame;
+mod outlet;
 mod socket;
 mod upgrade;
 
@@ -27,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub use admission::{Admission, SocketLimits};
+pub use fanout::Fanout;
 pub use frame::TextFrame;
 pub use socket::{MAX_INBOUND, MAX_INBOUND_PER_MINUTE, PING_INTERVAL};
 
@@ -68,8 +72,7 @@ async fn root(
     upgrade.respond(&tasks, socket::config(), move |ws| {
         socket::pump(
             ws,
-            state.root_frames.subscribe(),
-            |frame| Some(frame.clone()),
+            state.root_frames.fanout(),
             state.shutdown.clone(),
             state.settings.shutdown_drain,
             slot,
@@ -99,8 +102,7 @@ async fn live(
         let feed = state.feeds.subscribe(key);
         socket::pump(
             ws,
-            feed.frames(),
-            Clone::clone,
+            feed.fanout(),
             state.shutdown.clone(),
             state.settings.shutdown_drain,
             (slot, feed),

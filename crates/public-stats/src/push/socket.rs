@@ -3,20 +3,19 @@
 //! only pongs and close frames) and a `1012 Service Restart` close at its own moment of the
 //! shutdown drain.
 //!
-//! Frames come from a `watch` channel, so a slow client is never queued more than one frame:
-//! while a send waits, newer frames replace older ones and only the latest is sent next. Every
-//! socket shares the one framed message ([`TextFrame`], reference-counted) and it is written
-//! from there to the connection, not copied into a buffer of each socket ([`send_text`]);
-//! tungstenite reads the client's frames and writes the control frames. It is not where frames
-//! are made (`stats`) nor who may connect (`admission`).
+//! Frames are written by the fan-out (`fanout`); the socket's task writes only what the fan-out
+//! could not (a slow client: then only the latest frame waits, `outlet`), and tungstenite reads
+//! the client's frames and writes the control frames. It is not where frames are made (`stats`)
+//! nor who may connect (`admission`).
 
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use std::future::poll_fn;
+use std::sync::Arc;
+
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, Sleep};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
@@ -24,7 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
-use super::frame::TextFrame;
+use super::fanout::Fanout;
 use super::upgrade::Socket;
 
 /// Under the 60 s idle timeout of common load balancers, so an idle socket is never cut by one.
@@ -36,8 +35,6 @@ pub const MAX_INBOUND: usize = 1024;
 /// tungstenite keeps a read buffer of this capacity per socket for its whole life (128 KiB by
 /// default). What arrives is a few bytes a minute; a larger frame grows it only while it is read.
 const READ_BUFFER: usize = 64;
-/// Bounds what tungstenite may hold unsent (control frames only: data frames bypass it).
-const MAX_WRITE_BUFFER: usize = 64 * 1024;
 /// Inbound frames of any kind (pongs and pings included) allowed per minute: a client answers two
 /// pings a minute; a few more leave room for a client's own keep-alive pings.
 pub const MAX_INBOUND_PER_MINUTE: u32 = 12;
@@ -48,9 +45,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        // Each control frame is written at once; no batching buffer to keep.
+        // Each control frame goes to the outlet's queue at once; no batching buffer to keep.
         .write_buffer_size(0)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_INBOUND))
         .max_frame_size(Some(MAX_INBOUND))
 }
@@ -87,50 +83,49 @@ impl End {
     }
 }
 
-/// Sends `frame_of(latest)` on connect and on every change until the client leaves, breaks the
-/// inbound policy, stops answering pings, the source ends, or its moment of the shutdown drain
-/// comes. `held` (the admission slot, a feed subscription) lives exactly as long as the socket.
-pub async fn pump<T, H>(
+/// Joins `fanout` (the latest frame at once, then every change) until the client leaves, breaks
+/// the inbound policy, stops answering pings, the source ends, or its moment of the shutdown
+/// drain comes. `held` (the admission slot, a feed subscription) lives exactly as long as the
+/// socket.
+pub async fn pump<H>(
     socket: Box<Socket>,
-    frames: watch::Receiver<T>,
-    frame_of: impl Fn(&T) -> Option<TextFrame>,
+    fanout: Arc<Fanout>,
     shutdown: CancellationToken,
     drain: Duration,
     held: H,
 ) {
-    let end = serve(socket, frames, frame_of, &shutdown, drain).await;
+    let end = serve(socket, &fanout, &shutdown, drain).await;
     drop(held);
     metrics::counter!("public_stats_websocket_closed_total", "reason" => end.label()).increment(1);
 }
 
-async fn serve<T>(
+async fn serve(
     mut socket: Box<Socket>,
-    mut frames: watch::Receiver<T>,
-    frame_of: impl Fn(&T) -> Option<TextFrame>,
+    fanout: &Arc<Fanout>,
     shutdown: &CancellationToken,
     drain: Duration,
 ) -> End {
+    let outlet = Arc::clone(socket.get_ref().outlet());
+    let _member = fanout.join(&outlet);
     let mut cancelled = std::pin::pin!(shutdown.cancelled());
     // Made only at shutdown: a timer per socket costs memory for the socket's whole life.
     let mut closing: Option<Pin<Box<Sleep>>> = None;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut awaiting_pong = false;
-    let mut last_sent: Option<TextFrame> = None;
     let mut source_open = true;
     let mut inbound = InboundBudget::new(Instant::now());
-    // tungstenite answers a client's ping by itself, on its next read or write: until a flush
-    // has gone through, it may hold (part of) that pong, which must leave before a data frame.
-    let mut may_hold_unsent = false;
-    frames.mark_changed();
     loop {
         tokio::select! {
-            // The new frame first: a fan-out wakes every socket at once, and each one then
-            // sends without first polling its other branches. The client's frames before the
-            // ping timer, so a pong that has arrived is counted before the timer asks for it.
+            // What the fan-out could not write at once first (a slow client, or TLS), then the
+            // client's frames before the ping timer, so a pong that has arrived is counted
+            // before the timer asks for it.
             biased;
-            changed = frames.changed(), if source_open => {
-                if changed.is_err() {
+            () = outlet.woken(), if source_open => {
+                if !bounded(poll_fn(|cx| socket.get_mut().poll_drain(cx))).await {
+                    return End::SlowClient;
+                }
+                if fanout.has_ended() {
                     // At shutdown the source ends before the drain does: the socket waits for
                     // its moment with the last frame sent.
                     if shutdown.is_cancelled() {
@@ -139,14 +134,6 @@ async fn serve<T>(
                     }
                     close(&mut socket, CloseCode::Away, "stream ended").await;
                     return End::SourceEnded;
-                }
-                let frame = frame_of(&frames.borrow_and_update());
-                if let Some(frame) = frame.filter(|f| last_sent.as_ref() != Some(f)) {
-                    if !bounded(send_text(&mut socket, &frame, may_hold_unsent)).await {
-                        return End::SlowClient;
-                    }
-                    may_hold_unsent = false;
-                    last_sent = Some(frame);
                 }
             }
             message = socket.next() => {
@@ -165,8 +152,8 @@ async fn serve<T>(
                 }
                 match message {
                     Message::Pong(_) => awaiting_pong = false,
-                    // Answered by tungstenite.
-                    Message::Ping(_) => may_hold_unsent = true,
+                    // Answered by tungstenite, through the outlet's queue.
+                    Message::Ping(_) => {}
                     Message::Close(_) => {
                         // tungstenite has queued the answering close frame: let it out.
                         let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close()).await;
@@ -206,27 +193,6 @@ async fn until(timer: &mut Option<Pin<Box<Sleep>>>) {
     if let Some(timer) = timer {
         timer.await;
     }
-}
-
-/// Writes the shared frame's bytes straight to the connection: tungstenite would copy them into
-/// a buffer of this socket that keeps its size for the socket's life. One plain `write` (not a
-/// vectored one of header and payload, which costs the kernel noticeably more per socket).
-async fn send_text(
-    socket: &mut Socket,
-    frame: &TextFrame,
-    may_hold_unsent: bool,
-) -> Result<(), tungstenite::Error> {
-    // Whatever tungstenite still holds (the answer to a ping) goes out first, and whole, so
-    // frames never interleave. Its own sends (pings, closes) complete before the loop goes on,
-    // so only a client's ping can leave something behind; otherwise the flush, which registers
-    // wakers on every call, is skipped.
-    if may_hold_unsent {
-        socket.flush().await?;
-    }
-    let stream = socket.get_mut();
-    stream.write_all(frame.wire()).await?;
-    stream.flush().await?;
-    Ok(())
 }
 
 /// Inbound frames counted per minute (a fixed window: two numbers per socket, no timer).

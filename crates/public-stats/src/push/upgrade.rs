@@ -14,18 +14,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_util::either::Either;
 use tokio_util::task::TaskTracker;
 
+use super::outlet::Wire;
 use crate::serve::Counted;
 
-/// The connection under a push socket: the TCP stream itself on plain HTTP, hyper's `Upgraded`
-/// otherwise (TLS). `Upgraded` reaches the stream through a boxed trait object and a rewind
-/// buffer: one more cold allocation to visit for every frame written to every socket.
-pub type Connection = Either<Counted<TcpStream>, TokioIo<Upgraded>>;
-
-/// An accepted push socket.
-pub type Socket = WebSocketStream<Connection>;
+/// An accepted push socket: on plain HTTP over the TCP stream itself, which the fan-out writes
+/// to directly; under TLS over hyper's `Upgraded`, which only the socket's task can write.
+pub type Socket = WebSocketStream<Wire>;
 
 /// A valid handshake, not yet answered.
 pub struct Upgrade {
@@ -83,16 +79,16 @@ impl Upgrade {
 async fn open(upgraded: Upgraded, config: WebSocketConfig) -> Socket {
     match upgraded.downcast::<TokioIo<Counted<TcpStream>>>() {
         Ok(parts) if parts.read_buf.is_empty() => {
-            let stream = Either::Left(parts.io.into_inner());
+            let stream = Wire::plain(parts.io.into_inner());
             WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await
         }
         Ok(parts) => {
-            let stream = Either::Left(parts.io.into_inner());
+            let stream = Wire::plain(parts.io.into_inner());
             let read = parts.read_buf.to_vec();
             WebSocketStream::from_partially_read(stream, read, Role::Server, Some(config)).await
         }
         Err(upgraded) => {
-            let stream = Either::Right(TokioIo::new(upgraded));
+            let stream = Wire::upgraded(TokioIo::new(upgraded));
             WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await
         }
     }

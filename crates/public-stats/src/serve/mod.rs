@@ -275,13 +275,18 @@ pub(crate) struct Counted<T> {
 }
 
 impl<T> Counted<T> {
-    fn new(inner: T, permit: OwnedSemaphorePermit) -> Self {
+    pub(crate) fn new(inner: T, permit: OwnedSemaphorePermit) -> Self {
         metrics::gauge!("public_stats_http_connections_open").increment(1.0);
         Counted {
             inner,
             _permit: permit,
             received: Arc::default(),
         }
+    }
+
+    /// The socket itself, for writes shared between tasks (`push::outlet`).
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.inner
     }
 }
 

@@ -31,7 +31,7 @@ use super::ewt::{EwtCache, EwtKey, EwtReading};
 use super::live::{LiveStats, LiveView};
 use super::view::ObservationsView;
 use crate::hours::keeper::{HoursAnswer, HoursKeeper, HoursSnapshot};
-use crate::push::TextFrame;
+use crate::push::{Fanout, TextFrame};
 
 type Registry = Mutex<HashMap<EwtKey, Weak<Feed>>>;
 
@@ -51,15 +51,15 @@ pub struct QueueFeeds {
 /// refresher.
 pub struct Feed {
     key: EwtKey,
-    frames: watch::Receiver<Option<TextFrame>>,
+    fanout: Arc<Fanout>,
     stop: CancellationToken,
     registry: Weak<Registry>,
 }
 
 impl Feed {
-    /// The frames: `None` until the first EWT reading, then the latest frame.
-    pub fn frames(&self) -> watch::Receiver<Option<TextFrame>> {
-        self.frames.clone()
+    /// The sockets the frames go to (none until the first EWT reading).
+    pub fn fanout(&self) -> Arc<Fanout> {
+        Arc::clone(&self.fanout)
     }
 }
 
@@ -115,7 +115,7 @@ impl QueueFeeds {
         self.tasks.spawn(refresher.run(stop.clone()));
         let feed = Arc::new(Feed {
             key,
-            frames,
+            fanout: Fanout::follow(frames, Clone::clone),
             stop,
             registry: Arc::downgrade(&self.running),
         });

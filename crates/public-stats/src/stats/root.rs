@@ -13,12 +13,12 @@ use tokio_util::task::TaskTracker;
 
 use super::live::{LiveStats, LiveView};
 use crate::hours::keeper::{HoursKeeper, HoursSnapshot};
-use crate::push::TextFrame;
+use crate::push::{Fanout, TextFrame};
 
-/// The latest `/` frame. Cheap to clone.
+/// The `/` frames and the sockets they go to. Cheap to clone.
 #[derive(Clone)]
 pub struct RootFrames {
-    frames: watch::Receiver<TextFrame>,
+    fanout: Arc<Fanout>,
     /// Keeps the channel open after the task has ended at shutdown, so a socket still waiting
     /// for its turn to close does not take the end of the frames for the end of the data.
     _open: Arc<watch::Sender<TextFrame>>,
@@ -39,13 +39,13 @@ impl RootFrames {
         let publish = Arc::new(publish);
         tasks.spawn(follow(live, hours, Arc::clone(&publish), shutdown));
         RootFrames {
-            frames,
+            fanout: Fanout::follow(frames, |frame| Some(frame.clone())),
             _open: publish,
         }
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<TextFrame> {
-        self.frames.clone()
+    pub fn fanout(&self) -> Arc<Fanout> {
+        Arc::clone(&self.fanout)
     }
 }
 
