@@ -144,3 +144,92 @@ fn write_to_all(fanout: &Arc<Fanout>, seq: u64, frame: &TextFrame) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::push::outlet::tests::{connected, read_frames};
+
+    fn texts(frames: Vec<(tungstenite::protocol::frame::coding::OpCode, Vec<u8>)>) -> Vec<String> {
+        frames
+            .into_iter()
+            .map(|(_, payload)| String::from_utf8(payload).unwrap())
+            .collect()
+    }
+
+    /// Lets the fan-out's tasks run.
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn members_get_the_latest_frame_on_joining_then_each_new_one_once_until_they_leave() {
+        let (publish, frames) = watch::channel(TextFrame::new("first"));
+        let fanout = Fanout::follow(frames, |frame| Some(frame.clone()));
+        let mut sockets = Vec::new();
+        for _ in 0..(SHARDS + 3) {
+            sockets.push(connected().await);
+        }
+        let members: Vec<Member> = sockets
+            .iter()
+            .map(|(wire, _)| fanout.join(wire.outlet()))
+            .collect();
+        publish.send_replace(TextFrame::new("second"));
+        settle().await;
+        // The same frame again is no change.
+        publish.send_replace(TextFrame::new("second"));
+        settle().await;
+        drop(members);
+        publish.send_replace(TextFrame::new("after leaving"));
+        settle().await;
+        for (wire, client) in sockets {
+            drop(wire);
+            assert_eq!(texts(read_frames(client).await), ["first", "second"]);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_socket_that_joins_after_changes_gets_only_the_latest_and_nothing_before_the_first() {
+        let (publish, frames) = watch::channel(None::<TextFrame>);
+        let fanout = Fanout::follow(frames, Clone::clone);
+        let (early, early_client) = connected().await;
+        let early_member = fanout.join(early.outlet());
+        publish.send_replace(Some(TextFrame::new("one")));
+        settle().await;
+        publish.send_replace(Some(TextFrame::new("two")));
+        settle().await;
+        let (late, late_client) = connected().await;
+        let late_member = fanout.join(late.outlet());
+        drop((early_member, late_member, early, late));
+        assert_eq!(texts(read_frames(early_client).await), ["one", "two"]);
+        assert_eq!(texts(read_frames(late_client).await), ["two"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_the_source_closes_every_member_is_woken_and_told() {
+        let (publish, frames) = watch::channel(TextFrame::new("only"));
+        let fanout = Fanout::follow(frames, |frame| Some(frame.clone()));
+        let (wire, _client) = connected().await;
+        let outlet = Arc::clone(wire.outlet());
+        let _member = fanout.join(&outlet);
+        // The frame went out at once: nothing for the socket's task to do.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), outlet.woken())
+                .await
+                .is_err()
+        );
+        assert!(!fanout.has_ended());
+        drop(publish);
+        tokio::time::timeout(Duration::from_secs(5), outlet.woken())
+            .await
+            .unwrap();
+        assert!(fanout.has_ended());
+        let (late, _late_client) = connected().await;
+        let _late_member = fanout.join(late.outlet());
+        tokio::time::timeout(Duration::from_secs(5), late.outlet().woken())
+            .await
+            .unwrap();
+    }
+}

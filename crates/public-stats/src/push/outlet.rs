@@ -312,7 +312,7 @@ impl AsyncWrite for Wire {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::future::poll_fn;
     use std::sync::Arc;
 
@@ -325,7 +325,7 @@ mod tests {
     use super::*;
 
     /// A server side over a real loopback connection, and its client.
-    async fn connected() -> (Wire, TcpStream) {
+    pub(in crate::push) async fn connected() -> (Wire, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
@@ -343,7 +343,7 @@ mod tests {
 
     /// Everything the client receives until the server closes, as (opcode, payload) frames,
     /// failing on a frame cut short or interleaved with another.
-    async fn read_frames(mut client: TcpStream) -> Vec<(OpCode, Vec<u8>)> {
+    pub(in crate::push) async fn read_frames(mut client: TcpStream) -> Vec<(OpCode, Vec<u8>)> {
         let mut bytes = Vec::new();
         client.read_to_end(&mut bytes).await.unwrap();
         let mut frames = Vec::new();
