@@ -632,8 +632,10 @@
     host.style.setProperty('--psw-vt', visualViewport.offsetTop / zoom + 'px');
   }
   function followScreen() {
-    fitToScreen();
-    window.addEventListener('resize', fitToScreen);
+    // Measured in each layout's report, the first included, not while mounting: reading a size
+    // here would lay out the still-loading page inside the widget's script. The root's box
+    // changes with the window's width and with a scrollbar coming or going.
+    new ResizeObserver(fitToScreen).observe(document.documentElement);
     if (!visualViewport) return;
     visualViewport.addEventListener('resize', fitToScreen);
     visualViewport.addEventListener('scroll', fitToScreen);

@@ -94,3 +94,33 @@ async fn on_a_phone_the_open_widget_fills_the_screen(engine: Engine) {
     browser.assert_no_console_errors("on the way").await;
     browser.close().await;
 }
+
+/// The widget follows the window, not only its size when it loaded: narrowed below 480 px it
+/// takes the phone layout, widened again it leaves it (it measures in a `ResizeObserver`'s
+/// reports, the first of which comes after the page's first layout).
+#[tokio::test]
+async fn a_window_narrowed_to_phone_width_gives_the_phone_layout_and_back() {
+    let app = spawn_app().await;
+    let (browser, _pages) = demo(Engine::Chromium, &app, "resized", Viewport::Desktop).await;
+    let phone = "document.querySelector('public-stats-widget').hasAttribute('data-phone')";
+    let width = "document.querySelector('public-stats-widget').style.getPropertyValue('--psw-vw')";
+    browser
+        .wait_js("the widget measured the screen", &format!("{width} !== ''"))
+        .await;
+    assert_eq!(browser.js(&format!("return {phone};"), vec![]).await, false);
+    let metrics = |width: u32| {
+        json!({ "width": width, "height": 800, "deviceScaleFactor": 1, "mobile": false })
+    };
+    browser
+        .cdp("Emulation.setDeviceMetricsOverride", metrics(400))
+        .await;
+    browser
+        .wait_js("the phone layout below 480 px", &format!("{phone} === true"))
+        .await;
+    browser
+        .cdp("Emulation.setDeviceMetricsOverride", metrics(1000))
+        .await;
+    browser
+        .wait_js("the wide layout again", &format!("{phone} === false"))
+        .await;
+}
