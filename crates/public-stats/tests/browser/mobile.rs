@@ -108,14 +108,15 @@ async fn a_window_narrowed_to_phone_width_gives_the_phone_layout_and_back() {
         .wait_js("the widget measured the screen", &format!("{width} !== ''"))
         .await;
     assert_eq!(browser.js(&format!("return {phone};"), vec![]).await, false);
-    let metrics = |width: u32| {
-        json!({ "width": width, "height": 800, "deviceScaleFactor": 1, "mobile": false })
-    };
+    let metrics = |width: u32| json!({ "width": width, "height": 800, "deviceScaleFactor": 1, "mobile": false });
     browser
         .cdp("Emulation.setDeviceMetricsOverride", metrics(400))
         .await;
     browser
-        .wait_js("the phone layout below 480 px", &format!("{phone} === true"))
+        .wait_js(
+            "the phone layout below 480 px",
+            &format!("{phone} === true"),
+        )
         .await;
     browser
         .cdp("Emulation.setDeviceMetricsOverride", metrics(1000))
