@@ -207,6 +207,28 @@ mod tests {
         assert_eq!(texts(read_frames(late_client).await), ["two"]);
     }
 
+    #[tokio::test]
+    async fn members_are_dealt_evenly_round_the_shards_whatever_the_count() {
+        let (_publish, frames) = watch::channel(TextFrame::new("frame"));
+        let fanout = Fanout::follow(frames, |frame| Some(frame.clone()));
+        // Where a long-lived fan-out's count wraps.
+        fanout.next_shard.store(usize::MAX - 2, Ordering::Relaxed);
+        let mut sockets = Vec::new();
+        for _ in 0..SHARDS {
+            sockets.push(connected().await);
+        }
+        let _members: Vec<Member> = sockets
+            .iter()
+            .map(|(wire, _)| fanout.join(wire.outlet()))
+            .collect();
+        let sizes: Vec<usize> = (0..SHARDS).map(|shard| fanout.shard(shard).len()).collect();
+        assert!(sizes.iter().all(|size| *size <= 2), "{sizes:?}");
+        assert!(
+            sizes.iter().filter(|size| **size >= 1).count() >= SHARDS - 3,
+            "{sizes:?}"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn when_the_source_closes_every_member_is_woken_and_told() {
         let (publish, frames) = watch::channel(TextFrame::new("only"));

@@ -121,11 +121,6 @@ impl Outlet {
         self.wake.notify_one();
     }
 
-    /// No frame after this: the socket is closing.
-    pub fn stop_frames(&self) {
-        self.queue().closed = true;
-    }
-
     /// Accepts tungstenite's bytes (whole control frames) behind whatever waits.
     fn accept_control(&self, bytes: &[u8]) -> io::Result<()> {
         let mut queue = self.queue();
@@ -343,8 +338,13 @@ pub(super) mod tests {
 
     /// Everything the client receives until the server closes, as (opcode, payload) frames,
     /// failing on a frame cut short or interleaved with another.
-    pub(in crate::push) async fn read_frames(mut client: TcpStream) -> Vec<(OpCode, Vec<u8>)> {
-        let mut bytes = Vec::new();
+    pub(in crate::push) async fn read_frames(client: TcpStream) -> Vec<(OpCode, Vec<u8>)> {
+        read_frames_after(&[], client).await
+    }
+
+    /// [`read_frames`] of what the client already read (`start`) and what it reads next.
+    async fn read_frames_after(start: &[u8], mut client: TcpStream) -> Vec<(OpCode, Vec<u8>)> {
+        let mut bytes = start.to_vec();
         client.read_to_end(&mut bytes).await.unwrap();
         let mut frames = Vec::new();
         let mut rest = &bytes[..];
@@ -453,6 +453,71 @@ pub(super) mod tests {
             .map(|(_, p)| number_of(p))
             .collect();
         assert_eq!(numbers, [2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_frame_offered_while_the_rest_of_another_waits_is_not_written_into_it() {
+        let (mut wire, mut client) = connected().await;
+        let outlet = Arc::clone(wire.outlet());
+        outlet.offer(1, &big_frame(1));
+        // The client reads a little: the kernel has room again, but the rest of frame 1 waits.
+        let mut first = vec![0; 256 * 1024];
+        client.read_exact(&mut first).await.unwrap();
+        outlet.offer(2, &big_frame(2));
+        let reader = tokio::spawn(async move {
+            let frames = read_frames_after(&first, client).await;
+            frames
+                .iter()
+                .map(|(_, payload)| number_of(payload))
+                .collect::<Vec<_>>()
+        });
+        poll_fn(|cx| wire.poll_drain(cx)).await.unwrap();
+        drop(outlet);
+        drop(wire);
+        assert_eq!(reader.await.unwrap(), [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_frame_the_kernel_has_no_room_for_waits_for_the_sockets_task() {
+        let (mut wire, mut client) = connected().await;
+        let outlet = Arc::clone(wire.outlet());
+        // Fill the connection to the brim with bytes that are not the outlet's.
+        let tcp = socket2::SockRef::from(outlet.tcp.as_ref().unwrap().get_ref());
+        let filler = vec![0; 1 << 20];
+        let mut filled = 0;
+        loop {
+            match tcp.send(&filler) {
+                Ok(sent) => filled += sent,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) => panic!("{error}"),
+            }
+        }
+        outlet.offer(1, &TextFrame::new("01"));
+        let reader = tokio::spawn(async move {
+            let mut skipped = vec![0; filled];
+            client.read_exact(&mut skipped).await.unwrap();
+            let frames = read_frames(client).await;
+            frames.iter().map(|(_, p)| number_of(p)).collect::<Vec<_>>()
+        });
+        poll_fn(|cx| wire.poll_drain(cx)).await.unwrap();
+        drop(outlet);
+        drop(wire);
+        assert_eq!(reader.await.unwrap(), [1]);
+    }
+
+    #[tokio::test]
+    async fn control_frames_queue_behind_a_stuck_frame_only_up_to_their_bound() {
+        let (mut wire, _client) = connected().await;
+        wire.outlet().offer(1, &big_frame(1));
+        let mut pong = Vec::new();
+        Frame::pong(vec![0; 125]).format(&mut pong).unwrap();
+        let fits = MAX_CONTROL_QUEUE / pong.len();
+        for _ in 0..fits {
+            wire.write_all(&pong).await.unwrap();
+        }
+        let refused = wire.write_all(&pong).await.unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::Other);
+        assert!(fits > 500, "room for a client's pings: {fits}");
     }
 
     #[test]
