@@ -8,12 +8,11 @@
 //! the client's frames and writes the control frames. It is not where frames are made (`stats`)
 //! nor who may connect (`admission`).
 
+use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-
-use std::future::poll_fn;
-use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, Sleep};
